@@ -1,0 +1,170 @@
+/* Keccak-256 (Ethereum's, pre-NIST padding) and BLAKE2s-256 in portable C.
+ *
+ * Written from the specifications (FIPS 202 Keccak-f[1600]; RFC 7693 BLAKE2s) for
+ * zkos_tw._ext._hashing. Both are checked against hashlib / pycryptodome in the tests.
+ */
+#ifndef ZKOS_HASH_H
+#define ZKOS_HASH_H
+
+#include <stdint.h>
+#include <string.h>
+
+/* ---- Keccak-f[1600] ---------------------------------------------------- */
+
+static const uint64_t zk_keccak_rc[24] = {
+    0x0000000000000001ULL, 0x0000000000008082ULL, 0x800000000000808aULL,
+    0x8000000080008000ULL, 0x000000000000808bULL, 0x0000000080000001ULL,
+    0x8000000080008081ULL, 0x8000000000008009ULL, 0x000000000000008aULL,
+    0x0000000000000088ULL, 0x0000000080008009ULL, 0x000000008000000aULL,
+    0x000000008000808bULL, 0x800000000000008bULL, 0x8000000000008089ULL,
+    0x8000000000008003ULL, 0x8000000000008002ULL, 0x8000000000000080ULL,
+    0x000000000000800aULL, 0x800000008000000aULL, 0x8000000080008081ULL,
+    0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
+static const int zk_keccak_rotc[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
+                                       27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
+static const int zk_keccak_piln[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
+                                       15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
+
+#define ZK_ROTL64(x, y) (((x) << (y)) | ((x) >> (64 - (y))))
+
+static void zk_keccakf(uint64_t st[25]) {
+    int i, j, r;
+    uint64_t t, bc[5];
+    for (r = 0; r < 24; r++) {
+        for (i = 0; i < 5; i++)
+            bc[i] = st[i] ^ st[i + 5] ^ st[i + 10] ^ st[i + 15] ^ st[i + 20];
+        for (i = 0; i < 5; i++) {
+            t = bc[(i + 4) % 5] ^ ZK_ROTL64(bc[(i + 1) % 5], 1);
+            for (j = 0; j < 25; j += 5) st[j + i] ^= t;
+        }
+        t = st[1];
+        for (i = 0; i < 24; i++) {
+            j = zk_keccak_piln[i];
+            bc[0] = st[j];
+            st[j] = ZK_ROTL64(t, zk_keccak_rotc[i]);
+            t = bc[0];
+        }
+        for (j = 0; j < 25; j += 5) {
+            for (i = 0; i < 5; i++) bc[i] = st[j + i];
+            for (i = 0; i < 5; i++) st[j + i] ^= (~bc[(i + 1) % 5]) & bc[(i + 2) % 5];
+        }
+        st[0] ^= zk_keccak_rc[r];
+    }
+}
+
+static inline uint64_t zk_load64_le(const uint8_t *p) {
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void zk_store64_le(uint8_t *p, uint64_t v) {
+    int i;
+    for (i = 0; i < 8; i++) { p[i] = (uint8_t)v; v >>= 8; }
+}
+
+/* keccak-256: rate 136 bytes, domain padding 0x01 .. 0x80 */
+static void zk_keccak256(const uint8_t *in, size_t len, uint8_t out[32]) {
+    uint64_t st[25];
+    uint8_t block[136];
+    size_t i;
+    memset(st, 0, sizeof(st));
+    while (len >= 136) {
+        for (i = 0; i < 17; i++) st[i] ^= zk_load64_le(in + 8 * i);
+        zk_keccakf(st);
+        in += 136;
+        len -= 136;
+    }
+    memset(block, 0, sizeof(block));
+    memcpy(block, in, len);
+    block[len] ^= 0x01;
+    block[135] ^= 0x80;
+    for (i = 0; i < 17; i++) st[i] ^= zk_load64_le(block + 8 * i);
+    zk_keccakf(st);
+    for (i = 0; i < 4; i++) zk_store64_le(out + 8 * i, st[i]);
+}
+
+/* ---- BLAKE2s-256 (RFC 7693), no key ------------------------------------ */
+
+static const uint32_t zk_blake2s_iv[8] = {0x6A09E667UL, 0xBB67AE85UL, 0x3C6EF372UL,
+                                          0xA54FF53AUL, 0x510E527FUL, 0x9B05688CUL,
+                                          0x1F83D9ABUL, 0x5BE0CD19UL};
+static const uint8_t zk_blake2s_sigma[10][16] = {
+    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
+    {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
+    {7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8},
+    {9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13},
+    {2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9},
+    {12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11},
+    {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
+    {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
+    {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0}};
+
+#define ZK_ROTR32(x, y) (((x) >> (y)) | ((x) << (32 - (y))))
+#define ZK_B2S_G(a, b, c, d, x, y)          \
+    do {                                    \
+        a = a + b + (x);                    \
+        d = ZK_ROTR32(d ^ a, 16);           \
+        c = c + d;                          \
+        b = ZK_ROTR32(b ^ c, 12);           \
+        a = a + b + (y);                    \
+        d = ZK_ROTR32(d ^ a, 8);            \
+        c = c + d;                          \
+        b = ZK_ROTR32(b ^ c, 7);            \
+    } while (0)
+
+static inline uint32_t zk_load32_le(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+
+static void zk_blake2s_compress(uint32_t h[8], const uint8_t block[64], uint64_t t, int last) {
+    uint32_t v[16], m[16];
+    int i, r;
+    for (i = 0; i < 16; i++) m[i] = zk_load32_le(block + 4 * i);
+    for (i = 0; i < 8; i++) { v[i] = h[i]; v[i + 8] = zk_blake2s_iv[i]; }
+    v[12] ^= (uint32_t)t;
+    v[13] ^= (uint32_t)(t >> 32);
+    if (last) v[14] = ~v[14];
+    for (r = 0; r < 10; r++) {
+        const uint8_t *s = zk_blake2s_sigma[r];
+        ZK_B2S_G(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
+        ZK_B2S_G(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
+        ZK_B2S_G(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
+        ZK_B2S_G(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
+        ZK_B2S_G(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
+        ZK_B2S_G(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
+        ZK_B2S_G(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
+        ZK_B2S_G(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
+    }
+    for (i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+}
+
+static void zk_blake2s256(const uint8_t *in, size_t len, uint8_t out[32]) {
+    uint32_t h[8];
+    uint8_t block[64];
+    uint64_t t = 0;
+    int i;
+    for (i = 0; i < 8; i++) h[i] = zk_blake2s_iv[i];
+    h[0] ^= 0x01010020UL; /* depth 1, fanout 1, no key, 32-byte digest */
+    while (len > 64) {
+        t += 64;
+        zk_blake2s_compress(h, in, t, 0);
+        in += 64;
+        len -= 64;
+    }
+    memset(block, 0, sizeof(block));
+    memcpy(block, in, len);
+    t += len;
+    zk_blake2s_compress(h, block, t, 1);
+    for (i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)h[i];
+        out[4 * i + 1] = (uint8_t)(h[i] >> 8);
+        out[4 * i + 2] = (uint8_t)(h[i] >> 16);
+        out[4 * i + 3] = (uint8_t)(h[i] >> 24);
+    }
+}
+
+#endif /* ZKOS_HASH_H */

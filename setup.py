@@ -1,0 +1,87 @@
+"""Build script: compiles every ``ext/*.pyx`` into ``zkos_tw._ext.<name>``.
+
+The extensions are optional by default (a failed compile falls back to the pure-Python twins),
+required when ``ZKOS_REQUIRE_EXTENSIONS=1`` and skipped when ``ZKOS_NO_EXTENSIONS=1``.
+``twisted/plugins`` is shipped as a plain directory so ``twistd zkos`` finds the plugin.
+"""
+
+import glob
+import os
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+from setuptools.extension import Extension
+
+
+def _flag(name):
+    return os.environ.get(name, "") not in ("", "0")
+
+
+NO_EXTENSIONS = _flag("ZKOS_NO_EXTENSIONS")
+REQUIRE_EXTENSIONS = _flag("ZKOS_REQUIRE_EXTENSIONS")
+
+
+class optional_build_ext(build_ext):
+    """Build the extensions, but do not fail the install unless they are required."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as e:  # noqa: BLE001 - any compiler failure
+            self._report(e)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as e:  # noqa: BLE001
+            self._report(e)
+
+    def _report(self, e):
+        if REQUIRE_EXTENSIONS:
+            raise e
+        sys.stderr.write(
+            f"warning: zkos-tw C extensions not built ({e}); the pure-Python paths will be used\n"
+        )
+
+
+def _extensions():
+    if NO_EXTENSIONS:
+        return []
+    sources = sorted(glob.glob(os.path.join("ext", "*.pyx")))
+    extensions = [
+        Extension(
+            "zkos_tw._ext." + os.path.splitext(os.path.basename(source))[0],
+            [source],
+            include_dirs=["ext"],
+            extra_compile_args=["-O3"],
+        )
+        for source in sources
+    ]
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        if REQUIRE_EXTENSIONS:
+            raise
+        return []
+    return cythonize(
+        extensions,
+        language_level=3,
+        compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
+    )
+
+
+setup(
+    packages=[
+        "zkos_tw",
+        *[
+            "zkos_tw." + os.path.relpath(d, "zkos_tw").replace(os.sep, ".")
+            for d, _, files in os.walk("zkos_tw")
+            if "__init__.py" in files and d != "zkos_tw"
+        ],
+        "twisted.plugins",
+    ],
+    package_data={"twisted.plugins": ["zkos.py"]},
+    ext_modules=_extensions(),
+    cmdclass={"build_ext": optional_build_ext},
+)

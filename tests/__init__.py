@@ -1,0 +1,1 @@
+"""trial tests for zkos-tw, mirroring the ``zkos_tw`` package layout."""

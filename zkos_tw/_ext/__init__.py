@@ -1,0 +1,1 @@
+"""Compiled extension modules built from ``ext/*.pyx``; load them through ``zkos_tw.extensions``."""

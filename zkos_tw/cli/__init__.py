@@ -1,0 +1,10 @@
+"""``zkosctl``: operator and developer tools (conformance runner, genesis, benchmarks, ...).
+
+Each subcommand is a module in this package exposing ``Options`` (a ``usage.Options``) and
+``run(options) -> int``; ``COMMANDS`` maps the subcommand name to its module and one-line help.
+Modules are imported only when their subcommand runs, so a heavy tool costs nothing elsewhere.
+"""
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "version": ("zkos_tw.cli.version", "Print the version and which compiled extensions loaded"),
+}
