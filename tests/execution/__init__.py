@@ -1,0 +1,1 @@
+"""Tests of the EVM reference interpreter (zkos_tw.execution)."""
