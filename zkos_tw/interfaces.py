@@ -100,3 +100,138 @@ class IHealthSource(Interface):
 
     def problems():
         """A list of short strings naming what is unhealthy now (empty when all is well)."""
+
+
+class IStateAtBlock(Interface):
+    """The flat ZKsync OS state as it was right after one block (``IBlockStorage.state_at``).
+
+    Keys and values are 32-byte ``bytes``. The view is fixed: later blocks never change what it
+    reads, so it may be kept and read from while new blocks are written.
+    """
+
+    block_number = Attribute("The block whose post-state this view reads (``int``).")
+
+    def read(key):
+        """The value the newest block ``<= block_number`` wrote under ``key``, or ``None`` if no
+        such block wrote it (absent means zero in ZKsync OS). A written zero is returned as 32
+        zero bytes."""
+
+
+class IBlockStorage(Interface):
+    """Durable block storage: the WAL, the repositories, state history, preimages and tree nodes.
+
+    Writing: ``write_block(block_write)`` persists a ``zkos_tw.storage.BlockWrite`` atomically —
+    after it returns every part of the block is readable, and after a crash at any instant a
+    block is either wholly there or not at all. Blocks are written in order: the first is any
+    number (genesis is 0), then each is ``last_block() + 1``. Writing a block that is already
+    stored with the same WAL record does nothing (replay is idempotent); with a different WAL
+    record it raises ``StorageError``, as does a gap or a transaction hash stored by an earlier
+    block. A failed write leaves storage exactly as it was.
+
+    Reading: every read sees committed blocks only. Methods that look something up return
+    ``None`` when it is absent; ``state_at`` raises ``BlockNotFound`` for a block not stored.
+    """
+
+    def write_block(block_write):
+        """Persist one block in a single transaction (see the class docstring)."""
+
+    def last_block():
+        """The number of the newest stored block, or ``None`` when storage is empty."""
+
+    def first_block():
+        """The number of the oldest stored block, or ``None`` when storage is empty."""
+
+    def state_at(block_number):
+        """An ``IStateAtBlock`` reading the state right after ``block_number``."""
+
+    def preimage(digest):
+        """The preimage stored under the 32-byte hash ``digest``, or ``None``. Preimages are not
+        versioned: one written by a later block is visible too."""
+
+    def block(block_number):
+        """The ``StoredBlock`` with that number, or ``None``."""
+
+    def block_number_by_hash(block_hash):
+        """The number of the block with that 32-byte hash, or ``None``."""
+
+    def transaction(tx_hash):
+        """The EIP-2718 bytes of the transaction, or ``None``."""
+
+    def tx_location(tx_hash):
+        """The ``TxLocation`` (block number, index) of the transaction, or ``None``."""
+
+    def receipt(tx_hash):
+        """The encoded receipt of the transaction, or ``None``."""
+
+    def logs(block_number):
+        """The block's logs as a tuple of ``LogWrite``, or ``None`` when the block is absent."""
+
+    def wal_record(block_number):
+        """The WAL (block replay) record of the block, or ``None``."""
+
+    def replay_from_wal(start, fn):
+        """Call ``fn(block_number, wal_record)`` for every stored block from ``start`` to the last,
+        in order; return how many were replayed. Used at start-up to re-derive derived data."""
+
+    def tree_node(node_key):
+        """The tree node stored under ``node_key``, or ``None``."""
+
+    def close():
+        """Release the storage; nothing may be called on it afterwards."""
+
+
+class IStateReader(Interface):
+    """The flat key/value state (ZKsync OS model) as of one block, read-only.
+
+    Keys and values are 32-byte ``bytes``; a key is ``blake2s(pad32(address) || slot)``
+    (``zkos_tw.state.keys``). The view is fixed at one block: later writes never show through.
+
+    ``read(key)`` returns the stored 32-byte value, or ``None`` when the key has no leaf in the
+    state tree at that block (it was never written). ``None`` and ``bytes(32)`` both read as zero
+    in the EVM; the difference matters to the prover ("is new storage slot") and to tree inserts.
+
+    Implementations: ``zkos_tw.testing.memory_flat_state.MemoryFlatState`` (in memory, all
+    blocks) and the LMDB state history at a block number (``zkos_tw.storage``).
+    """
+
+    def read(key):
+        """The 32-byte value of ``key`` at this block, or ``None`` if the key does not exist."""
+
+
+class IPreimages(Interface):
+    """Preimages by their 32-byte blake2s hash: bytecode blobs and 124-byte account records.
+
+    ``get(hash)`` returns the bytes whose blake2s hash is ``hash``, or ``None`` when unknown.
+    Preimages are not versioned: one known at a later block may be returned at an earlier one.
+    A caller may rely on ``blake2s(get(h)) == h``.
+    """
+
+    def get(hash):
+        """The preimage of ``hash`` (``bytes``), or ``None``."""
+
+
+class ITreeStore(Interface):
+    """Read access to the persisted records of the state Merkle tree.
+
+    The record keys and values are defined by ``zkos_tw.merkle.codec`` (format version byte
+    first in every value); the store treats them as opaque ordered ``bytes``. The tree never
+    writes: ``MerkleTree.apply(version, writes)`` returns a patch, a list of ``(key, value)``
+    records, which the caller stores in the block's single write transaction (or drops whole).
+
+    *Versioned* records have keys ``prefix || u64be(version)``; for them
+    ``get_versioned(prefix, version)`` answers the value of the record with the greatest
+    ``version' <= version``, or ``None``. ``scan(prefix)`` yields every ``(key, value)`` whose key
+    starts with ``prefix``, in ascending key order (bytewise).
+
+    Implementations: ``zkos_tw.testing.memory_tree_store.MemoryTreeStore`` and the LMDB ``tree``
+    database (``zkos_tw.storage``).
+    """
+
+    def get(key):
+        """The value stored under ``key``, or ``None``."""
+
+    def get_versioned(prefix, version):
+        """The value of the newest record ``prefix || u64be(v)`` with ``v <= version``, or ``None``."""
+
+    def scan(prefix):
+        """Iterate ``(key, value)`` for keys starting with ``prefix``, ascending."""

@@ -1,0 +1,23 @@
+"""Durable block storage: one LMDB environment per data directory, one write transaction per block.
+
+``LMDBStorage`` implements ``zkos_tw.interfaces.IBlockStorage``; ``BlockWrite`` is what the block
+sink hands it. ``zkos_tw.testing.memory_storage.MemoryStorage`` is the in-memory twin. Layouts
+and formats: ``zkos_tw.storage.codecs`` and ``docs/storage.md``.
+"""
+
+from zkos_tw.storage.errors import BlockNotFound, StorageError
+from zkos_tw.storage.lmdb_storage import DEFAULT_MAP_SIZE, LMDBStateAtBlock, LMDBStorage
+from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation, TxWrite
+
+__all__ = [
+    "BlockNotFound",
+    "BlockWrite",
+    "DEFAULT_MAP_SIZE",
+    "LMDBStateAtBlock",
+    "LMDBStorage",
+    "LogWrite",
+    "StorageError",
+    "StoredBlock",
+    "TxLocation",
+    "TxWrite",
+]

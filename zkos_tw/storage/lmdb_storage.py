@@ -1,0 +1,430 @@
+"""Block storage in one LMDB environment per data directory: one write transaction per block.
+
+``LMDBStorage(path)`` opens (or creates) the environment, checks the schema version and that
+every database agrees on the last block, and then serves ``IBlockStorage``. A block is written in
+a single LMDB write transaction, so after a crash at any instant (kill -9 included) it is either
+wholly there or not at all. LMDB's default durable commits are kept (no ``sync=False``): a commit
+that returned is on disk.
+
+The map starts at ``map_size`` (1 GiB by default) and doubles when a write finds it full; the
+write is then retried. Key layouts and value formats are in ``zkos_tw.storage.codecs`` and
+``docs/storage.md``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import lmdb
+from zope.interface import implementer
+
+from zkos_tw.interfaces import IBlockStorage, IStateAtBlock
+from zkos_tw.storage import codecs as c
+from zkos_tw.storage.errors import BlockNotFound, StorageError
+from zkos_tw.storage.gate import Gate
+from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation
+
+DEFAULT_MAP_SIZE = 1 << 30
+MAX_MAP_SIZE = 1 << 40
+#: WAL records read per read transaction by ``replay_from_wal`` (short transactions, so a
+#: replay callback may write blocks and the map may grow meanwhile).
+REPLAY_CHUNK = 64
+
+
+@implementer(IStateAtBlock)
+class LMDBStateAtBlock:
+    """The flat state right after one block, read from the ``state`` history database."""
+
+    def __init__(self, storage: LMDBStorage, block_number: int) -> None:
+        self._storage = storage
+        self.block_number = block_number
+
+    def read(self, key: bytes) -> bytes | None:
+        """The value the newest block ``<= block_number`` wrote under ``key``, or ``None``."""
+        if not isinstance(key, bytes) or len(key) != 32:
+            raise StorageError("state keys are 32 bytes")
+        return self._storage._read_state(key, self.block_number)
+
+
+@implementer(IBlockStorage)
+class LMDBStorage:
+    """``IBlockStorage`` over an LMDB environment in the directory ``path``.
+
+    ``readonly=True`` opens an existing environment for reading only (for example from an API
+    process beside the sequencer); it never creates anything. ``map_size`` is the initial map
+    size in bytes; ``max_map_size`` bounds the growth.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        map_size: int = DEFAULT_MAP_SIZE,
+        max_map_size: int = MAX_MAP_SIZE,
+        readonly: bool = False,
+    ) -> None:
+        self.path = path
+        self.readonly = readonly
+        self._max_map_size = max_map_size
+        self._gate = Gate()
+        if readonly and not os.path.exists(os.path.join(path, "data.mdb")):
+            raise StorageError(f"data directory {path} holds no storage")
+        try:
+            self._env = lmdb.open(
+                path,
+                map_size=map_size,
+                max_dbs=len(c.ALL_DBS),
+                readonly=readonly,
+                readahead=False,
+                max_spare_txns=4,
+            )
+        except lmdb.Error as e:
+            raise StorageError(f"data directory {path} cannot be opened as storage: {e}") from e
+        try:
+            self._dbs = self._open_databases()
+            self._check()
+        except BaseException:
+            self._env.close()
+            raise
+
+    # -- opening ---------------------------------------------------------------------------
+
+    def _open_databases(self) -> dict[bytes, Any]:
+        """Open (creating when writable) the named databases; write the schema when new."""
+        try:
+            with self._env.begin(write=not self.readonly) as txn:
+                dbs = {
+                    name: self._env.open_db(name, txn=txn, create=not self.readonly)
+                    for name in c.ALL_DBS
+                }
+                self._check_schema(txn, dbs)
+            return dbs
+        except lmdb.NotFoundError as e:
+            raise StorageError(
+                f"data directory {self.path} is not zkos-tw storage (no database {e})"
+            ) from e
+        except lmdb.Error as e:
+            raise StorageError(f"data directory {self.path} is not usable storage: {e}") from e
+
+    def _check_schema(self, txn: Any, dbs: dict[bytes, Any]) -> None:
+        raw = txn.get(c.SCHEMA_KEY, db=dbs[c.META_DB])
+        if raw is None:
+            holds_data = any(txn.stat(dbs[name])["entries"] for name in c.ALL_DBS)
+            if holds_data:
+                raise StorageError(
+                    f"data directory {self.path} holds data but no schema version "
+                    "(corrupt, or not zkos-tw storage)"
+                )
+            if self.readonly:
+                raise StorageError(f"data directory {self.path} holds no storage")
+            txn.put(c.SCHEMA_KEY, c.encode_schema_v1(c.SCHEMA_VERSION), db=dbs[c.META_DB])
+            return
+        try:
+            version = c.decode_schema(raw)
+        except StorageError as e:
+            raise StorageError(f"data directory {self.path}: {e}") from e
+        if version != c.SCHEMA_VERSION:
+            raise StorageError(
+                f"data directory {self.path} has schema version {version}, "
+                f"this node reads version {c.SCHEMA_VERSION}"
+            )
+
+    def _check(self) -> None:
+        """Every database agrees on the last block, and the data matches ``meta``."""
+        with self._reading() as txn:
+            lasts = {name: self._meta_last(txn, name) for name in c.BLOCK_DBS}
+            if len(set(lasts.values())) != 1:
+                listing = ", ".join(f"{n.decode()}={v}" for n, v in lasts.items())
+                raise StorageError(
+                    f"data directory {self.path} is corrupt: the databases disagree on the last "
+                    f"block ({listing}); one write transaction updates them all"
+                )
+            last = lasts[c.WAL_DB]
+            found = {
+                c.WAL_DB: self._last_key_block(txn, c.WAL_DB, b""),
+                c.REPOSITORY_DB: self._last_key_block(txn, c.REPOSITORY_DB, c.REPO_BLOCK),
+            }
+            for name, number in found.items():
+                if number != last:
+                    raise StorageError(
+                        f"data directory {self.path} is corrupt: meta says the last block is "
+                        f"{last} but {name.decode()} ends at {number}"
+                    )
+
+    def _meta_last(self, txn: Any, name: bytes) -> int | None:
+        raw = txn.get(c.last_block_key(name), db=self._dbs[c.META_DB])
+        return None if raw is None else c.decode_number(raw, "last block")
+
+    def _last_key_block(self, txn: Any, name: bytes, prefix: bytes) -> int | None:
+        """The block number in the last key with ``prefix`` + u64 in database ``name``."""
+        cursor = txn.cursor(db=self._dbs[name])
+        if prefix:
+            found = cursor.set_range(prefix + b"\xff" * 8)
+            if found and cursor.key() == prefix + b"\xff" * 8:
+                return c.key_block(cursor.key()[len(prefix) :])
+            found = cursor.prev() if found else cursor.last()
+        else:
+            found = cursor.last()
+        if not found or not cursor.key().startswith(prefix):
+            return None
+        return c.key_block(cursor.key()[len(prefix) :])
+
+    # -- transactions and map size ---------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Any]:
+        """A read transaction, inside the gate; adopts a map another process has grown."""
+        self._gate.enter()
+        try:
+            try:
+                txn = self._env.begin()
+            except lmdb.MapResizedError:
+                self._gate.leave()
+                try:
+                    with self._gate.exclusive():
+                        self._env.set_mapsize(0)
+                finally:
+                    self._gate.enter()
+                txn = self._env.begin()
+            try:
+                yield txn
+            finally:
+                txn.abort()
+        finally:
+            self._gate.leave()
+
+    def _grow(self) -> None:
+        """Double the map (no transaction may be open in this process meanwhile)."""
+        with self._gate.exclusive():
+            size = self._env.info()["map_size"]
+            if size >= self._max_map_size:
+                raise StorageError(
+                    f"data directory {self.path} is full: the map reached its limit of "
+                    f"{self._max_map_size} bytes"
+                )
+            self._env.set_mapsize(min(size * 2, self._max_map_size))
+
+    def map_size(self) -> int:
+        """The current map size in bytes."""
+        return int(self._env.info()["map_size"])
+
+    def used_bytes(self) -> int:
+        """Bytes of the map in use (pages up to the last one written)."""
+        info = self._env.info()
+        return int((info["last_pgno"] + 1) * self._env.stat()["psize"])
+
+    def entries(self) -> dict[str, int]:
+        """The number of entries in each named database."""
+        with self._reading() as txn:
+            return {name.decode(): txn.stat(self._dbs[name])["entries"] for name in c.ALL_DBS}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write_block(self, block_write: BlockWrite) -> None:
+        """Persist ``block_write`` in one write transaction (see ``IBlockStorage``)."""
+        if not isinstance(block_write, BlockWrite):
+            raise StorageError("write_block takes a BlockWrite")
+        if self.readonly:
+            raise StorageError(f"data directory {self.path} is open read-only")
+        puts = _puts(block_write)
+        while True:
+            try:
+                with self._gate.shared():
+                    self._write(block_write, puts)
+                return
+            except lmdb.MapFullError:
+                self._grow()
+            except lmdb.MapResizedError:
+                with self._gate.exclusive():
+                    self._env.set_mapsize(0)
+
+    def _write(self, bw: BlockWrite, puts: dict[bytes, list[tuple[bytes, bytes]]]) -> None:
+        wal, repo = self._dbs[c.WAL_DB], self._dbs[c.REPOSITORY_DB]
+        txn = self._env.begin(write=True)
+        try:
+            last = self._meta_last(txn, c.WAL_DB)
+            if last is not None and bw.number <= last:
+                stored = txn.get(c.block_key(bw.number), db=wal)
+                if stored is None:
+                    raise StorageError(
+                        f"block {bw.number} is older than the first stored block"
+                    )
+                if c.decode_envelope(stored, "WAL") != bw.wal_record:
+                    raise StorageError(
+                        f"block {bw.number} is already stored with a different WAL record"
+                    )
+                txn.abort()
+                return
+            if last is not None and bw.number != last + 1:
+                raise StorageError(f"block {bw.number} does not follow the last block {last}")
+            for tx in bw.transactions:
+                if txn.get(c.REPO_TX_LOCATION + tx.tx_hash, db=repo) is not None:
+                    raise StorageError(
+                        f"transaction 0x{tx.tx_hash.hex()} of block {bw.number} is already stored"
+                    )
+            if txn.get(c.REPO_HASH + bw.block_hash, db=repo) is not None:
+                raise StorageError(f"block hash 0x{bw.block_hash.hex()} is already stored")
+            for name, items in puts.items():
+                if items:
+                    txn.cursor(db=self._dbs[name]).putmulti(items)
+            number = c.encode_number_v1(bw.number)
+            meta = self._dbs[c.META_DB]
+            for name in c.BLOCK_DBS:
+                txn.put(c.last_block_key(name), number, db=meta)
+            txn.commit()
+        except BaseException:
+            txn.abort()
+            raise
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def last_block(self) -> int | None:
+        """The newest stored block number, or ``None``."""
+        with self._reading() as txn:
+            return self._meta_last(txn, c.WAL_DB)
+
+    def first_block(self) -> int | None:
+        """The oldest stored block number, or ``None``."""
+        with self._reading() as txn:
+            cursor = txn.cursor(db=self._dbs[c.WAL_DB])
+            return c.key_block(cursor.key()) if cursor.first() else None
+
+    def state_at(self, block_number: int) -> LMDBStateAtBlock:
+        """The state right after ``block_number``; ``BlockNotFound`` if that block is not stored."""
+        with self._reading() as txn:
+            present = txn.get(c.block_key(block_number), db=self._dbs[c.WAL_DB]) is not None
+        if not present:
+            raise BlockNotFound(f"block {block_number} is not stored")
+        return LMDBStateAtBlock(self, block_number)
+
+    def _read_state(self, key: bytes, block_number: int) -> bytes | None:
+        seek = c.state_key(key, block_number)
+        with self._reading() as txn:
+            cursor = txn.cursor(db=self._dbs[c.STATE_DB])
+            if cursor.set_range(seek):
+                if cursor.key() == seek:
+                    return c.decode_state_value(cursor.value())
+                found = cursor.prev()
+            else:
+                found = cursor.last()
+            if found and cursor.key()[:32] == key:
+                return c.decode_state_value(cursor.value())
+            return None
+
+    def _get(self, name: bytes, key: bytes) -> bytes | None:
+        with self._reading() as txn:
+            return txn.get(key, db=self._dbs[name])
+
+    def preimage(self, digest: bytes) -> bytes | None:
+        """The preimage of ``digest``, or ``None``."""
+        raw = self._get(c.PREIMAGES_DB, digest)
+        return None if raw is None else c.decode_envelope(raw, "preimage")
+
+    def block(self, block_number: int) -> StoredBlock | None:
+        """The stored block with that number, or ``None``."""
+        raw = self._get(c.REPOSITORY_DB, c.REPO_BLOCK + c.block_key(block_number))
+        return None if raw is None else c.decode_block(block_number, raw)
+
+    def block_number_by_hash(self, block_hash: bytes) -> int | None:
+        """The number of the block with that hash, or ``None``."""
+        raw = self._get(c.REPOSITORY_DB, c.REPO_HASH + block_hash)
+        return None if raw is None else c.decode_number(raw, "block number")
+
+    def transaction(self, tx_hash: bytes) -> bytes | None:
+        """The EIP-2718 bytes of the transaction, or ``None``."""
+        raw = self._get(c.REPOSITORY_DB, c.REPO_TX + tx_hash)
+        return None if raw is None else c.decode_envelope(raw, "transaction")
+
+    def tx_location(self, tx_hash: bytes) -> TxLocation | None:
+        """Where the transaction is, or ``None``."""
+        raw = self._get(c.REPOSITORY_DB, c.REPO_TX_LOCATION + tx_hash)
+        return None if raw is None else c.decode_tx_location(raw)
+
+    def receipt(self, tx_hash: bytes) -> bytes | None:
+        """The encoded receipt of the transaction, or ``None``."""
+        raw = self._get(c.REPOSITORY_DB, c.REPO_RECEIPT + tx_hash)
+        return None if raw is None else c.decode_envelope(raw, "receipt")
+
+    def logs(self, block_number: int) -> tuple[LogWrite, ...] | None:
+        """The block's logs, or ``None`` when the block is absent."""
+        raw = self._get(c.REPOSITORY_DB, c.REPO_LOGS + c.block_key(block_number))
+        return None if raw is None else c.decode_logs(raw)
+
+    def wal_record(self, block_number: int) -> bytes | None:
+        """The WAL record of the block, or ``None``."""
+        raw = self._get(c.WAL_DB, c.block_key(block_number))
+        return None if raw is None else c.decode_envelope(raw, "WAL")
+
+    def replay_from_wal(self, start: int, fn: Callable[[int, bytes], object]) -> int:
+        """Call ``fn(number, wal_record)`` for each stored block from ``start`` on; return the count.
+
+        Records are read in chunks of ``REPLAY_CHUNK`` per short read transaction, and ``fn`` runs
+        outside any transaction, so it may write to this storage.
+        """
+        count = 0
+        seek = c.block_key(start)
+        while True:
+            with self._reading() as txn:
+                cursor = txn.cursor(db=self._dbs[c.WAL_DB])
+                chunk = []
+                found = cursor.set_range(seek)
+                while found and len(chunk) < REPLAY_CHUNK:
+                    chunk.append((c.key_block(cursor.key()), cursor.value()))
+                    found = cursor.next()
+            if not chunk:
+                return count
+            for number, raw in chunk:
+                fn(number, c.decode_envelope(raw, "WAL"))
+                count += 1
+            seek = c.block_key(chunk[-1][0] + 1)
+
+    def tree_node(self, node_key: bytes) -> bytes | None:
+        """The tree node stored under ``node_key``, or ``None``."""
+        raw = self._get(c.TREE_DB, node_key)
+        return None if raw is None else c.decode_envelope(raw, "tree node")
+
+    def close(self) -> None:
+        """Close the environment."""
+        self._env.close()
+
+    def __enter__(self) -> LMDBStorage:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _puts(bw: BlockWrite) -> dict[bytes, list[tuple[bytes, bytes]]]:
+    """Every key/value ``bw`` writes, per database, encoded before the transaction starts."""
+    number_key = c.block_key(bw.number)
+    location = c.REPO_TX_LOCATION
+    repo = [
+        (
+            c.REPO_BLOCK + number_key,
+            c.encode_block_v1(
+                StoredBlock(
+                    bw.number, bw.block_hash, tuple(tx.tx_hash for tx in bw.transactions),
+                    bw.block_record,
+                )
+            ),
+        ),
+        (c.REPO_HASH + bw.block_hash, c.encode_number_v1(bw.number)),
+        (c.REPO_LOGS + number_key, c.encode_logs_v1(bw.logs)),
+    ]
+    for index, tx in enumerate(bw.transactions):
+        repo.append((location + tx.tx_hash, c.encode_tx_location_v1(TxLocation(bw.number, index))))
+        repo.append((c.REPO_TX + tx.tx_hash, c.encode_envelope_v1(tx.raw)))
+        repo.append((c.REPO_RECEIPT + tx.tx_hash, c.encode_envelope_v1(tx.receipt)))
+    return {
+        c.WAL_DB: [(number_key, c.encode_envelope_v1(bw.wal_record))],
+        c.REPOSITORY_DB: repo,
+        c.STATE_DB: [
+            (c.state_key(key, bw.number), c.encode_state_value_v1(value))
+            for key, value in bw.state_writes
+        ],
+        c.PREIMAGES_DB: [(h, c.encode_envelope_v1(p)) for h, p in bw.preimages],
+        c.TREE_DB: [(k, c.encode_envelope_v1(v)) for k, v in bw.tree_patch],
+    }

@@ -1,0 +1,138 @@
+"""What a block write carries into storage, and what block reads give back.
+
+``BlockWrite`` is everything the block sink persists for one block: the WAL record, the repository
+records, the state diff, new preimages and the tree patch. Storage writes all of it in one
+transaction. The records are validated when built, so a malformed write fails before any
+transaction starts.
+
+Byte strings that storage does not interpret (the WAL record, the block record, raw transactions,
+receipts, tree nodes) are versioned by whoever produces them; storage stores them verbatim inside
+its own versioned envelope (see ``zkos_tw.storage.codecs``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zkos_tw.storage.errors import StorageError
+
+U32_MAX = 2**32 - 1
+U64_MAX = 2**64 - 1
+
+
+def _check_bytes(what: str, value: object, length: int | None = None) -> None:
+    if not isinstance(value, bytes):
+        raise StorageError(f"{what} must be bytes, not {type(value).__name__}")
+    if length is not None and len(value) != length:
+        raise StorageError(f"{what} must be {length} bytes, not {len(value)}")
+
+
+def _check_int(what: str, value: object, maximum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= maximum:
+        raise StorageError(f"{what} must be an int in [0, {maximum}], not {value!r}")
+
+
+@dataclass(frozen=True)
+class TxWrite:
+    """One transaction of a block: its hash, its EIP-2718 bytes and its encoded receipt."""
+
+    tx_hash: bytes
+    raw: bytes
+    receipt: bytes
+
+    def __post_init__(self) -> None:
+        _check_bytes("tx_hash", self.tx_hash, 32)
+        _check_bytes("raw transaction", self.raw)
+        _check_bytes("receipt", self.receipt)
+
+
+@dataclass(frozen=True)
+class LogWrite:
+    """One log of a block, as ``eth_getLogs`` needs it (block-level index, for filtering by block)."""
+
+    tx_index: int
+    log_index: int
+    address: bytes
+    topics: tuple[bytes, ...]
+    data: bytes
+
+    def __post_init__(self) -> None:
+        _check_int("tx_index", self.tx_index, U32_MAX)
+        _check_int("log_index", self.log_index, U32_MAX)
+        _check_bytes("log address", self.address, 20)
+        if not isinstance(self.topics, tuple) or len(self.topics) > 4:
+            raise StorageError("log topics must be a tuple of at most 4 topics")
+        for topic in self.topics:
+            _check_bytes("log topic", topic, 32)
+        _check_bytes("log data", self.data)
+
+
+@dataclass(frozen=True)
+class BlockWrite:
+    """Everything persisted for one block, written in a single transaction (all or nothing).
+
+    ``state_writes`` are ``(flat_key32, value32)`` pairs (a deletion is an explicit zero value);
+    ``preimages`` are ``(hash32, bytes)``; ``tree_patch`` is ``(node_key, node_bytes)`` as the tree
+    produces it. ``transactions`` are in block order; ``logs`` are the block's logs in order.
+    """
+
+    number: int
+    block_hash: bytes
+    wal_record: bytes
+    block_record: bytes
+    transactions: tuple[TxWrite, ...] = ()
+    logs: tuple[LogWrite, ...] = ()
+    state_writes: tuple[tuple[bytes, bytes], ...] = ()
+    preimages: tuple[tuple[bytes, bytes], ...] = ()
+    tree_patch: tuple[tuple[bytes, bytes], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_int("block number", self.number, U64_MAX)
+        _check_bytes("block_hash", self.block_hash, 32)
+        _check_bytes("wal_record", self.wal_record)
+        _check_bytes("block_record", self.block_record)
+        for name in ("transactions", "logs", "state_writes", "preimages", "tree_patch"):
+            if not isinstance(getattr(self, name), tuple):
+                raise StorageError(f"BlockWrite.{name} must be a tuple")
+        for tx in self.transactions:
+            if not isinstance(tx, TxWrite):
+                raise StorageError("BlockWrite.transactions must hold TxWrite records")
+        if len({tx.tx_hash for tx in self.transactions}) != len(self.transactions):
+            raise StorageError(f"block {self.number} lists the same transaction twice")
+        for log in self.logs:
+            if not isinstance(log, LogWrite):
+                raise StorageError("BlockWrite.logs must hold LogWrite records")
+        seen: set[bytes] = set()
+        for pair in self.state_writes:
+            key, value = pair
+            _check_bytes("state key", key, 32)
+            _check_bytes("state value", value, 32)
+            if key in seen:
+                raise StorageError(f"block {self.number} writes state key 0x{key.hex()} twice")
+            seen.add(key)
+        for digest, preimage in self.preimages:
+            _check_bytes("preimage hash", digest, 32)
+            _check_bytes("preimage", preimage)
+        for node_key, node in self.tree_patch:
+            _check_bytes("tree node key", node_key)
+            if not 0 < len(node_key) <= 256:
+                raise StorageError("tree node keys must be 1 to 256 bytes")
+            _check_bytes("tree node", node)
+
+
+@dataclass(frozen=True)
+class StoredBlock:
+    """A block as storage holds it: number, hash, transaction hashes in order, and the block record."""
+
+    number: int
+    block_hash: bytes
+    tx_hashes: tuple[bytes, ...]
+    block_record: bytes
+
+
+@dataclass(frozen=True)
+class TxLocation:
+    """Where a transaction is: its block number and its index in that block."""
+
+    block_number: int
+    index: int

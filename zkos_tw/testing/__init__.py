@@ -1,0 +1,1 @@
+"""In-memory implementations of the zkos-tw interfaces, for tests and for development."""

@@ -1,0 +1,183 @@
+"""``MemoryStorage``: ``IBlockStorage`` in dictionaries, for tests and development nodes.
+
+It keeps the same rules as ``zkos_tw.storage.LMDBStorage`` (ordered blocks, idempotent
+re-writes, all-or-nothing writes, the same errors) and is held to them by the same conformance
+tests (``tests/storage/conformance.py``). Nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable
+
+from zope.interface import implementer
+
+from zkos_tw.interfaces import IBlockStorage, IStateAtBlock
+from zkos_tw.storage.errors import BlockNotFound, StorageError
+from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation
+
+
+@implementer(IStateAtBlock)
+class MemoryStateAtBlock:
+    """The flat state right after one block of a ``MemoryStorage``."""
+
+    def __init__(self, storage: MemoryStorage, block_number: int) -> None:
+        self._storage = storage
+        self.block_number = block_number
+
+    def read(self, key: bytes) -> bytes | None:
+        """The value the newest block ``<= block_number`` wrote under ``key``, or ``None``."""
+        if not isinstance(key, bytes) or len(key) != 32:
+            raise StorageError("state keys are 32 bytes")
+        history = self._storage._state.get(key)
+        if not history:
+            return None
+        numbers, values = history
+        at = bisect.bisect_right(numbers, self.block_number)
+        return values[at - 1] if at else None
+
+
+@implementer(IBlockStorage)
+class MemoryStorage:
+    """``IBlockStorage`` held in memory."""
+
+    def __init__(self) -> None:
+        self._wal: dict[int, bytes] = {}
+        self._blocks: dict[int, StoredBlock] = {}
+        self._hashes: dict[bytes, int] = {}
+        self._txs: dict[bytes, tuple[TxLocation, bytes, bytes]] = {}
+        self._logs: dict[int, tuple[LogWrite, ...]] = {}
+        # flat key -> ([block numbers ascending], [values])
+        self._state: dict[bytes, tuple[list[int], list[bytes]]] = {}
+        self._preimages: dict[bytes, bytes] = {}
+        self._tree: dict[bytes, bytes] = {}
+        self._first: int | None = None
+        self._last: int | None = None
+        self._closed = False
+
+    def _open(self) -> None:
+        if self._closed:
+            raise StorageError("storage is closed")
+
+    def write_block(self, block_write: BlockWrite) -> None:
+        """Persist ``block_write`` (in memory), all or nothing."""
+        self._open()
+        bw = block_write
+        if not isinstance(bw, BlockWrite):
+            raise StorageError("write_block takes a BlockWrite")
+        last = self._last
+        if last is not None and bw.number <= last:
+            stored = self._wal.get(bw.number)
+            if stored is None:
+                raise StorageError(f"block {bw.number} is older than the first stored block")
+            if stored != bw.wal_record:
+                raise StorageError(
+                    f"block {bw.number} is already stored with a different WAL record"
+                )
+            return
+        if last is not None and bw.number != last + 1:
+            raise StorageError(f"block {bw.number} does not follow the last block {last}")
+        for tx in bw.transactions:
+            if tx.tx_hash in self._txs:
+                raise StorageError(
+                    f"transaction 0x{tx.tx_hash.hex()} of block {bw.number} is already stored"
+                )
+        if bw.block_hash in self._hashes:
+            raise StorageError(f"block hash 0x{bw.block_hash.hex()} is already stored")
+        # Nothing below can fail: the write is all or nothing.
+        self._wal[bw.number] = bw.wal_record
+        tx_hashes = tuple(tx.tx_hash for tx in bw.transactions)
+        self._blocks[bw.number] = StoredBlock(bw.number, bw.block_hash, tx_hashes, bw.block_record)
+        self._hashes[bw.block_hash] = bw.number
+        for index, tx in enumerate(bw.transactions):
+            self._txs[tx.tx_hash] = (TxLocation(bw.number, index), tx.raw, tx.receipt)
+        self._logs[bw.number] = bw.logs
+        for key, value in bw.state_writes:
+            numbers, values = self._state.setdefault(key, ([], []))
+            numbers.append(bw.number)
+            values.append(value)
+        self._preimages.update(bw.preimages)
+        self._tree.update(bw.tree_patch)
+        if self._first is None:
+            self._first = bw.number
+        self._last = bw.number
+
+    def last_block(self) -> int | None:
+        """The newest stored block number, or ``None``."""
+        self._open()
+        return self._last
+
+    def first_block(self) -> int | None:
+        """The oldest stored block number, or ``None``."""
+        self._open()
+        return self._first
+
+    def state_at(self, block_number: int) -> MemoryStateAtBlock:
+        """The state right after ``block_number``; ``BlockNotFound`` if that block is not stored."""
+        self._open()
+        if block_number not in self._wal:
+            raise BlockNotFound(f"block {block_number} is not stored")
+        return MemoryStateAtBlock(self, block_number)
+
+    def preimage(self, digest: bytes) -> bytes | None:
+        """The preimage of ``digest``, or ``None``."""
+        self._open()
+        return self._preimages.get(digest)
+
+    def block(self, block_number: int) -> StoredBlock | None:
+        """The stored block with that number, or ``None``."""
+        self._open()
+        return self._blocks.get(block_number)
+
+    def block_number_by_hash(self, block_hash: bytes) -> int | None:
+        """The number of the block with that hash, or ``None``."""
+        self._open()
+        return self._hashes.get(block_hash)
+
+    def transaction(self, tx_hash: bytes) -> bytes | None:
+        """The EIP-2718 bytes of the transaction, or ``None``."""
+        self._open()
+        entry = self._txs.get(tx_hash)
+        return None if entry is None else entry[1]
+
+    def tx_location(self, tx_hash: bytes) -> TxLocation | None:
+        """Where the transaction is, or ``None``."""
+        self._open()
+        entry = self._txs.get(tx_hash)
+        return None if entry is None else entry[0]
+
+    def receipt(self, tx_hash: bytes) -> bytes | None:
+        """The encoded receipt of the transaction, or ``None``."""
+        self._open()
+        entry = self._txs.get(tx_hash)
+        return None if entry is None else entry[2]
+
+    def logs(self, block_number: int) -> tuple[LogWrite, ...] | None:
+        """The block's logs, or ``None`` when the block is absent."""
+        self._open()
+        return self._logs.get(block_number)
+
+    def wal_record(self, block_number: int) -> bytes | None:
+        """The WAL record of the block, or ``None``."""
+        self._open()
+        return self._wal.get(block_number)
+
+    def replay_from_wal(self, start: int, fn: Callable[[int, bytes], object]) -> int:
+        """Call ``fn(number, wal_record)`` for each stored block from ``start`` on; return the count."""
+        self._open()
+        count = 0
+        number = max(start, self._first) if self._first is not None else start
+        while self._last is not None and number <= self._last:
+            fn(number, self._wal[number])
+            count += 1
+            number += 1
+        return count
+
+    def tree_node(self, node_key: bytes) -> bytes | None:
+        """The tree node stored under ``node_key``, or ``None``."""
+        self._open()
+        return self._tree.get(node_key)
+
+    def close(self) -> None:
+        """Forget nothing, but refuse further calls (as a closed LMDB environment would)."""
+        self._closed = True
