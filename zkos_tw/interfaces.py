@@ -105,6 +105,8 @@ class IHealthSource(Interface):
 class IStateAtBlock(Interface):
     """The flat ZKsync OS state as it was right after one block (``IBlockStorage.state_at``).
 
+    Views that provide it also provide ``IStateReader`` (same ``read``).
+
     Keys and values are 32-byte ``bytes``. The view is fixed: later blocks never change what it
     reads, so it may be kept and read from while new blocks are written.
     """
@@ -175,6 +177,13 @@ class IBlockStorage(Interface):
 
     def tree_node(node_key):
         """The tree node stored under ``node_key``, or ``None``."""
+
+    def preimage_store():
+        """The preimages as an ``IPreimages`` (for the state code)."""
+
+    def tree_store():
+        """The tree records as an ``ITreeStore`` (for ``zkos_tw.merkle.MerkleTree``); the tree's
+        patches are written through ``BlockWrite.tree_patch``."""
 
     def close():
         """Release the storage; nothing may be called on it afterwards."""

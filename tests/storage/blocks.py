@@ -38,10 +38,12 @@ def preimage_of(number: int, index: int, size: int) -> bytes:
     return b"pre" + struct.pack(">QH", number, index) + rng.randbytes(size)
 
 
-def make_block(number: int, preimage_size: int = 300) -> BlockWrite:
-    """The test block ``number``: 1-3 transactions with logs, 12 state writes, 2 preimages, a tree
-    patch, and a WAL record ending with a digest of all of it."""
+def make_block(number: int) -> BlockWrite:
+    """The test block ``number``: 1-3 transactions with logs, 12 state writes, 2 preimages (large
+    ones, on LMDB overflow pages, every 7th block), a tree patch, and a WAL record ending with a
+    digest of all of it."""
     rng = random.Random(number)
+    preimage_size = 9000 if number % 7 == 3 else 300
     n = struct.pack(">Q", number)
     txs = tuple(
         TxWrite(_h(b"tx", n, bytes([i])), b"\x02" + rng.randbytes(90), b"\x02" + rng.randbytes(40))

@@ -7,10 +7,11 @@ in-memory).
 
 from __future__ import annotations
 
+from twisted.trial.unittest import SkipTest
 from zope.interface.verify import verifyObject
 
 from tests.storage.blocks import MANIFEST_KEY, SHARED_KEYS, check_block, make_block
-from zkos_tw.interfaces import IBlockStorage, IStateAtBlock
+from zkos_tw.interfaces import IBlockStorage, IPreimages, IStateAtBlock, IStateReader, ITreeStore
 from zkos_tw.storage import BlockNotFound, BlockWrite, LogWrite, StorageError, TxLocation, TxWrite
 
 KEY_A = b"\x11" * 32
@@ -49,6 +50,9 @@ class BlockStorageConformance:
         self.assertTrue(verifyObject(IBlockStorage, self.storage))
         self.write(0)
         self.assertTrue(verifyObject(IStateAtBlock, self.storage.state_at(0)))
+        self.assertTrue(verifyObject(IStateReader, self.storage.state_at(0)))
+        self.assertTrue(verifyObject(IPreimages, self.storage.preimage_store()))
+        self.assertTrue(verifyObject(ITreeStore, self.storage.tree_store()))
         self.assertEqual(self.storage.state_at(0).block_number, 0)
 
     def test_empty(self):
@@ -278,3 +282,60 @@ class BlockStorageConformance:
     def test_write_needs_block_write(self):
         """``write_block`` refuses anything but a BlockWrite."""
         self.assertRaises(StorageError, self.storage.write_block, object())
+
+    def test_preimage_store(self):
+        """The ``IPreimages`` view reads the stored preimages."""
+        bw = make_block(0)
+        self.storage.write_block(bw)
+        store = self.storage.preimage_store()
+        for digest, preimage in bw.preimages:
+            self.assertEqual(store.get(digest), preimage)
+        self.assertIsNone(store.get(b"\x00" * 32))
+
+    def test_tree_store_get_versioned(self):
+        """``get_versioned`` answers the newest record ``prefix || v`` with ``v <= version``."""
+        def v(n):
+            return n.to_bytes(8, "big")
+
+        patch0 = ((b"L" + v(1) + v(0), b"a0"), (b"L" + v(2) + v(0), b"b0"), (b"L" + v(1) + v(0) + b"x", b"long"))
+        patch2 = ((b"L" + v(1) + v(2), b"a2"),)
+        self.storage.write_block(plain_block(0, tree_patch=patch0))
+        self.storage.write_block(plain_block(1))
+        self.storage.write_block(plain_block(2, tree_patch=patch2))
+        store = self.storage.tree_store()
+        get = store.get_versioned
+        self.assertEqual([get(b"L" + v(1), n) for n in range(4)], [b"a0", b"a0", b"a2", b"a2"])
+        self.assertEqual(get(b"L" + v(2), 5), b"b0")
+        self.assertIsNone(get(b"L" + v(3), 5))
+        self.assertIsNone(get(b"L" + v(0), 5))
+        self.assertIsNone(get(b"K", 5))
+        self.assertEqual(store.get(b"L" + v(1) + v(2)), b"a2")
+
+    def test_tree_store_scan(self):
+        """``scan`` yields every record of a prefix in key order, however many there are."""
+        records = tuple((b"L" + i.to_bytes(8, "big"), b"%d" % i) for i in range(700))
+        others = ((b"K" + b"\xff" * 8, b"k"), (b"M", b"m"), (b"La", b"x"))
+        self.storage.write_block(plain_block(0, tree_patch=records[::2] + others))
+        self.storage.write_block(plain_block(1, tree_patch=records[1::2]))
+        store = self.storage.tree_store()
+        self.assertEqual(list(store.scan(b"L")), sorted(records + ((b"La", b"x"),)))
+        self.assertEqual(list(store.scan(b"M")), [(b"M", b"m")])
+        self.assertEqual(list(store.scan(b"Z")), [])
+
+    def test_merkle_tree_over_tree_store(self):
+        """The state tree persists its patches through ``BlockWrite`` and reloads from the store."""
+        try:
+            from zkos_tw.merkle.tree import MerkleTree
+        except ImportError as e:  # pragma: no cover - the tree lands in the same issue
+            raise SkipTest(f"zkos_tw.merkle is not importable: {e}")
+        tree = MerkleTree(self.storage.tree_store())
+        roots = []
+        for number in range(4):
+            patch = tree.apply(number, make_block(number).state_writes)
+            roots.append(patch.root)
+            self.storage.write_block(plain_block(number, tree_patch=tuple(patch.records)))
+        reloaded = MerkleTree(self.storage.tree_store())
+        self.assertEqual(reloaded.latest_version, 3)
+        self.assertEqual([reloaded.root(n) for n in range(4)], roots)
+        key, value = make_block(1).state_writes[-1]
+        self.assertEqual(reloaded.get(key, 3), value)

@@ -6,15 +6,18 @@ and formats: ``zkos_tw.storage.codecs`` and ``docs/storage.md``.
 """
 
 from zkos_tw.storage.errors import BlockNotFound, StorageError
-from zkos_tw.storage.lmdb_storage import DEFAULT_MAP_SIZE, LMDBStateAtBlock, LMDBStorage
+from zkos_tw.storage.lmdb_storage import DEFAULT_MAP_SIZE, LMDBStorage
 from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation, TxWrite
+from zkos_tw.storage.views import LMDBPreimages, LMDBStateAtBlock, LMDBTreeStore
 
 __all__ = [
     "BlockNotFound",
     "BlockWrite",
     "DEFAULT_MAP_SIZE",
+    "LMDBPreimages",
     "LMDBStateAtBlock",
     "LMDBStorage",
+    "LMDBTreeStore",
     "LogWrite",
     "StorageError",
     "StoredBlock",

@@ -21,32 +21,20 @@ from typing import Any
 import lmdb
 from zope.interface import implementer
 
-from zkos_tw.interfaces import IBlockStorage, IStateAtBlock
+from zkos_tw.interfaces import IBlockStorage
 from zkos_tw.storage import codecs as c
 from zkos_tw.storage.errors import BlockNotFound, StorageError
 from zkos_tw.storage.gate import Gate
 from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation
+from zkos_tw.storage.views import LMDBPreimages, LMDBStateAtBlock, LMDBTreeStore
 
 DEFAULT_MAP_SIZE = 1 << 30
 MAX_MAP_SIZE = 1 << 40
 #: WAL records read per read transaction by ``replay_from_wal`` (short transactions, so a
 #: replay callback may write blocks and the map may grow meanwhile).
 REPLAY_CHUNK = 64
-
-
-@implementer(IStateAtBlock)
-class LMDBStateAtBlock:
-    """The flat state right after one block, read from the ``state`` history database."""
-
-    def __init__(self, storage: LMDBStorage, block_number: int) -> None:
-        self._storage = storage
-        self.block_number = block_number
-
-    def read(self, key: bytes) -> bytes | None:
-        """The value the newest block ``<= block_number`` wrote under ``key``, or ``None``."""
-        if not isinstance(key, bytes) or len(key) != 32:
-            raise StorageError("state keys are 32 bytes")
-        return self._storage._read_state(key, self.block_number)
+#: Records read per read transaction by a scan.
+SCAN_CHUNK = 256
 
 
 @implementer(IBlockStorage)
@@ -216,6 +204,15 @@ class LMDBStorage:
         info = self._env.info()
         return int((info["last_pgno"] + 1) * self._env.stat()["psize"])
 
+    def last_blocks(self) -> dict[str, int | None]:
+        """The last block ``meta`` records for each block database (they are always equal)."""
+        with self._reading() as txn:
+            return {name.decode(): self._meta_last(txn, name) for name in c.BLOCK_DBS}
+
+    def raw_items(self, db_name: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, stored value)`` of one database, in key order (for checks and tools)."""
+        return self._scan(db_name, b"")
+
     def entries(self) -> dict[str, int]:
         """The number of entries in each named database."""
         with self._reading() as txn:
@@ -300,19 +297,59 @@ class LMDBStorage:
             raise BlockNotFound(f"block {block_number} is not stored")
         return LMDBStateAtBlock(self, block_number)
 
-    def _read_state(self, key: bytes, block_number: int) -> bytes | None:
-        seek = c.state_key(key, block_number)
+    def _newest_at_most(self, name: bytes, prefix: bytes, number: int) -> bytes | None:
+        """The value of the key ``prefix || u64be(n)`` with the greatest ``n <= number``.
+
+        One ``set_range`` and at most a step back: the keys of one prefix sort by ``n``. Keys
+        that start with ``prefix`` but are longer than ``prefix`` + 8 bytes are skipped.
+        """
+        seek = prefix + c.block_key(number)
+        size = len(seek)
         with self._reading() as txn:
-            cursor = txn.cursor(db=self._dbs[c.STATE_DB])
+            cursor = txn.cursor(db=self._dbs[name])
             if cursor.set_range(seek):
                 if cursor.key() == seek:
-                    return c.decode_state_value(cursor.value())
+                    return cursor.value()
                 found = cursor.prev()
             else:
                 found = cursor.last()
-            if found and cursor.key()[:32] == key:
-                return c.decode_state_value(cursor.value())
+            while found:
+                key = cursor.key()
+                if not key.startswith(prefix):
+                    return None
+                if len(key) == size:
+                    return cursor.value()
+                found = cursor.prev()
             return None
+
+    def _scan(self, name: bytes, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, raw value)`` of database ``name`` whose key starts with ``prefix``,
+        ascending, read ``SCAN_CHUNK`` at a time (no transaction is held between chunks)."""
+        seek = prefix
+        while True:
+            with self._reading() as txn:
+                cursor = txn.cursor(db=self._dbs[name])
+                chunk = []
+                found = cursor.set_range(seek)
+                while found and len(chunk) < SCAN_CHUNK:
+                    key = cursor.key()
+                    if not key.startswith(prefix):
+                        found = False
+                        break
+                    chunk.append((key, cursor.value()))
+                    found = cursor.next()
+            yield from chunk
+            if not found:
+                return
+            seek = chunk[-1][0] + b"\x00"
+
+    def preimage_store(self) -> LMDBPreimages:
+        """The preimages as an ``IPreimages``."""
+        return LMDBPreimages(self)
+
+    def tree_store(self) -> LMDBTreeStore:
+        """The tree records as an ``ITreeStore``."""
+        return LMDBTreeStore(self)
 
     def _get(self, name: bytes, key: bytes) -> bytes | None:
         with self._reading() as txn:

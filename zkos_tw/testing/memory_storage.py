@@ -8,16 +8,17 @@ tests (``tests/storage/conformance.py``). Nothing survives the process.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterator
 
 from zope.interface import implementer
 
-from zkos_tw.interfaces import IBlockStorage, IStateAtBlock
+from zkos_tw.interfaces import IBlockStorage, IPreimages, IStateAtBlock, IStateReader, ITreeStore
 from zkos_tw.storage.errors import BlockNotFound, StorageError
 from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation
 
 
-@implementer(IStateAtBlock)
+@implementer(IStateAtBlock, IStateReader)
 class MemoryStateAtBlock:
     """The flat state right after one block of a ``MemoryStorage``."""
 
@@ -37,6 +38,49 @@ class MemoryStateAtBlock:
         return values[at - 1] if at else None
 
 
+@implementer(IPreimages)
+class MemoryPreimages:
+    """The preimages of a ``MemoryStorage`` as an ``IPreimages``."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+
+    def get(self, hash: bytes) -> bytes | None:  # noqa: A002 - the interface's name
+        """The preimage of ``hash``, or ``None``."""
+        return self._storage.preimage(hash)
+
+
+@implementer(ITreeStore)
+class MemoryTreeRecords:
+    """The tree records of a ``MemoryStorage`` as an ``ITreeStore``."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+
+    def get(self, key: bytes) -> bytes | None:
+        """The record stored under ``key``, or ``None``."""
+        return self._storage.tree_node(key)
+
+    def get_versioned(self, prefix: bytes, version: int) -> bytes | None:
+        """The record ``prefix || u64be(v)`` with the greatest ``v <= version``, or ``None``."""
+        keys, tree = self._storage._tree_keys, self._storage._tree
+        at = bisect.bisect_right(keys, prefix + struct.pack(">Q", version))
+        size = len(prefix) + 8
+        while at > 0 and keys[at - 1].startswith(prefix):
+            at -= 1
+            if len(keys[at]) == size:
+                return tree[keys[at]]
+        return None
+
+    def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, record)`` whose key starts with ``prefix``, ascending."""
+        keys, tree = self._storage._tree_keys, self._storage._tree
+        at = bisect.bisect_left(keys, prefix)
+        while at < len(keys) and keys[at].startswith(prefix):
+            yield keys[at], tree[keys[at]]
+            at += 1
+
+
 @implementer(IBlockStorage)
 class MemoryStorage:
     """``IBlockStorage`` held in memory."""
@@ -51,6 +95,7 @@ class MemoryStorage:
         self._state: dict[bytes, tuple[list[int], list[bytes]]] = {}
         self._preimages: dict[bytes, bytes] = {}
         self._tree: dict[bytes, bytes] = {}
+        self._tree_keys: list[bytes] = []  # the keys of _tree, sorted
         self._first: int | None = None
         self._last: int | None = None
         self._closed = False
@@ -97,7 +142,10 @@ class MemoryStorage:
             numbers.append(bw.number)
             values.append(value)
         self._preimages.update(bw.preimages)
-        self._tree.update(bw.tree_patch)
+        for key, node in bw.tree_patch:
+            if key not in self._tree:
+                bisect.insort(self._tree_keys, key)
+            self._tree[key] = node
         if self._first is None:
             self._first = bw.number
         self._last = bw.number
@@ -177,6 +225,14 @@ class MemoryStorage:
         """The tree node stored under ``node_key``, or ``None``."""
         self._open()
         return self._tree.get(node_key)
+
+    def preimage_store(self) -> MemoryPreimages:
+        """The preimages as an ``IPreimages``."""
+        return MemoryPreimages(self)
+
+    def tree_store(self) -> MemoryTreeRecords:
+        """The tree records as an ``ITreeStore``."""
+        return MemoryTreeRecords(self)
 
     def close(self) -> None:
         """Forget nothing, but refuse further calls (as a closed LMDB environment would)."""
