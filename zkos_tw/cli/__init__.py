@@ -7,4 +7,6 @@ Modules are imported only when their subcommand runs, so a heavy tool costs noth
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("zkos_tw.cli.version", "Print the version and which compiled extensions loaded"),
+    "statetest": ("zkos_tw.cli.statetest", "Run Ethereum state tests against the EVM"),
+    "config": ("zkos_tw.cli.config", "Print the effective configuration or the parameter table"),
 }

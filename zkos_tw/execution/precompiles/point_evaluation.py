@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from importlib import resources
+from importlib.util import find_spec
 
 import ckzg
 
@@ -30,8 +30,7 @@ BLS_MODULUS = 0x73EDA753299D7D483339D80809A1D80553BDA402FFFE5BFEFFFFFFFF00000001
 OUTPUT = FIELD_ELEMENTS_PER_BLOB.to_bytes(32, "big") + BLS_MODULUS.to_bytes(32, "big")
 
 TRUSTED_SETUP_ENV = "ZKOS_KZG_TRUSTED_SETUP"
-_SETUP_PACKAGE = "eth_account.typed_transactions.blob_transactions"
-_SETUP_FILE = "kzg_trusted_setup.txt"
+_SETUP_FILE = ("typed_transactions", "blob_transactions", "kzg_trusted_setup.txt")
 
 _setup = None
 _setup_lock = threading.Lock()
@@ -42,7 +41,12 @@ def trusted_setup_path() -> str:
     override = os.environ.get(TRUSTED_SETUP_ENV)
     if override:
         return override
-    return str(resources.files(_SETUP_PACKAGE).joinpath(_SETUP_FILE))
+    # Found through the package's location, without importing eth_account (a heavy import).
+    spec = find_spec("eth_account")
+    if spec is None or not spec.submodule_search_locations:
+        # A broken install, not a bad input: never turn this into a failed call.
+        raise RuntimeError(f"no KZG trusted setup: install eth-account or set {TRUSTED_SETUP_ENV}")
+    return os.path.join(spec.submodule_search_locations[0], *_SETUP_FILE)
 
 
 def trusted_setup():
@@ -72,8 +76,9 @@ def point_evaluation(data: bytes, gas: int) -> tuple[int, bytes]:
     commitment, proof = data[96:144], data[144:192]
     if kzg_to_versioned_hash(commitment) != versioned_hash:
         raise PrecompileFailure("versioned hash does not match the commitment")
+    setup = trusted_setup()  # outside the try: a setup that cannot load is not a bad input
     try:
-        valid = ckzg.verify_kzg_proof(commitment, z, y, proof, trusted_setup())
+        valid = ckzg.verify_kzg_proof(commitment, z, y, proof, setup)
     except (RuntimeError, ValueError) as e:
         # ckzg rejects non-canonical field elements and bad point encodings by raising.
         raise PrecompileFailure(f"invalid KZG input: {e}") from e

@@ -1,0 +1,45 @@
+"""Logs, the 2048-bit logs bloom, and transaction receipts."""
+
+from typing import NamedTuple
+
+from zkos_tw.hashing import keccak256
+
+
+class Log(NamedTuple):
+    """One log entry: the emitting address, up to four 32-byte topics, and the data."""
+
+    address: bytes
+    topics: tuple
+    data: bytes
+
+
+class Receipt(NamedTuple):
+    """The outcome of one transaction in a block (EIP-658 status, EIP-2718 type)."""
+
+    tx_type: int
+    succeeded: bool
+    cumulative_gas_used: int
+    bloom: bytes
+    logs: tuple
+    gas_used: int
+    contract_address: bytes | None
+    error: str | None
+
+
+def add_to_bloom(bloom: int, item: bytes) -> int:
+    """Set the three bloom bits of ``item`` (yellow paper M3:2048)."""
+    digest = keccak256(item)
+    for i in (0, 2, 4):
+        bit = ((digest[i] << 8) | digest[i + 1]) & 0x7FF
+        bloom |= 1 << bit
+    return bloom
+
+
+def logs_bloom(logs) -> bytes:
+    """The 256-byte bloom filter over the addresses and topics of ``logs``."""
+    bloom = 0
+    for log in logs:
+        bloom = add_to_bloom(bloom, log.address)
+        for topic in log.topics:
+            bloom = add_to_bloom(bloom, topic)
+    return bloom.to_bytes(256, "big")
