@@ -1,0 +1,333 @@
+"""The ZKsync OS state tree: depth-64 blake2s tree of linked-list leaves, one version per block.
+
+Leaves are appended in write order (guards at 0 and 1, then new keys at ``leaf_count``,
+``leaf_count + 1``, ... in the order of the block's writes) and never removed; each leaf points
+at the leaf of the next larger key (reference ``zksync-os-state.md`` §4). Version ``v`` is the
+state after block ``v``; version 0 is genesis and creates the guards.
+
+The latest version lives in memory (leaves as one ``bytearray``, every level's hashes as one
+``bytearray`` each, the key -> index map and the sorted keys). Persistence goes through an
+``ITreeStore``: ``apply`` returns a ``TreePatch`` whose records the caller writes in the block's
+write transaction; older versions and start-up read the store (``zkos_tw.merkle.codec``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from zkos_tw.extensions import load
+from zkos_tw.merkle import codec
+from zkos_tw.merkle.hashes import (
+    DEPTH,
+    EMPTY,
+    LEAF_SIZE,
+    MAX_GUARD_INDEX,
+    MAX_KEY,
+    MIN_GUARD_INDEX,
+    MIN_KEY,
+    ZERO32,
+    hash_node,
+    leaf_bytes,
+)
+from zkos_tw.merkle.proofs import KeyProof, LeafProof
+from zkos_tw.merkle.sorted_keys import SortedKeys
+from zkos_tw.hashing import blake2s256
+
+_levels_impl = load("_merkle", "zkos_tw.merkle._pure_levels")
+hash_leaves = _levels_impl.hash_leaves
+hash_level = _levels_impl.hash_level
+
+
+class TreeError(ValueError):
+    """A batch of writes or a request the tree cannot accept."""
+
+
+class TreeVersionError(TreeError):
+    """A version that is not the next one to apply, or that the tree does not have."""
+
+
+class TreeCorrupt(RuntimeError):
+    """The stored records do not reproduce the stored root."""
+
+
+@dataclass(frozen=True, slots=True)
+class TreePatch:
+    """The outcome of one ``apply``: the new commitment and the records to persist."""
+
+    version: int
+    root: bytes
+    leaf_count: int
+    records: list[tuple[bytes, bytes]]
+
+    @property
+    def size(self) -> int:
+        """Bytes of keys and values in the patch (what the store will hold for it)."""
+        return sum(len(k) + len(v) for k, v in self.records)
+
+
+def _check_writes(writes: list[tuple[bytes, bytes]]) -> None:
+    keys = set()
+    for key, value in writes:
+        if len(key) != 32 or len(value) != 32:
+            raise TreeError("tree keys and values are 32 bytes")
+        if key == MIN_KEY or key == MAX_KEY:
+            raise TreeError(f"key 0x{key.hex()} is reserved for a guard leaf")
+        keys.add(key)
+    if len(keys) != len(writes):
+        raise TreeError("a key appears twice in one batch of tree writes")
+
+
+class MerkleTree:
+    """The versioned state tree over an ``ITreeStore`` (loads the store's latest version)."""
+
+    def __init__(self, store) -> None:
+        self._store = store
+        self._version: int | None = None
+        self._count = 0
+        self._leaves = bytearray()
+        self._index: dict[bytes, int] = {}
+        self._sorted = SortedKeys()
+        self._levels = [bytearray() for _ in range(DEPTH + 1)]
+        self._load()
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def latest_version(self) -> int | None:
+        """The newest version, or ``None`` before genesis."""
+        return self._version
+
+    def root(self, version: int | None = None) -> bytes:
+        """Root hash of ``version`` (default: latest)."""
+        return self._version_info(version)[0]
+
+    def leaf_count(self, version: int | None = None) -> int:
+        """Leaves in use at ``version`` (default: latest), guards included."""
+        return self._version_info(version)[1]
+
+    def get(self, key: bytes, version: int | None = None) -> bytes | None:
+        """Value of ``key`` at ``version``, or ``None`` if the key has no leaf there."""
+        version, _, count = self._resolve(version)
+        index = self._index.get(key)
+        if index is None or index >= count:
+            return None
+        return self._leaf(index, version)[32:64]
+
+    def index_of(self, key: bytes, version: int | None = None) -> int | None:
+        """Leaf index of ``key`` at ``version``, or ``None``."""
+        _, _, count = self._resolve(version)
+        index = self._index.get(key)
+        return index if index is not None and index < count else None
+
+    def leaf_proof(self, index: int, version: int | None = None) -> LeafProof:
+        """Authentication path of leaf ``index`` at ``version``."""
+        version, _, count = self._resolve(version)
+        if not 0 <= index < count:
+            raise TreeError(f"leaf {index} is not in use at version {version}")
+        leaf = self._leaf(index, version)
+        if version == self._version:
+            path = []
+            for d in range(DEPTH):
+                s = (index >> d) ^ 1
+                path.append(bytes(self._levels[d][32 * s : 32 * s + 32]))
+        else:
+            cache: dict[tuple[int, int], bytes] = {}
+            path = [self._old_node(d, (index >> d) ^ 1, version, count, cache) for d in range(DEPTH)]
+        return LeafProof(
+            index, leaf[:32], leaf[32:64], int.from_bytes(leaf[64:72], "little"), tuple(path)
+        )
+
+    def prove(self, key: bytes, version: int | None = None) -> KeyProof:
+        """Inclusion or non-inclusion proof of ``key`` at ``version``."""
+        version, _, count = self._resolve(version)
+        index = self._index.get(key)
+        if index is not None and index < count:
+            return KeyProof(key, leaf=self.leaf_proof(index, version))
+        prev = self._sorted.lower(key)
+        while self._index[prev] >= count:  # inserted after ``version``: look further left
+            prev = self._sorted.lower(prev)
+        prev_proof = self.leaf_proof(self._index[prev], version)
+        return KeyProof(key, prev=prev_proof, next=self.leaf_proof(prev_proof.next_index, version))
+
+    # -- updates ---------------------------------------------------------------------------
+
+    def apply(self, version: int, writes: Iterable[tuple[bytes, bytes]]) -> TreePatch:
+        """Apply one block's writes (in the block's order) as ``version``; return the patch.
+
+        ``version`` must be 0 for an empty tree (genesis: guards first, then the writes, which
+        the caller has sorted by key), else the latest version plus one. Keys must be distinct.
+        If the patch is not persisted, drop this tree object and open a new one on the store.
+        """
+        expected = 0 if self._version is None else self._version + 1
+        if version != expected:
+            raise TreeVersionError(f"tree version {version} applied, expected {expected}")
+        writes = [(bytes(k), bytes(v)) for k, v in writes]
+        _check_writes(writes)
+        leaves, index, old_count = self._leaves, self._index, self._count
+        records: list[tuple[bytes, bytes]] = []
+        if self._version is None:
+            leaves += leaf_bytes(MIN_KEY, ZERO32, MAX_GUARD_INDEX)
+            leaves += leaf_bytes(MAX_KEY, ZERO32, MAX_GUARD_INDEX)
+            index[MIN_KEY], index[MAX_KEY] = MIN_GUARD_INDEX, MAX_GUARD_INDEX
+            self._sorted.update((MIN_KEY, MAX_KEY))
+            records.append((codec.MANIFEST_KEY, codec.encode_manifest()))
+        count = len(leaves) // LEAF_SIZE
+        updated = []
+        new_keys = []
+        for key, value in writes:
+            i = index.get(key)
+            if i is None:
+                index[key] = count
+                count += 1
+                leaves += key + value + ZERO32[:8]
+                new_keys.append(key)
+            else:
+                leaves[LEAF_SIZE * i + 32 : LEAF_SIZE * i + 64] = value
+                updated.append(i)
+        updated.extend(self._link(new_keys))
+        touched = sorted(set(updated))
+        touched.extend(range(old_count, count))
+        self._count = count
+        self._grow()
+        if touched:
+            records.extend(self._rehash(touched, version))
+        for key in new_keys:
+            records.append((codec.key_index_key(key), codec.encode_key_index(index[key])))
+        root = bytes(self._levels[DEPTH][:32])
+        records.append((codec.version_key(version), codec.encode_version(root, count)))
+        records.append((codec.HEAD_KEY, codec.encode_head(version)))
+        self._version = version
+        return TreePatch(version, root, count, records)
+
+    def _link(self, new_keys: list[bytes]) -> list[int]:
+        """Thread the new keys into the linked list; return the old leaves whose next changed."""
+        if not new_keys:
+            return []
+        leaves, index, lower = self._leaves, self._index, self._sorted.lower
+        ordered = sorted(new_keys)
+        preds = [lower(k) for k in ordered]
+        changed = []
+        i, n = 0, len(ordered)
+        while i < n:
+            p = preds[i]
+            j = i
+            while j + 1 < n and preds[j + 1] == p:
+                j += 1
+            po = LEAF_SIZE * index[p] + 64
+            old_next = leaves[po : po + 8]
+            leaves[po : po + 8] = index[ordered[i]].to_bytes(8, "little")
+            changed.append(index[p])
+            for t in range(i, j):
+                o = LEAF_SIZE * index[ordered[t]] + 64
+                leaves[o : o + 8] = index[ordered[t + 1]].to_bytes(8, "little")
+            o = LEAF_SIZE * index[ordered[j]] + 64
+            leaves[o : o + 8] = old_next
+            i = j + 1
+        self._sorted.update(ordered)
+        return changed
+
+    def _grow(self) -> None:
+        """Extend every level to cover ``leaf_count`` (even-padded with empty hashes)."""
+        count, levels = self._count, self._levels
+        for d in range(DEPTH):
+            n = (count + (1 << d) - 1) >> d
+            n += n & 1
+            have = len(levels[d]) >> 5
+            if n > have:
+                levels[d] += EMPTY[d] * (n - have)
+        if not levels[DEPTH]:
+            levels[DEPTH] += EMPTY[DEPTH]
+
+    def _rehash(self, touched: list[int], version: int) -> list[tuple[bytes, bytes]]:
+        """Rehash the touched leaves and their ancestors; return the leaf and node records."""
+        leaves, levels = self._leaves, self._levels
+        records = [
+            (codec.leaf_key(i, version), b"\x01" + leaves[LEAF_SIZE * i : LEAF_SIZE * i + LEAF_SIZE])
+            for i in touched
+        ]
+        hash_leaves(leaves, levels[0], touched)
+        indices = touched
+        node_key, stride = codec.node_key, codec.NODE_STRIDE
+        for d in range(1, DEPTH + 1):
+            indices = hash_level(levels[d - 1], levels[d], indices)
+            if d % stride == 0 and d < DEPTH:
+                level = levels[d]
+                records.extend(
+                    [(node_key(d, p, version), b"\x01" + level[32 * p : 32 * p + 32]) for p in indices]
+                )
+        return records
+
+    # -- loading and old versions ----------------------------------------------------------
+
+    def _load(self) -> None:
+        store = self._store
+        head = store.get(codec.HEAD_KEY)
+        if head is None:
+            return
+        depth, stride = codec.decode_manifest(store.get(codec.MANIFEST_KEY) or b"")
+        if (depth, stride) != (DEPTH, codec.NODE_STRIDE):
+            raise TreeCorrupt(f"tree store has depth {depth} / stride {stride}, this code wants "
+                              f"{DEPTH} / {codec.NODE_STRIDE}")
+        latest = codec.decode_head(head)
+        root, count = codec.decode_version(store.get(codec.version_key(latest)) or b"")
+        leaves = bytearray(LEAF_SIZE * count)
+        for key, value in store.scan(codec.LEAF_PREFIX):
+            i, v = codec.decode_leaf_key(key)
+            if v <= latest and i < count:
+                leaves[LEAF_SIZE * i : LEAF_SIZE * i + LEAF_SIZE] = codec.decode_leaf(value)
+        keys = [bytes(leaves[LEAF_SIZE * i : LEAF_SIZE * i + 32]) for i in range(count)]
+        self._leaves, self._count, self._version = leaves, count, latest
+        self._index = {k: i for i, k in enumerate(keys)}
+        self._sorted = SortedKeys(keys)
+        self._grow()
+        indices = list(range(count))
+        hash_leaves(leaves, self._levels[0], indices)
+        for d in range(1, DEPTH + 1):
+            indices = hash_level(self._levels[d - 1], self._levels[d], indices)
+        if bytes(self._levels[DEPTH][:32]) != root:
+            raise TreeCorrupt(f"tree leaves of version {latest} do not reproduce its root 0x{root.hex()}")
+
+    def _version_info(self, version: int | None) -> tuple[bytes, int]:
+        if self._version is None:
+            raise TreeVersionError("the tree has no version yet (genesis not applied)")
+        if version is None or version == self._version:
+            return bytes(self._levels[DEPTH][:32]), self._count
+        record = self._store.get(codec.version_key(version)) if 0 <= version < self._version else None
+        if record is None:
+            raise TreeVersionError(f"tree version {version} is not available")
+        return codec.decode_version(record)
+
+    def _resolve(self, version: int | None) -> tuple[int, bytes, int]:
+        root, count = self._version_info(version)
+        return (self._version if version is None else version), root, count
+
+    def _leaf(self, index: int, version: int) -> bytes:
+        if version == self._version:
+            return bytes(self._leaves[LEAF_SIZE * index : LEAF_SIZE * index + LEAF_SIZE])
+        record = self._store.get_versioned(codec.leaf_prefix(index), version)
+        if record is None:
+            raise TreeCorrupt(f"leaf {index} of version {version} is missing from the store")
+        return codec.decode_leaf(record)
+
+    def _old_node(self, level: int, index: int, version: int, count: int, cache: dict) -> bytes:
+        """Hash of node ``(level, index)`` at an old ``version`` with ``count`` leaves."""
+        if index << level >= count:
+            return EMPTY[level]
+        found = cache.get((level, index))
+        if found is not None:
+            return found
+        if level == 0:
+            h = blake2s256(self._leaf(index, version))
+        elif level % codec.NODE_STRIDE == 0:
+            record = self._store.get_versioned(codec.node_prefix(level, index), version)
+            if record is None:
+                raise TreeCorrupt(f"node ({level}, {index}) of version {version} is missing")
+            h = codec.decode_node(record)
+        else:
+            h = hash_node(
+                self._old_node(level - 1, 2 * index, version, count, cache),
+                self._old_node(level - 1, 2 * index + 1, version, count, cache),
+            )
+        cache[(level, index)] = h
+        return h
