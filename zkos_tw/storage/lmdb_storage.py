@@ -83,11 +83,14 @@ class LMDBStorage:
     def _open_databases(self) -> dict[bytes, Any]:
         """Open (creating when writable) the named databases; write the schema when new."""
         try:
-            with self._env.begin(write=not self.readonly) as txn:
-                dbs = {
-                    name: self._env.open_db(name, txn=txn, create=not self.readonly)
-                    for name in c.ALL_DBS
-                }
+            self._check_main_database()
+            if self.readonly:
+                dbs = {name: self._env.open_db(name, create=False) for name in c.ALL_DBS}
+                with self._env.begin() as txn:
+                    self._check_schema(txn, dbs)
+                return dbs
+            with self._env.begin(write=True) as txn:
+                dbs = {name: self._env.open_db(name, txn=txn) for name in c.ALL_DBS}
                 self._check_schema(txn, dbs)
             return dbs
         except lmdb.NotFoundError as e:
@@ -96,6 +99,16 @@ class LMDBStorage:
             ) from e
         except lmdb.Error as e:
             raise StorageError(f"data directory {self.path} is not usable storage: {e}") from e
+
+    def _check_main_database(self) -> None:
+        """The unnamed database holds only our named databases (else it is someone else's)."""
+        with self._env.begin() as txn:
+            for key in txn.cursor().iternext(values=False):
+                if key not in c.ALL_DBS:
+                    raise StorageError(
+                        f"data directory {self.path} is not zkos-tw storage "
+                        f"(it holds the key {key[:40]!r})"
+                    )
 
     def _check_schema(self, txn: Any, dbs: dict[bytes, Any]) -> None:
         raw = txn.get(c.SCHEMA_KEY, db=dbs[c.META_DB])

@@ -1,0 +1,82 @@
+"""``BlockWrite`` and its parts refuse malformed fields before any transaction starts."""
+
+from twisted.trial.unittest import TestCase
+
+from zkos_tw.storage import BlockWrite, LogWrite, StorageError, TxWrite
+
+H = b"\x01" * 32
+
+
+def block(**fields):
+    """A valid ``BlockWrite`` of block 1 with ``fields`` replaced."""
+    values = dict(number=1, block_hash=H, wal_record=b"w", block_record=b"r")
+    values.update(fields)
+    return BlockWrite(**values)
+
+
+class BlockWriteTests(TestCase):
+    """Validation of ``BlockWrite``."""
+
+    def test_valid(self):
+        """A well-formed block write is accepted and is immutable."""
+        bw = block(
+            transactions=(TxWrite(H, b"t", b"r"),),
+            logs=(LogWrite(0, 0, b"\x02" * 20, (H,), b""),),
+            state_writes=((H, H),),
+            preimages=((H, b"p"),),
+            tree_patch=((b"k", b"v"),),
+        )
+        self.assertEqual(bw.number, 1)
+        self.assertRaises(AttributeError, setattr, bw, "number", 2)
+
+    def test_bad_number(self):
+        """Block numbers are u64 ints."""
+        for number in (-1, 2**64, "1", True):
+            self.assertRaises(StorageError, block, number=number)
+
+    def test_bad_hash(self):
+        """The block hash is 32 bytes."""
+        self.assertRaises(StorageError, block, block_hash=b"\x01" * 31)
+        self.assertRaises(StorageError, block, wal_record="w")
+
+    def test_lists_must_be_tuples(self):
+        """Collections are tuples (the record is frozen)."""
+        self.assertRaises(StorageError, block, state_writes=[(H, H)])
+
+    def test_bad_state_write(self):
+        """State keys and values are 32 bytes; a key appears once per block."""
+        self.assertRaises(StorageError, block, state_writes=((H, b"\x00"),))
+        self.assertRaises(StorageError, block, state_writes=((b"\x00", H),))
+        e = self.assertRaises(StorageError, block, state_writes=((H, H), (H, b"\x02" * 32)))
+        self.assertIn("twice", str(e))
+
+    def test_duplicate_transaction(self):
+        """A transaction appears once per block."""
+        tx = TxWrite(H, b"t", b"r")
+        self.assertRaises(StorageError, block, transactions=(tx, tx))
+        self.assertRaises(StorageError, block, transactions=("tx",))
+
+    def test_bad_tree_patch(self):
+        """Tree node keys are 1 to 256 bytes."""
+        self.assertRaises(StorageError, block, tree_patch=((b"", b"v"),))
+        self.assertRaises(StorageError, block, tree_patch=((b"k" * 257, b"v"),))
+
+    def test_bad_preimage(self):
+        """Preimage hashes are 32 bytes."""
+        self.assertRaises(StorageError, block, preimages=((b"\x01", b"p"),))
+
+
+class PartTests(TestCase):
+    """Validation of ``TxWrite`` and ``LogWrite``."""
+
+    def test_tx(self):
+        """Transaction hashes are 32 bytes; bodies are bytes."""
+        self.assertRaises(StorageError, TxWrite, b"\x01", b"t", b"r")
+        self.assertRaises(StorageError, TxWrite, H, "t", b"r")
+
+    def test_log(self):
+        """Logs have a 20-byte address and at most four 32-byte topics."""
+        self.assertRaises(StorageError, LogWrite, 0, 0, b"\x01" * 19, (), b"")
+        self.assertRaises(StorageError, LogWrite, 0, 0, b"\x01" * 20, (H,) * 5, b"")
+        self.assertRaises(StorageError, LogWrite, 0, 0, b"\x01" * 20, [H], b"")
+        self.assertRaises(StorageError, LogWrite, -1, 0, b"\x01" * 20, (), b"")
