@@ -3,13 +3,26 @@
 Known answers come from go-ethereum's ``core/vm/testdata/precompiles/bn256Add.json``,
 ``bn256ScalarMul.json`` and ``bn256Pairing.json``. A pairing check costs about half a second per
 pair in pure Python, so only two real ones run here ("jeff1" and "one_point"); every failure case
-fails before the Miller loop.
+fails before the Miller loop. The faster Frobenius and final exponentiation are checked against
+py_ecc's plain ones.
 """
 
+import random
+
+from py_ecc import optimized_bn128 as bn128
+from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, miller_loop
 from twisted.trial.unittest import SynchronousTestCase
 
 from zkos_tw.execution.precompiles import PRECOMPILES, PrecompileFailure
-from zkos_tw.execution.precompiles.bn254 import ecadd, ecmul, ecpairing
+from zkos_tw.execution.precompiles.bn254 import (
+    conjugate,
+    ecadd,
+    ecmul,
+    ecpairing,
+    final_exponentiation,
+    frobenius,
+    miller_loop_fraction,
+)
 
 FIELD_MODULUS = 0x30644E72E131A029B85045B68181585D97816A916871CA8D3C208C16D87CFD47
 CURVE_ORDER = 0x30644E72E131A029B85045B68181585D2833E84879B9709143E1F593F0000001
@@ -241,3 +254,28 @@ class EcpairingTests(SynchronousTestCase):
         self.assertRaises(PrecompileFailure, ecpairing, PAIRING_JEFF1, 112999)
         self.assertRaises(PrecompileFailure, ecpairing, b"", 44999)
         self.assertRaises(PrecompileFailure, ecpairing, bytes(192 * 1000), 34_044_999)
+
+
+class PairingArithmeticTests(SynchronousTestCase):
+    """The Frobenius shortcuts and split final exponentiation equal py_ecc's plain versions."""
+
+    def setUp(self):
+        rng = random.Random(4844)
+        self.f = bn128.FQ12([rng.randrange(FIELD_MODULUS) for _ in range(12)])
+
+    def test_frobenius(self):
+        """frobenius(f, k) is f ** (p ** k); conjugate(f) is f ** (p ** 6)."""
+        self.assertEqual(frobenius(self.f), self.f**FIELD_MODULUS)
+        self.assertEqual(frobenius(self.f, 2), self.f ** (FIELD_MODULUS**2))
+        self.assertEqual(conjugate(self.f), self.f ** (FIELD_MODULUS**6))
+
+    def test_final_exponentiation(self):
+        """The split final exponentiation equals f ** ((p**12 - 1) / r)."""
+        self.assertEqual(final_exponentiation(self.f), bn128.final_exponentiate(self.f))
+
+    def test_miller_loop(self):
+        """The Miller loop fraction equals py_ecc's Miller loop before final exponentiation."""
+        q = bn128.twist(bn128.multiply(bn128.G2, 5))
+        p = cast_point_to_fq12(bn128.multiply(bn128.G1, 7))
+        numerator, denominator = miller_loop_fraction(q, p)
+        self.assertEqual(numerator / denominator, miller_loop(q, p, final_exponentiate=False))

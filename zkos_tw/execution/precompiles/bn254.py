@@ -6,12 +6,17 @@ their input zero-padded (to 128 and 96 bytes); the pairing input must be a multi
 A coordinate not below the field prime, a point off its curve or a G2 point outside the r-order
 subgroup makes the call fail. Gas (EIP-1108): 150, 6000 and ``45000 + 34000 * pairs``.
 
-Arithmetic is py_ecc's ``optimized_bn128`` (projective coordinates). The pairing check multiplies
-the Miller loops of every pair and runs the final exponentiation once: its time is dominated by
-that exponentiation plus about one Miller loop and one G2 subgroup check per pair.
+Arithmetic is py_ecc's ``optimized_bn128`` (projective coordinates). The pairing check is py_ecc's
+optimal-ate Miller loop with two changes that keep every value the same and halve the time: the
+Frobenius maps ``f ** p`` and ``f ** p**2`` on Fp12 are linear maps with precomputed tables instead
+of 254- and 508-bit exponentiations, and all pairs share one final exponentiation, split into its
+easy part ``(p**6 - 1)(p**2 + 1)`` (a conjugation, one inversion, one Frobenius) and the hard part
+``(p**4 - p**2 + 1) / r``. The tests check both against py_ecc's own functions.
 """
 
 from __future__ import annotations
+
+import functools
 
 from py_ecc.optimized_bn128 import (
     FQ,
@@ -20,16 +25,21 @@ from py_ecc.optimized_bn128 import (
     b,
     b2,
     curve_order,
+    double,
     field_modulus,
-    final_exponentiate,
     is_inf,
     is_on_curve,
     multiply,
+    neg,
     normalize,
     twist,
 )
 from py_ecc.optimized_bn128 import add as point_add
-from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, miller_loop
+from py_ecc.optimized_bn128.optimized_pairing import (
+    cast_point_to_fq12,
+    linefunc,
+    pseudo_binary_encoding,
+)
 
 from zkos_tw.execution.precompiles import PrecompileFailure
 
@@ -104,16 +114,75 @@ def ecmul(data: bytes, gas: int) -> tuple[int, bytes]:
     return GAS_ECMUL, encode_g1(multiply(point, scalar % curve_order))
 
 
+# The exponent of the hard part of the final exponentiation; r divides p**4 - p**2 + 1.
+HARD_EXPONENT = (field_modulus**4 - field_modulus**2 + 1) // curve_order
+
+
+@functools.cache
+def frobenius_table(power: int) -> tuple:
+    """Coefficients of ``w ** (i * p**power)`` for i = 0..11, w the generator of Fp12 over Fp."""
+    w_power = FQ12([0, 1] + [0] * 10) ** (field_modulus**power)
+    rows = [FQ12.one()]
+    for _ in range(11):
+        rows.append(rows[-1] * w_power)
+    return tuple(row.coeffs for row in rows)
+
+
+def frobenius(f, power: int = 1):
+    """``f ** (p ** power)``: the coefficients are in Fp, so only the powers of w move."""
+    table = frobenius_table(power)
+    c = f.coeffs
+    return FQ12([sum(c[i] * table[i][j] for i in range(12)) for j in range(12)])
+
+
+def conjugate(f):
+    """``f ** (p ** 6)``, which maps w to -w (Fp12 is Fp6(w) with w**2 in Fp6)."""
+    return FQ12([c if i % 2 == 0 else -c for i, c in enumerate(f.coeffs)])
+
+
+def final_exponentiation(f):
+    """``f ** ((p**12 - 1) / r)``, as ``((f^(p^6 - 1)) ^ (p^2 + 1)) ^ ((p^4 - p^2 + 1) / r)``."""
+    f = conjugate(f) / f
+    f = frobenius(f, 2) * f
+    return f**HARD_EXPONENT
+
+
+def miller_loop_fraction(q: tuple, p: tuple) -> tuple:
+    """py_ecc's optimal-ate Miller loop on twisted Q and P in Fp12, as (numerator, denominator)."""
+    r = q
+    neg_q = neg(q)
+    f_num, f_den = FQ12.one(), FQ12.one()
+    for digit in pseudo_binary_encoding[63::-1]:
+        n, d = linefunc(r, r, p)
+        f_num = f_num * f_num * n
+        f_den = f_den * f_den * d
+        r = double(r)
+        if digit:
+            step = q if digit == 1 else neg_q
+            n, d = linefunc(r, step, p)
+            f_num = f_num * n
+            f_den = f_den * d
+            r = point_add(r, step)
+    q1 = (frobenius(q[0]), frobenius(q[1]), frobenius(q[2]))
+    neg_q2 = (frobenius(q1[0]), -frobenius(q1[1]), frobenius(q1[2]))
+    n1, d1 = linefunc(r, q1, p)
+    r = point_add(r, q1)
+    n2, d2 = linefunc(r, neg_q2, p)
+    return f_num * n1 * n2, f_den * d1 * d2
+
+
 def pairing_check(pairs: list[tuple[tuple, tuple]]) -> bool:
     """Whether the product of e(P, Q) over the (G1, G2) pairs is one."""
-    product = FQ12.one()
+    numerator, denominator = FQ12.one(), FQ12.one()
     for p, q in pairs:
         if is_inf(p) or is_inf(q):
             continue
-        product = product * miller_loop(twist(q), cast_point_to_fq12(p), final_exponentiate=False)
-    if product == FQ12.one():
+        n, d = miller_loop_fraction(twist(q), cast_point_to_fq12(p))
+        numerator = numerator * n
+        denominator = denominator * d
+    if numerator == denominator:
         return True
-    return final_exponentiate(product) == FQ12.one()
+    return final_exponentiation(numerator / denominator) == FQ12.one()
 
 
 def ecpairing(data: bytes, gas: int) -> tuple[int, bytes]:
