@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests import strategies  # noqa: F401  (registers and loads the hypothesis profiles)
 from zkos_tw.execution.precompiles import PRECOMPILES, PrecompileFailure
 from zkos_tw.execution.precompiles.ecrecover import SECP256K1N, ecrecover
 from zkos_tw.execution.precompiles.hashes import identity, ripemd160, sha256

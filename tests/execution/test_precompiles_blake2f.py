@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests import strategies  # noqa: F401  (registers and loads the hypothesis profiles)
 from zkos_tw.execution.precompiles import PRECOMPILES, PrecompileFailure
 from zkos_tw.execution.precompiles.blake2f import IV, blake2f
 
