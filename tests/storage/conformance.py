@@ -327,7 +327,7 @@ class BlockStorageConformance:
         try:
             from zkos_tw.merkle.tree import MerkleTree
         except ImportError as e:  # pragma: no cover - the tree lands in the same issue
-            raise SkipTest(f"zkos_tw.merkle is not importable: {e}")
+            raise SkipTest(f"zkos_tw.merkle is not importable: {e}") from e
         tree = MerkleTree(self.storage.tree_store())
         roots = []
         for number in range(4):

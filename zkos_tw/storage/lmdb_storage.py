@@ -226,6 +226,16 @@ class LMDBStorage:
         """Every ``(key, stored value)`` of one database, in key order (for checks and tools)."""
         return self._scan(db_name, b"")
 
+    def page_bytes(self) -> dict[str, int]:
+        """Bytes in the B-tree pages (branch, leaf, overflow) of each named database."""
+        with self._reading() as txn:
+            result = {}
+            for name in c.ALL_DBS:
+                stat = txn.stat(self._dbs[name])
+                pages = stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
+                result[name.decode()] = pages * stat["psize"]
+            return result
+
     def entries(self) -> dict[str, int]:
         """The number of entries in each named database."""
         with self._reading() as txn:

@@ -45,7 +45,7 @@ class MemoryPreimages:
     def __init__(self, storage: MemoryStorage) -> None:
         self._storage = storage
 
-    def get(self, hash: bytes) -> bytes | None:  # noqa: A002 - the interface's name
+    def get(self, hash: bytes) -> bytes | None:
         """The preimage of ``hash``, or ``None``."""
         return self._storage.preimage(hash)
 
