@@ -1,0 +1,61 @@
+"""The compiled level hashing (``ext/_merkle.pyx``) against its pure twin, and the dispatcher."""
+
+import importlib
+import os
+
+from hypothesis import given
+from hypothesis import strategies as st
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from zkos_tw import extensions
+from zkos_tw.merkle import _pure_levels, tree
+
+
+def _compiled():
+    try:
+        return importlib.import_module("zkos_tw._ext._merkle")
+    except ImportError:
+        raise SkipTest("zkos_tw._ext._merkle is not built") from None
+
+
+class DispatchTests(SynchronousTestCase):
+    """The tree uses the compiled helpers exactly when they load."""
+
+    def test_loaded_when_required(self):
+        """With ZKOS_REQUIRE_EXTENSIONS the compiled module is in use."""
+        if not extensions.REQUIRE_EXTENSIONS:
+            raise SkipTest("ZKOS_REQUIRE_EXTENSIONS is not set")
+        self.assertTrue(extensions.LOADED["_merkle"])
+        self.assertEqual(tree.hash_level.__module__, "zkos_tw._ext._merkle")
+
+    def test_pure_when_disabled(self):
+        """With ZKOS_NO_EXTENSIONS the pure twin is in use."""
+        if os.environ.get("ZKOS_NO_EXTENSIONS", "") in ("", "0"):
+            raise SkipTest("ZKOS_NO_EXTENSIONS is not set")
+        self.assertIs(tree.hash_level, _pure_levels.hash_level)
+
+
+class DifferentialTests(SynchronousTestCase):
+    """Both implementations write the same hashes and return the same parents."""
+
+    @given(st.integers(1, 40), st.data())
+    def test_same_results(self, count, data):
+        """Random leaves and touched sets give identical levels."""
+        compiled = _compiled()
+        leaves = bytearray(data.draw(st.binary(min_size=72 * count, max_size=72 * count)))
+        touched = sorted(data.draw(st.sets(st.integers(0, count - 1), min_size=1)))
+        n0 = count + (count & 1)
+        n1 = (n0 // 2) + ((n0 // 2) & 1)
+        results = []
+        for impl in (_pure_levels, compiled):
+            level0, level1 = bytearray(32 * n0), bytearray(32 * n1)
+            impl.hash_leaves(leaves, level0, touched)
+            parents = impl.hash_level(level0, level1, touched)
+            results.append((bytes(level0), bytes(level1), parents))
+        self.assertEqual(results[0], results[1])
+
+    def test_bounds(self):
+        """The compiled helpers refuse out-of-range indices instead of writing past the end."""
+        compiled = _compiled()
+        self.assertRaises(IndexError, compiled.hash_leaves, bytearray(72), bytearray(64), [1])
+        self.assertRaises(IndexError, compiled.hash_level, bytearray(64), bytearray(32), [2])
