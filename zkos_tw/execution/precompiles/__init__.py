@@ -18,12 +18,16 @@ PRECOMPILES: dict = {}
 
 
 # The implementations import PrecompileFailure from this module, so they are imported after it.
-from zkos_tw.execution.precompiles.blake2f import blake2f  # noqa: E402
-from zkos_tw.execution.precompiles.bn254 import ecadd, ecmul, ecpairing  # noqa: E402
-from zkos_tw.execution.precompiles.ecrecover import ecrecover  # noqa: E402
-from zkos_tw.execution.precompiles.hashes import identity, ripemd160, sha256  # noqa: E402
-from zkos_tw.execution.precompiles.modexp import modexp  # noqa: E402
-from zkos_tw.execution.precompiles.point_evaluation import point_evaluation  # noqa: E402
+# The package attributes stay the modules (ecrecover, modexp, ...): the functions are reached
+# through PRECOMPILES or their modules, never shadowing a module of the same name.
+from zkos_tw.execution.precompiles import (  # noqa: E402
+    blake2f,
+    bn254,
+    ecrecover,
+    hashes,
+    modexp,
+    point_evaluation,
+)
 
 
 def _address(number: int) -> bytes:
@@ -32,15 +36,15 @@ def _address(number: int) -> bytes:
 
 PRECOMPILES.update(
     {
-        _address(0x01): ecrecover,
-        _address(0x02): sha256,
-        _address(0x03): ripemd160,
-        _address(0x04): identity,
-        _address(0x05): modexp,
-        _address(0x06): ecadd,
-        _address(0x07): ecmul,
-        _address(0x08): ecpairing,
-        _address(0x09): blake2f,
-        _address(0x0A): point_evaluation,
+        _address(0x01): ecrecover.ecrecover,
+        _address(0x02): hashes.sha256,
+        _address(0x03): hashes.ripemd160,
+        _address(0x04): hashes.identity,
+        _address(0x05): modexp.modexp,
+        _address(0x06): bn254.ecadd,
+        _address(0x07): bn254.ecmul,
+        _address(0x08): bn254.ecpairing,
+        _address(0x09): blake2f.blake2f,
+        _address(0x0A): point_evaluation.point_evaluation,
     }
 )
