@@ -42,6 +42,7 @@ class BlockStorageConformance:
         self.storage = self.make_storage()
 
     def write(self, *numbers: int) -> None:
+        """Write the test blocks ``numbers``."""
         for number in numbers:
             self.storage.write_block(make_block(number))
 

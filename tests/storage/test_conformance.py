@@ -11,6 +11,7 @@ class LMDBStorageConformanceTests(BlockStorageConformance, TestCase):
     """``LMDBStorage`` in a temporary directory meets the ``IBlockStorage`` contract."""
 
     def make_storage(self):
+        """A new LMDB storage in a temporary directory, with a small map (it grows)."""
         storage = LMDBStorage(self.mktemp(), map_size=1 << 20)
         self.addCleanup(storage.close)
         return storage
@@ -20,4 +21,5 @@ class MemoryStorageConformanceTests(BlockStorageConformance, TestCase):
     """``MemoryStorage`` meets the ``IBlockStorage`` contract."""
 
     def make_storage(self):
+        """A new in-memory storage."""
         return MemoryStorage()

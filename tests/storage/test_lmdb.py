@@ -40,6 +40,7 @@ class LMDBTestCase(TestCase):
         self.path = os.path.abspath(self.mktemp())
 
     def open(self, **kwargs) -> LMDBStorage:
+        """Open the data directory; it is closed after the test."""
         storage = LMDBStorage(self.path, **kwargs)
         self.addCleanup(lambda: storage._env.close())
         return storage

@@ -72,6 +72,8 @@ class LMDBStorage:
         except lmdb.Error as e:
             raise StorageError(f"data directory {path} cannot be opened as storage: {e}") from e
         try:
+            # Reader slots left by killed processes would pin old pages; free them.
+            self._env.reader_check()
             self._dbs = self._open_databases()
             self._check()
         except BaseException:
