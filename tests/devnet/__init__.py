@@ -1,0 +1,1 @@
+"""Tests of the dev L1 (zkos_tw.devnet)."""

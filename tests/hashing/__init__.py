@@ -1,0 +1,1 @@
+"""Tests of the keccak/BLAKE2s twins (zkos_tw.hashing)."""

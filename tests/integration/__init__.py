@@ -1,0 +1,1 @@
+"""Integration tests: real twistd processes, real anvil, real sockets, on free ports."""

@@ -1,0 +1,1 @@
+"""Tests of the health endpoint and node status (zkos_tw.status)."""

@@ -1,0 +1,1 @@
+"""Developer networks: the anvil L1 that ``twistd zkos --dev`` runs as a child process."""

@@ -1,0 +1,135 @@
+"""Builds the node's service tree from one frozen ``NodeConfig``.
+
+``create_node_from_config`` is the only place that knows which components a node has and how
+they are wired; the underscore keyword arguments are the test seams (STYLE rule 4).
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from prometheus_client import CollectorRegistry
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import MultiService
+from twisted.internet.endpoints import serverFromString
+from twisted.logger import ILogObserver, Logger
+from twisted.web.server import Site
+
+from zkos_tw import logs
+from zkos_tw.config import NodeConfig
+from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
+from zkos_tw.launcher import Launcher, StartupError
+from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
+from zkos_tw.status.node_status import NodeStatus
+from zkos_tw.status.server import StatusServer
+
+log = Logger()
+
+
+class QuietSite(Site):
+    """A ``Site`` that does not log every request (health and metrics are polled constantly)."""
+
+    def log(self, request):
+        pass
+
+
+class NodeService(MultiService):
+    """The root of a node's services; carries the log observer chosen by ``log_format``."""
+
+    def __init__(
+        self, config: NodeConfig, status: NodeStatus, registry: CollectorRegistry, log_observer=None
+    ):
+        super().__init__()
+        self.config = config
+        self.status = status
+        self.registry = registry
+        self._log_observer = log_observer
+
+    def setServiceParent(self, parent):
+        # twistd passes the Application here; an ILogObserver component on it replaces twistd's
+        # default text observer (twisted.application.app.AppLogger.start).
+        if self._log_observer is not None and hasattr(parent, "setComponent"):
+            parent.setComponent(ILogObserver, self._log_observer)
+        return super().setServiceParent(parent)
+
+    def stopService(self):
+        if self.status.phase != "failed":
+            self.status.set_phase("stopping")
+        return super().stopService()
+
+
+def metrics_site(registry: CollectorRegistry) -> Site:
+    """The Prometheus site: ``/metrics`` (any path, in fact) in the text exposition format."""
+    return QuietSite(MetricsPage(registry))
+
+
+def status_site(status: NodeStatus, reactor) -> Site:
+    """The health site: ``/status/health``."""
+    return QuietSite(StatusServer(status, reactor).app.resource())
+
+
+def _anvil_from_config(config: NodeConfig, reactor, http_client) -> AnvilService:
+    parts = urlsplit(config.general.l1_rpc_url)
+    state = config.dev.l1_state_path
+    if not os.path.exists(state):
+        log.warn("{state} not found: anvil starts with an empty L1 state", state=state)
+        state = None
+    return AnvilService(
+        reactor,
+        find_anvil(config.dev.anvil_path),
+        parts.hostname or "127.0.0.1",
+        parts.port or 8545,
+        state,
+        http_client,
+    )
+
+
+def create_node_from_config(
+    config: NodeConfig,
+    reactor,
+    *,
+    _registry: CollectorRegistry | None = None,
+    _http_client=None,
+    _anvil_factory=None,
+) -> NodeService:
+    """The node's ``MultiService``: metrics and health servers, the dev L1, the launcher."""
+    registry = create_registry() if _registry is None else _registry
+    status = NodeStatus(config.role)
+    node = NodeService(
+        config, status, registry, logs.observer_for(config.log.format, config.log.use_color)
+    )
+    metrics = NodeMetrics(
+        registry, config.role, config.genesis.chain_id, config.sequencer.fee_collector_address
+    )
+
+    metrics_endpoint = serverFromString(reactor, f"tcp:{config.general.prometheus_port}")
+    StreamServerEndpointService(metrics_endpoint, metrics_site(registry)).setServiceParent(node)
+    status_endpoint = serverFromString(reactor, config.status_server.address)
+    StreamServerEndpointService(status_endpoint, status_site(status, reactor)).setServiceParent(
+        node
+    )
+
+    launcher = Launcher(
+        reactor,
+        status,
+        [],
+        known_errors=(StartupError, AnvilError),
+        on_started=lambda seconds: metrics.startup_time.labels(stage="total").set(seconds),
+    )
+    if config.dev_mode:
+        if _http_client is None:
+            import treq
+
+            _http_client = treq
+        factory = _anvil_factory or _anvil_from_config
+        try:
+            anvil = factory(config, reactor, _http_client)
+        except AnvilError as e:
+            raise StartupError(str(e)) from None
+        anvil.setServiceParent(node)
+        launcher.add_step("L1 (anvil) answers", anvil.ready)
+    # TODO(#5): open storage and load genesis; TODO(#6): sequencer and JSON-RPC;
+    # TODO(#7): L1 discovery and watcher. Each becomes a launcher step and child services.
+    launcher.setServiceParent(node)
+    return node

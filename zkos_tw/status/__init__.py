@@ -1,0 +1,1 @@
+"""Node status: what the health endpoint reports (phase, role, last block and its age, problems)."""
