@@ -1,0 +1,77 @@
+"""``zkosctl statetest``: options, output lines and the closing summary."""
+
+import io
+import json
+import os
+import sys
+import tarfile
+
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.fixtures import fixture_path
+from zkos_tw.cli import statetest
+
+EXAMPLE = "GeneralStateTests/stExample/add11.json"
+
+
+def run_cli(argv):
+    """Parse ``argv`` like zkosctl does and run; return ``(exit_code, stdout, stderr)``."""
+    options = statetest.Options()
+    options.parseOptions(argv)
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        code = statetest.run(options)
+    finally:
+        sys.stdout, sys.stderr = saved
+    return code, out.getvalue(), err.getvalue()
+
+
+class StateTestCommandTests(SynchronousTestCase):
+    """The command runs files and folders and reports one JSON line per case."""
+
+    def setUp(self):
+        archive = fixture_path("ethereum-tests", "GeneralStateTests.tgz")
+        self.folder = self.mktemp()
+        os.makedirs(self.folder)
+        with tarfile.open(archive, "r:gz") as tar:
+            member = tar.getmember(EXAMPLE)
+            data = tar.extractfile(member).read()
+        self.path = os.path.join(self.folder, "add11.json")
+        with open(self.path, "wb") as f:
+            f.write(data)
+
+    def test_one_line_per_case_and_summary(self):
+        """Each case prints the documented keys; the last line counts passes and failures."""
+        code, out, _ = run_cli([self.path])
+        lines = out.splitlines()
+        self.assertEqual(code, 0)
+        self.assertEqual(lines[-1], f"{len(lines) - 1} passed, 0 failed, 0 skipped")
+        case = json.loads(lines[0])
+        self.assertEqual(
+            set(case),
+            {"file", "name", "fork", "indexes", "pass", "expected_root", "root", "error", "ms"},
+        )
+        self.assertTrue(case["pass"])
+        self.assertEqual(case["root"], case["expected_root"])
+
+    def test_folder_json_summary_and_other_fork(self):
+        """A folder is walked; --json adds a JSON summary; a fork without post-states skips."""
+        code, out, _ = run_cli(["--json", "--fork", "London", self.folder])
+        lines = out.splitlines()
+        self.assertEqual(json.loads(lines[-2])["skipped"], 1)
+        self.assertEqual(lines[-1], "0 passed, 0 failed, 1 skipped")
+        self.assertEqual(code, 0)
+
+    def test_cext_is_refused(self):
+        """--cext fails clearly while no compiled interpreter exists."""
+        code, _, err = run_cli(["--cext", self.path])
+        self.assertEqual(code, 2)
+        self.assertIn("no compiled interpreter", err)
+
+    def test_bad_options(self):
+        """An unknown fork and a missing path are usage errors."""
+        self.assertRaises(usage.UsageError, statetest.Options().parseOptions, ["--fork", "Nope", "x"])
+        self.assertRaises(usage.UsageError, statetest.Options().parseOptions, [])
