@@ -23,8 +23,14 @@ PACKAGE_SOURCES := setup.py setup.cfg pyproject.toml $(wildcard ext/*.pyx ext/*.
 run: install tools
 	$(BIN)/twistd --pidfile= -n zkos --dev
 
+TEST_LOG := .tox/make-test.log
+TEST_ENVS := lint,py311-cext,py311-pure,py312-cext,py313-cext
+
+# One env after another (each runs trial with 2 workers); the last line adds up every env's count.
 test: venv tools
-	$(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner -e lint,py311-cext,py311-pure,py312-cext,py313-cext
+	@mkdir -p .tox
+	@set -o pipefail; $(BIN)/tox run -e $(TEST_ENVS) 2>&1 | tee $(TEST_LOG); status=$$?; \
+		$(BIN)/python tools/test_summary.py $(TEST_LOG); exit $$status
 
 conformance: venv tools
 	$(BIN)/tox run -e conformance

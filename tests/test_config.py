@@ -130,7 +130,11 @@ class LayerTests(SynchronousTestCase):
         """Options beat the file, the file beats the environment."""
         path = self.write('sequencer_block_time = "300ms"\nrpc_max_connections = 5\n')
         config = load_config(
-            {"sequencer_block_time": "1s", "rpc_max_connections": "3", "batcher_batch_timeout": "2s"},
+            {
+                "sequencer_block_time": "1s",
+                "rpc_max_connections": "3",
+                "batcher_batch_timeout": "2s",
+            },
             config_file=path,
             options={"sequencer_block_time": "50ms", "rpc_max_connections": None},
         )

@@ -127,13 +127,17 @@ class MalformedGenesisTests(SynchronousTestCase):
         ]
         for document in bad:
             self.assertRaises(GenesisError, parse_genesis, document)
-        dup = parse_genesis({**good, "additional_storage": [["0x" + "01" * 32, "0x" + "00" * 32]] * 2})
+        dup = parse_genesis(
+            {**good, "additional_storage": [["0x" + "01" * 32, "0x" + "00" * 32]] * 2}
+        )
         self.assertRaises(GenesisError, compute_genesis, dup)
         self.assertRaises(GenesisError, load_genesis, self.mktemp())
 
     def test_no_root(self):
         """Without ``genesis_root`` the values are computed and nothing is checked."""
-        genesis = parse_genesis({"initial_contracts": [], "additional_storage": [], "execution_version": 3})
+        genesis = parse_genesis(
+            {"initial_contracts": [], "additional_storage": [], "execution_version": 3}
+        )
         result = compute_genesis(genesis)
         check_genesis(genesis, result)
         self.assertEqual(result.leaf_count, 2)

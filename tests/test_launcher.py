@@ -34,8 +34,9 @@ class LauncherTests(SynchronousTestCase):
         self.addCleanup(globalLogPublisher.removeObserver, self.events.append)
 
     def launcher(self, steps, **kwargs):
-        launcher = Launcher(self.reactor, self.status, steps, _exit=lambda: self.exits.append(1),
-                            **kwargs)
+        launcher = Launcher(
+            self.reactor, self.status, steps, _exit=lambda: self.exits.append(1), **kwargs
+        )
         launcher.startService()
         for hook, args, kw in self.reactor.whenRunningHooks:
             hook(*args, **kw)

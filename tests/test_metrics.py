@@ -21,7 +21,7 @@ class MetricsPageTests(TestCase):
         response = await self.treq.get("http://node/metrics")
         self.assertEqual(response.code, 200)
         self.assertIn(b"text/plain", response.headers.getRawHeaders(b"content-type")[0])
-        families = {f.name: f for f in text_string_to_metric_families((await response.text()))}
+        families = {f.name: f for f in text_string_to_metric_families(await response.text())}
         self.assertEqual(families["chain_id"].samples[0].value, 270)
         started = families["process_started_at"].samples[0]
         self.assertEqual(started.labels["role"], "main_node")

@@ -40,7 +40,9 @@ class OptionsTests(SynchronousTestCase):
         with self.assertRaises(SystemExit) as ctx:
             options.parseOptions([])
         message = str(ctx.exception.code)
-        self.assertTrue(message.startswith("twistd zkos: environment variable sequencer_block_time"))
+        self.assertTrue(
+            message.startswith("twistd zkos: environment variable sequencer_block_time")
+        )
         self.assertNotIn("\n", message)
 
     def test_bad_option_is_one_line(self):

@@ -56,8 +56,13 @@ class ChainId(Resource):
     def render_POST(self, request):
         request_id = json.loads(request.content.read())["id"]
         if not self.ready:
-            return json.dumps({"jsonrpc": "2.0", "id": request_id,
-                               "error": {"code": -32000, "message": "starting"}}).encode()
+            return json.dumps(
+                {
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "error": {"code": -32000, "message": "starting"},
+                }
+            ).encode()
         return json.dumps({"jsonrpc": "2.0", "id": request_id, "result": "0x7a69"}).encode()
 
 
@@ -67,15 +72,24 @@ class AnvilServiceTests(TestCase):
     def setUp(self):
         self.reactor = ProcessReactor()
         self.rpc = ChainId()
-        self.service = AnvilService(self.reactor, "/opt/anvil", "127.0.0.1", 18545,
-                                    "/state.json", StubTreq(self.rpc), startup_timeout=5)
+        self.service = AnvilService(
+            self.reactor,
+            "/opt/anvil",
+            "127.0.0.1",
+            18545,
+            "/state.json",
+            StubTreq(self.rpc),
+            startup_timeout=5,
+        )
 
     def test_command(self):
         """anvil runs through the die-with-parent wrapper with host, port and state."""
         argv = self.service.command()
         self.assertEqual(argv[1:3], ["-m", "zkos_tw.devnet.child"])
-        self.assertEqual(argv[3:], ["/opt/anvil", "--host", "127.0.0.1", "--port", "18545",
-                                    "--load-state", "/state.json"])
+        self.assertEqual(
+            argv[3:],
+            ["/opt/anvil", "--host", "127.0.0.1", "--port", "18545", "--load-state", "/state.json"],
+        )
 
     def test_ready_when_it_answers(self):
         """ready() polls until eth_chainId answers."""

@@ -12,8 +12,8 @@ import sys
 from treq.client import HTTPClient
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
-from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.trial.unittest import SkipTest
+from twisted.web.client import Agent, HTTPConnectionPool
 
 from zkos_tw.devnet.anvil import AnvilError, find_anvil
 
@@ -92,10 +92,16 @@ class NodeProcess:
         self.status_port = free_port()
         self.log_path = os.path.join(workdir, "node.log")
         self.args = [
-            twistd_path(), "--pidfile=", "-n", "zkos",
-            "--general-l1-rpc-url", f"http://127.0.0.1:{self.l1_port}",
-            "--general-prometheus-port", str(self.metrics_port),
-            "--status-server-address", f"127.0.0.1:{self.status_port}",
+            twistd_path(),
+            "--pidfile=",
+            "-n",
+            "zkos",
+            "--general-l1-rpc-url",
+            f"http://127.0.0.1:{self.l1_port}",
+            "--general-prometheus-port",
+            str(self.metrics_port),
+            "--status-server-address",
+            f"127.0.0.1:{self.status_port}",
             *args,
         ]
         self.env = dict(os.environ if env is None else env)
@@ -105,7 +111,11 @@ class NodeProcess:
         os.makedirs(self.workdir, exist_ok=True)
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            self.args, cwd=self.workdir, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            self.args,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
 

@@ -115,7 +115,9 @@ class DevNodeTests(TestCase):
         """A bad environment value: one line on stderr naming it, exit status 1."""
         env = dict(os.environ, sequencer_block_time="fast")
         result = subprocess.run(
-            [twistd_path(), "--pidfile=", "-n", "zkos"], env=env, capture_output=True,
+            [twistd_path(), "--pidfile=", "-n", "zkos"],
+            env=env,
+            capture_output=True,
             timeout=60,
         )
         self.assertEqual(result.returncode, 1)
@@ -128,8 +130,7 @@ class DevNodeTests(TestCase):
         """`twistd zkos --help` lists every option."""
         from zkos_tw.config import PARAMETERS
 
-        result = subprocess.run([twistd_path(), "zkos", "--help"], capture_output=True,
-                                timeout=60)
+        result = subprocess.run([twistd_path(), "zkos", "--help"], capture_output=True, timeout=60)
         self.assertEqual(result.returncode, 0)
         text = result.stdout.decode()
         for p in PARAMETERS.values():

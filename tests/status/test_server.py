@@ -47,8 +47,9 @@ class HealthTests(TestCase):
         self.assertEqual(code, 200)
         self.assertEqual(body["healthy"], True)
         self.assertEqual(body["role"], "main_node")
-        self.assertEqual(body["last_block"], {"number": 42, "timestamp": 1_700_000_000,
-                                              "age_seconds": 2.5})
+        self.assertEqual(
+            body["last_block"], {"number": 42, "timestamp": 1_700_000_000, "age_seconds": 2.5}
+        )
 
     async def test_problem_is_503(self):
         """A reported problem makes the node unhealthy until it is cleared."""
