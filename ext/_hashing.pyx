@@ -1,10 +1,12 @@
 # cython: language_level=3
 """Compiled keccak-256 and BLAKE2s-256 helpers; the twin of ``zkos_tw/hashing/_pure.py``.
 
-Loaded through ``zkos_tw.extensions``; never import this module directly.
+Loaded through ``zkos_tw.extensions``; never import this module directly. ``bytes`` input takes
+a direct pointer (no buffer acquisition: most calls hash 32-64 bytes, where that cost dominates);
+any other buffer (bytearray, memoryview) goes through a typed memoryview.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t
 
 
@@ -13,22 +15,32 @@ cdef extern from "zkos_hash.h" nogil:
     void zk_blake2s256(const uint8_t *data, size_t length, uint8_t *out)
 
 
-def keccak256(const uint8_t[::1] data not None):
+ctypedef void (*hash_fn)(const uint8_t *, size_t, uint8_t *) noexcept nogil
+
+
+cdef inline bytes _digest(object data, hash_fn fn):
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 32)
+    cdef const uint8_t[::1] view
+    if type(data) is bytes:
+        fn(<const uint8_t *>PyBytes_AS_STRING(data), <size_t>PyBytes_GET_SIZE(data),
+           <uint8_t *>PyBytes_AS_STRING(out))
+        return out
+    view = data
+    if view.shape[0] == 0:
+        fn(<const uint8_t *>b"", 0, <uint8_t *>PyBytes_AS_STRING(out))
+    else:
+        fn(&view[0], view.shape[0], <uint8_t *>PyBytes_AS_STRING(out))
+    return out
+
+
+def keccak256(data):
     """keccak-256 of ``data`` (Ethereum's hash, not NIST SHA3-256)."""
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, 32)
-    cdef size_t n = data.shape[0]
-    cdef const uint8_t *p = &data[0] if n else <const uint8_t *>b""
-    zk_keccak256(p, n, <uint8_t *>PyBytes_AS_STRING(out))
-    return out
+    return _digest(data, zk_keccak256)
 
 
-def blake2s256(const uint8_t[::1] data not None):
+def blake2s256(data):
     """BLAKE2s with a 32-byte digest and no key."""
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, 32)
-    cdef size_t n = data.shape[0]
-    cdef const uint8_t *p = &data[0] if n else <const uint8_t *>b""
-    zk_blake2s256(p, n, <uint8_t *>PyBytes_AS_STRING(out))
-    return out
+    return _digest(data, zk_blake2s256)
 
 
 def blake2s256_pairs(const uint8_t[::1] data not None):
