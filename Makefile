@@ -58,11 +58,12 @@ $(VENV)/.install-stamp: $(VENV)/.venv-stamp $(PACKAGE_SOURCES)
 	ZKOS_REQUIRE_EXTENSIONS=1 $(BIN)/python -m pip install --quiet --disable-pip-version-check ".[test]"
 	touch $@
 
-# anvil, cast and solcjs from npm, pinned in tools/package-lock.json.
+# anvil, cast and solcjs from npm, pinned to exact versions in tools/package.json (the lock file
+# holds only this platform's optional binaries, so `npm ci` would refuse it elsewhere).
 $(TOOLS)/.tools-stamp: tools/package.json tools/package-lock.json
 	mkdir -p $(TOOLS)
 	cp tools/package.json tools/package-lock.json $(TOOLS)/
-	cd $(TOOLS) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(TOOLS) && npm install --no-audit --no-fund --loglevel=error
 	$(TOOLS)/node_modules/.bin/anvil --version | head -1
 	touch $@
 
