@@ -4,8 +4,7 @@ import json
 
 from twisted.python import usage
 
-import zkos_tw
-from zkos_tw import extensions
+from zkos_tw import __version__, extensions
 
 
 class Options(usage.Options):
@@ -13,10 +12,10 @@ class Options(usage.Options):
 
 
 def run(options) -> int:
-    import zkos_tw.hashing  # noqa: F401 - registers the hashing extension with the dispatcher
+    from zkos_tw import hashing  # noqa: F401 - registers the hashing extension with the dispatcher
 
     info = {
-        "version": zkos_tw.__version__,
+        "version": __version__,
         "extensions": extensions.describe(),
         "extension_loaded": extensions.EXTENSION_LOADED,
     }
