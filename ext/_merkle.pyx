@@ -1,13 +1,17 @@
 # cython: language_level=3
-"""Compiled twin of ``zkos_tw/merkle/_pure_levels.py``: hash the touched nodes of one tree level.
+"""Compiled twin of ``zkos_tw/merkle/_pure_merkle.py``: the state tree's inner loops.
 
 Loaded through ``zkos_tw.extensions``; never import this module directly. Levels are
 ``bytearray`` objects of 32-byte hashes (node ``i`` at ``32 * i``), even-padded so the children
-of parent ``p`` are the 64 bytes at ``64 * p``; leaves are 72-byte preimages.
+of parent ``p`` are the 64 bytes at ``64 * p``; leaves are 72-byte preimages. ``SortedKeys``
+keeps 32-byte keys in buckets of contiguous memory (one ``bytearray`` per bucket), so finding a
+predecessor is a ``memcmp`` binary search over a few cache lines.
 """
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
-from libc.stdint cimport uint8_t
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport uint8_t, uint64_t
+from libc.string cimport memcmp, memcpy
 
 
 cdef extern from "zkos_hash.h" nogil:
@@ -46,3 +50,223 @@ def hash_level(bytearray child not None, bytearray parent not None, list indices
         parents.append(p)
         last = p
     return parents
+
+
+cdef inline void _put_u64be(uint8_t *out, uint64_t v):
+    cdef int k
+    for k in range(7, -1, -1):
+        out[k] = <uint8_t>(v & 0xFF)
+        v >>= 8
+
+
+cdef list _records(const uint8_t *src, Py_ssize_t count, Py_ssize_t width, list indices,
+                   bytes prefix, uint64_t version):
+    cdef Py_ssize_t plen = PyBytes_GET_SIZE(prefix)
+    cdef list out = []
+    cdef Py_ssize_t i
+    cdef bytes key, value
+    cdef uint8_t *kp
+    cdef uint8_t *vp
+    for obj in indices:
+        i = obj
+        if i < 0 or i >= count:
+            raise IndexError(f"record {i} out of range")
+        key = PyBytes_FromStringAndSize(NULL, plen + 16)
+        kp = <uint8_t *>PyBytes_AS_STRING(key)
+        memcpy(kp, PyBytes_AS_STRING(prefix), plen)
+        _put_u64be(kp + plen, <uint64_t>i)
+        _put_u64be(kp + plen + 8, version)
+        value = PyBytes_FromStringAndSize(NULL, 1 + width)
+        vp = <uint8_t *>PyBytes_AS_STRING(value)
+        vp[0] = 1
+        memcpy(vp + 1, src + width * i, width)
+        out.append((key, value))
+    return out
+
+
+def leaf_records(bytearray leaves not None, list indices not None, uint64_t version):
+    """``(b"L" || u64be i || u64be version, 0x01 || leaf i)`` for each index."""
+    return _records(<uint8_t *>PyByteArray_AS_STRING(leaves), PyByteArray_GET_SIZE(leaves) // 72,
+                    72, indices, b"L", version)
+
+
+def node_records(bytearray level not None, int depth, list indices not None, uint64_t version):
+    """``(b"N" || u8 depth || u64be i || u64be version, 0x01 || hash i)`` for each index."""
+    if not 0 <= depth < 256:
+        raise ValueError("depth is a byte")
+    return _records(<uint8_t *>PyByteArray_AS_STRING(level), PyByteArray_GET_SIZE(level) // 32,
+                    32, indices, b"N" + bytes([depth]), version)
+
+
+def key_index_records(dict index not None, list keys not None):
+    """``(b"K" || key, 0x01 || u64be index[key])`` for each key."""
+    cdef list out = []
+    cdef bytes value
+    cdef uint8_t *vp
+    for key in keys:
+        value = PyBytes_FromStringAndSize(NULL, 9)
+        vp = <uint8_t *>PyBytes_AS_STRING(value)
+        vp[0] = 1
+        _put_u64be(vp + 1, <uint64_t>index[key])
+        out.append((b"K" + key, value))
+    return out
+
+
+cdef inline void _put_u64le(uint8_t *out, uint64_t v):
+    cdef int k
+    for k in range(8):
+        out[k] = <uint8_t>(v & 0xFF)
+        v >>= 8
+
+
+def link_new_keys(SortedKeys keys not None, bytearray leaves not None, dict index not None,
+                  list ordered not None):
+    """Thread the sorted new keys into the linked list (see the pure twin); return the indices
+    of the old leaves whose ``next`` changed."""
+    cdef Py_ssize_t n = len(ordered), i = 0, j, t, pi, count = PyByteArray_GET_SIZE(leaves) // 72
+    cdef list preds = [keys.lower(k) for k in ordered]
+    cdef list changed = []
+    cdef uint8_t old_next[8]
+    cdef uint8_t *lp = <uint8_t *>PyByteArray_AS_STRING(leaves)
+    cdef Py_ssize_t a, b
+    while i < n:
+        p = preds[i]
+        j = i
+        while j + 1 < n and preds[j + 1] == p:
+            j += 1
+        pi = index[p]
+        a = index[ordered[i]]
+        if pi >= count or a >= count:
+            raise IndexError("leaf out of range")
+        memcpy(old_next, lp + 72 * pi + 64, 8)
+        _put_u64le(lp + 72 * pi + 64, <uint64_t>a)
+        changed.append(pi)
+        for t in range(i, j):
+            a = index[ordered[t]]
+            b = index[ordered[t + 1]]
+            if a >= count or b >= count:
+                raise IndexError("leaf out of range")
+            _put_u64le(lp + 72 * a + 64, <uint64_t>b)
+        a = index[ordered[j]]
+        if a >= count:
+            raise IndexError("leaf out of range")
+        memcpy(lp + 72 * a + 64, old_next, 8)
+        i = j + 1
+    keys.update(ordered)
+    return changed
+
+
+DEF MAX_FILL = 16
+DEF MIN_BITS = 4
+DEF MAX_BITS = 20
+
+
+cdef class SortedKeys:
+    """Sorted, duplicate-free set of 32-byte keys (same behaviour as the pure ``SortedKeys``)."""
+
+    cdef list _buckets
+    cdef int _bits
+    cdef int _shift
+    cdef Py_ssize_t _len
+
+    def __init__(self, keys=()):
+        cdef list ordered = sorted(set(keys))
+        for key in ordered:
+            if len(key) != 32:
+                raise ValueError("SortedKeys holds 32-byte keys")
+        self._len = len(ordered)
+        self._bits = MIN_BITS
+        while self._bits < MAX_BITS and self._len > (MAX_FILL << self._bits):
+            self._bits += 2
+        self._fill(ordered)
+
+    cdef _fill(self, list ordered):
+        self._shift = 24 - self._bits
+        cdef list parts = [[] for _ in range(1 << self._bits)]
+        for key in ordered:
+            parts[self._bucket_of(<const uint8_t *>PyBytes_AS_STRING(key))].append(key)
+        self._buckets = [bytearray(b"".join(p)) for p in parts]
+
+    cdef inline Py_ssize_t _bucket_of(self, const uint8_t *k):
+        return ((<Py_ssize_t>k[0] << 16) | (<Py_ssize_t>k[1] << 8) | k[2]) >> self._shift
+
+    cdef inline Py_ssize_t _search(self, bytearray bucket, const uint8_t *k, bint *found):
+        # first position whose key is >= k
+        cdef const uint8_t *base = <const uint8_t *>PyByteArray_AS_STRING(bucket)
+        cdef Py_ssize_t lo = 0, hi = PyByteArray_GET_SIZE(bucket) // 32, mid
+        cdef int c
+        found[0] = False
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            c = memcmp(base + 32 * mid, k, 32)
+            if c < 0:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < PyByteArray_GET_SIZE(bucket) // 32 and memcmp(base + 32 * lo, k, 32) == 0:
+            found[0] = True
+        return lo
+
+    def __len__(self):
+        return self._len
+
+    def __iter__(self):
+        cdef bytearray bucket
+        cdef Py_ssize_t j
+        for bucket in self._buckets:
+            for j in range(PyByteArray_GET_SIZE(bucket) // 32):
+                yield bytes(bucket[32 * j : 32 * j + 32])
+
+    def __contains__(self, bytes key not None):
+        if PyBytes_GET_SIZE(key) != 32:
+            return False
+        cdef const uint8_t *k = <const uint8_t *>PyBytes_AS_STRING(key)
+        cdef bint found
+        self._search(self._buckets[self._bucket_of(k)], k, &found)
+        return found
+
+    def lower(self, bytes key not None):
+        """The greatest element strictly below ``key``, or ``None``."""
+        if PyBytes_GET_SIZE(key) != 32:
+            raise ValueError("SortedKeys holds 32-byte keys")
+        cdef const uint8_t *k = <const uint8_t *>PyBytes_AS_STRING(key)
+        cdef Py_ssize_t b = self._bucket_of(k)
+        cdef bint found
+        cdef bytearray bucket = self._buckets[b]
+        cdef Py_ssize_t pos = self._search(bucket, k, &found)
+        if pos:
+            return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(bucket) + 32 * (pos - 1), 32)
+        while b:
+            b -= 1
+            bucket = self._buckets[b]
+            pos = PyByteArray_GET_SIZE(bucket)
+            if pos:
+                return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(bucket) + pos - 32, 32)
+        return None
+
+    def add(self, bytes key not None):
+        """Insert ``key`` (no effect if present)."""
+        if PyBytes_GET_SIZE(key) != 32:
+            raise ValueError("SortedKeys holds 32-byte keys")
+        cdef const uint8_t *k = <const uint8_t *>PyBytes_AS_STRING(key)
+        cdef bint found
+        cdef bytearray bucket = self._buckets[self._bucket_of(k)]
+        cdef Py_ssize_t pos = self._search(bucket, k, &found)
+        if found:
+            return
+        bucket[32 * pos : 32 * pos] = key
+        self._len += 1
+        if self._bits < MAX_BITS and self._len > (MAX_FILL << self._bits):
+            self._bits += 2
+            self._fill(list(self))
+
+    def memory_bytes(self):
+        """Bytes of the buckets, keys included."""
+        import sys
+
+        return sys.getsizeof(self._buckets) + sum([sys.getsizeof(b) for b in self._buckets])
+
+    def update(self, keys):
+        """Insert many keys."""
+        for key in keys:
+            self.add(key)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from zkos_tw import extensions
-from zkos_tw.merkle import _pure_levels, tree
+from zkos_tw.merkle import _pure_merkle, tree
 
 
 def _compiled():
@@ -32,7 +32,7 @@ class DispatchTests(SynchronousTestCase):
         """With ZKOS_NO_EXTENSIONS the pure twin is in use."""
         if os.environ.get("ZKOS_NO_EXTENSIONS", "") in ("", "0"):
             raise SkipTest("ZKOS_NO_EXTENSIONS is not set")
-        self.assertIs(tree.hash_level, _pure_levels.hash_level)
+        self.assertIs(tree.hash_level, _pure_merkle.hash_level)
 
 
 class DifferentialTests(SynchronousTestCase):
@@ -47,11 +47,46 @@ class DifferentialTests(SynchronousTestCase):
         n0 = count + (count & 1)
         n1 = (n0 // 2) + ((n0 // 2) & 1)
         results = []
-        for impl in (_pure_levels, compiled):
+        for impl in (_pure_merkle, compiled):
             level0, level1 = bytearray(32 * n0), bytearray(32 * n1)
             impl.hash_leaves(leaves, level0, touched)
             parents = impl.hash_level(level0, level1, touched)
             results.append((bytes(level0), bytes(level1), parents))
+        self.assertEqual(results[0], results[1])
+
+    @given(st.integers(1, 20), st.integers(0, 2**40), st.data())
+    def test_same_records(self, count, version, data):
+        """Leaf and node records are byte-identical."""
+        compiled = _compiled()
+        leaves = bytearray(data.draw(st.binary(min_size=72 * count, max_size=72 * count)))
+        level = bytearray(data.draw(st.binary(min_size=32 * count, max_size=32 * count)))
+        touched = sorted(data.draw(st.sets(st.integers(0, count - 1))))
+        for impl in (_pure_merkle,):
+            self.assertEqual(
+                impl.leaf_records(leaves, touched, version), compiled.leaf_records(leaves, touched, version)
+            )
+            self.assertEqual(
+                impl.node_records(level, 8, touched, version), compiled.node_records(level, 8, touched, version)
+            )
+
+    @given(
+        st.lists(st.binary(min_size=32, max_size=32), min_size=0, max_size=30, unique=True),
+        st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=30, unique=True),
+    )
+    def test_same_links(self, old, new):
+        """``link_new_keys`` rewrites the same ``next`` fields and reports the same leaves."""
+        compiled = _compiled()
+        guards = [bytes(32), b"\xff" * 32]
+        old = [k for k in old if k not in guards and k not in new]
+        new = [k for k in new if k not in guards]
+        ordered_all = [*guards, *old, *new]
+        results = []
+        for impl in (_pure_merkle, compiled):
+            index = {k: i for i, k in enumerate(ordered_all)}
+            leaves = bytearray(b"".join(k + bytes(32) + (i % 7).to_bytes(8, "little") for i, k in enumerate(ordered_all)))
+            keys = impl.SortedKeys(guards + old)
+            changed = impl.link_new_keys(keys, leaves, index, sorted(new))
+            results.append((bytes(leaves), changed, list(keys), impl.key_index_records(index, new)))
         self.assertEqual(results[0], results[1])
 
     def test_bounds(self):

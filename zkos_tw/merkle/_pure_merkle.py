@@ -1,18 +1,28 @@
-"""Pure-Python twin of ``ext/_merkle.pyx``: hash the touched nodes of one tree level per call.
+"""Pure-Python twin of ``ext/_merkle.pyx``: the tree's inner loops.
 
-A level is a ``bytearray`` of 32-byte hashes, node ``i`` at ``[32 * i, 32 * i + 32)``, padded
-to an even count so that the children of parent ``p`` are the 64 bytes at ``64 * p``.
+* ``hash_leaves`` / ``hash_level`` rehash the touched nodes of one level per call. A level is a
+  ``bytearray`` of 32-byte hashes, node ``i`` at ``[32 * i, 32 * i + 32)``, padded to an even
+  count so the children of parent ``p`` are the 64 bytes at ``64 * p``; leaves are the 72-byte
+  preimages, leaf ``i`` at ``72 * i``. Indices are sorted ascending.
+* ``leaf_records`` / ``node_records`` build the versioned records of the touched leaves and
+  nodes in format 1 (``zkos_tw.merkle.codec``).
+* ``SortedKeys`` is the ordered key set used to find predecessors (32-byte keys).
 """
 
 from __future__ import annotations
 
+import struct
 from hashlib import blake2s as _blake2s
 
 from zkos_tw.hashing import blake2s256_pairs
+from zkos_tw.merkle.sorted_keys import SortedKeys
+
+_LEAF_KEY = struct.Struct(">cQQ").pack
+_NODE_KEY = struct.Struct(">cBQQ").pack
 
 
 def hash_leaves(leaves: bytearray, level0: bytearray, indices: list[int]) -> None:
-    """Write ``blake2s(leaf i)`` (72-byte leaves in ``leaves``) into ``level0`` for each index."""
+    """Write ``blake2s(leaf i)`` into ``level0`` for each index."""
     for i in indices:
         o = 72 * i
         level0[32 * i : 32 * i + 32] = _blake2s(leaves[o : o + 72]).digest()
@@ -25,3 +35,56 @@ def hash_level(child: bytearray, parent: bytearray, indices: list[int]) -> list[
     for j, p in enumerate(parents):
         parent[32 * p : 32 * p + 32] = out[32 * j : 32 * j + 32]
     return parents
+
+
+def leaf_records(leaves: bytearray, indices: list[int], version: int) -> list[tuple[bytes, bytes]]:
+    """``(b"L" || u64be i || u64be version, 0x01 || leaf i)`` for each index."""
+    return [(_LEAF_KEY(b"L", i, version), b"\x01" + leaves[72 * i : 72 * i + 72]) for i in indices]
+
+
+def node_records(level: bytearray, depth: int, indices: list[int], version: int) -> list[tuple[bytes, bytes]]:
+    """``(b"N" || u8 depth || u64be i || u64be version, 0x01 || hash i)`` for each index."""
+    return [(_NODE_KEY(b"N", depth, i, version), b"\x01" + level[32 * i : 32 * i + 32]) for i in indices]
+
+
+def key_index_records(index: dict[bytes, int], keys: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """``(b"K" || key, 0x01 || u64be index[key])`` for each key."""
+    return [(b"K" + key, b"\x01" + index[key].to_bytes(8, "big")) for key in keys]
+
+
+def link_new_keys(keys: SortedKeys, leaves: bytearray, index: dict[bytes, int], ordered: list[bytes]) -> list[int]:
+    """Thread the sorted new keys (already in ``index`` and ``leaves``, not yet in ``keys``)
+    into the linked list: each run of new keys sharing an old predecessor ``p`` becomes
+    ``p -> k1 -> ... -> kn -> old next of p``. Add them to ``keys``; return the indices of the
+    old leaves whose ``next`` changed."""
+    preds = [keys.lower(k) for k in ordered]
+    changed = []
+    i, n = 0, len(ordered)
+    while i < n:
+        p = preds[i]
+        j = i
+        while j + 1 < n and preds[j + 1] == p:
+            j += 1
+        po = 72 * index[p] + 64
+        old_next = leaves[po : po + 8]
+        leaves[po : po + 8] = index[ordered[i]].to_bytes(8, "little")
+        changed.append(index[p])
+        for t in range(i, j):
+            o = 72 * index[ordered[t]] + 64
+            leaves[o : o + 8] = index[ordered[t + 1]].to_bytes(8, "little")
+        o = 72 * index[ordered[j]] + 64
+        leaves[o : o + 8] = old_next
+        i = j + 1
+    keys.update(ordered)
+    return changed
+
+
+__all__ = [
+    "SortedKeys",
+    "hash_leaves",
+    "hash_level",
+    "key_index_records",
+    "leaf_records",
+    "link_new_keys",
+    "node_records",
+]

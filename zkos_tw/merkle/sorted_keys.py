@@ -1,97 +1,89 @@
-"""An ordered set of byte strings with cheap inserts: sorted buckets of bounded size.
+"""An ordered set of 32-byte keys with cheap inserts and predecessor queries.
 
-The tree needs, for every new key, its predecessor among the keys already present. A flat sorted
-``list`` would move a million pointers per insert; here a key lands in one bucket of at most
-``2 * LOAD`` keys, found by bisecting the buckets' maxima.
+The tree needs, for every new key, its predecessor among the keys already present. Keys are
+spread over ``2**bits`` buckets by their leading bits (flat keys are blake2s outputs, so they
+spread evenly); each bucket is a short sorted ``list``. A query bisects one short list instead of
+a million-entry one, which matters because every comparison is a cache miss. ``bits`` grows with
+the set so buckets average at most ``MAX_FILL`` keys. Skewed keys only make some buckets longer
+(a ``list.insert`` per key), never wrong.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 
-LOAD = 512
+MAX_FILL = 16
+MIN_BITS = 4
+MAX_BITS = 20
 
 
 class SortedKeys:
-    """Sorted, duplicate-free collection of ``bytes``."""
+    """Sorted, duplicate-free collection of ``bytes`` (at least 3 bytes long)."""
 
-    __slots__ = ("_lists", "_maxes", "_len")
+    __slots__ = ("_buckets", "_shift", "_bits", "_len")
 
     def __init__(self, keys: Iterable[bytes] = ()) -> None:
         ordered = sorted(set(keys))
-        self._lists = [ordered[i : i + LOAD] for i in range(0, len(ordered), LOAD)]
-        self._maxes = [chunk[-1] for chunk in self._lists]
         self._len = len(ordered)
+        self._bits = MIN_BITS
+        while self._bits < MAX_BITS and self._len > MAX_FILL << self._bits:
+            self._bits += 2
+        self._fill(ordered)
+
+    def _fill(self, ordered: list[bytes]) -> None:
+        self._shift = 24 - self._bits
+        buckets: list[list[bytes]] = [[] for _ in range(1 << self._bits)]
+        shift = self._shift
+        for key in ordered:
+            buckets[int.from_bytes(key[:3], "big") >> shift].append(key)
+        self._buckets = buckets
 
     def __len__(self) -> int:
         return self._len
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._lists:
-            yield from chunk
+        for bucket in self._buckets:
+            yield from bucket
 
     def __contains__(self, key: bytes) -> bool:
-        j = bisect_left(self._maxes, key)
-        if j == len(self._maxes):
-            return False
-        chunk = self._lists[j]
-        pos = bisect_left(chunk, key)
-        return pos < len(chunk) and chunk[pos] == key
+        bucket = self._buckets[int.from_bytes(key[:3], "big") >> self._shift]
+        pos = bisect_left(bucket, key)
+        return pos < len(bucket) and bucket[pos] == key
 
     def lower(self, key: bytes) -> bytes | None:
         """The greatest element strictly below ``key``, or ``None``."""
-        maxes = self._maxes
-        j = bisect_left(maxes, key)
-        if j == len(maxes):
-            return maxes[-1] if maxes else None
-        chunk = self._lists[j]
-        pos = bisect_left(chunk, key)
+        b = int.from_bytes(key[:3], "big") >> self._shift
+        buckets = self._buckets
+        bucket = buckets[b]
+        pos = bisect_left(bucket, key)
         if pos:
-            return chunk[pos - 1]
-        return self._lists[j - 1][-1] if j else None
-
-    def higher(self, key: bytes) -> bytes | None:
-        """The smallest element strictly above ``key``, or ``None``."""
-        maxes = self._maxes
-        j = bisect_right(maxes, key)
-        if j == len(maxes):
-            return None
-        chunk = self._lists[j]
-        return chunk[bisect_right(chunk, key)]
+            return bucket[pos - 1]
+        while b:
+            b -= 1
+            if buckets[b]:
+                return buckets[b][-1]
+        return None
 
     def add(self, key: bytes) -> None:
         """Insert ``key`` (no effect if present)."""
-        maxes = self._maxes
-        if not maxes:
-            self._lists.append([key])
-            maxes.append(key)
-            self._len += 1
+        bucket = self._buckets[int.from_bytes(key[:3], "big") >> self._shift]
+        pos = bisect_left(bucket, key)
+        if pos < len(bucket) and bucket[pos] == key:
             return
-        j = bisect_left(maxes, key)
-        if j == len(maxes):
-            j -= 1
-            self._lists[j].append(key)
-            maxes[j] = key
-        else:
-            chunk = self._lists[j]
-            pos = bisect_left(chunk, key)
-            if pos < len(chunk) and chunk[pos] == key:
-                return
-            chunk.insert(pos, key)
+        bucket.insert(pos, key)
         self._len += 1
-        chunk = self._lists[j]
-        if len(chunk) > 2 * LOAD:
-            half = chunk[LOAD:]
-            del chunk[LOAD:]
-            self._lists.insert(j + 1, half)
-            maxes[j] = chunk[-1]
-            maxes.insert(j + 1, half[-1])
+        if self._bits < MAX_BITS and self._len > MAX_FILL << self._bits:
+            self._bits += 2
+            self._fill(list(self))
+
+    def memory_bytes(self) -> int:
+        """Bytes of the bucket lists (the key objects themselves are not counted)."""
+        import sys
+
+        return sys.getsizeof(self._buckets) + sum(sys.getsizeof(b) for b in self._buckets)
 
     def update(self, keys: Iterable[bytes]) -> None:
         """Insert many keys."""
         for key in keys:
             self.add(key)
-
-
-__all__ = ["SortedKeys"]

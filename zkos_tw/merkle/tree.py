@@ -31,12 +31,16 @@ from zkos_tw.merkle.hashes import (
     leaf_bytes,
 )
 from zkos_tw.merkle.proofs import KeyProof, LeafProof
-from zkos_tw.merkle.sorted_keys import SortedKeys
 from zkos_tw.hashing import blake2s256
 
-_levels_impl = load("_merkle", "zkos_tw.merkle._pure_levels")
-hash_leaves = _levels_impl.hash_leaves
-hash_level = _levels_impl.hash_level
+_impl = load("_merkle", "zkos_tw.merkle._pure_merkle")
+hash_leaves = _impl.hash_leaves
+hash_level = _impl.hash_level
+leaf_records = _impl.leaf_records
+node_records = _impl.node_records
+key_index_records = _impl.key_index_records
+link_new_keys = _impl.link_new_keys
+SortedKeys = _impl.SortedKeys
 
 
 class TreeError(ValueError):
@@ -150,6 +154,24 @@ class MerkleTree:
         prev_proof = self.leaf_proof(self._index[prev], version)
         return KeyProof(key, prev=prev_proof, next=self.leaf_proof(prev_proof.next_index, version))
 
+    def memory_bytes(self) -> dict[str, int]:
+        """Bytes held for the latest version, by part (``sys.getsizeof``, keys counted once)."""
+        import sys
+
+        leaves = sys.getsizeof(self._leaves)
+        levels = sum(sys.getsizeof(level) for level in self._levels)
+        index = sys.getsizeof(self._index) + sum(
+            sys.getsizeof(k) + sys.getsizeof(i) for k, i in self._index.items()
+        )
+        sorted_keys = self._sorted.memory_bytes()
+        return {
+            "leaves": leaves,
+            "levels": levels,
+            "key_index": index,
+            "sorted_keys": sorted_keys,
+            "total": leaves + levels + index + sorted_keys,
+        }
+
     # -- updates ---------------------------------------------------------------------------
 
     def apply(self, version: int, writes: Iterable[tuple[bytes, bytes]]) -> TreePatch:
@@ -192,8 +214,7 @@ class MerkleTree:
         self._grow()
         if touched:
             records.extend(self._rehash(touched, version))
-        for key in new_keys:
-            records.append((codec.key_index_key(key), codec.encode_key_index(index[key])))
+        records.extend(key_index_records(index, new_keys))
         root = bytes(self._levels[DEPTH][:32])
         records.append((codec.version_key(version), codec.encode_version(root, count)))
         records.append((codec.HEAD_KEY, codec.encode_head(version)))
@@ -204,28 +225,7 @@ class MerkleTree:
         """Thread the new keys into the linked list; return the old leaves whose next changed."""
         if not new_keys:
             return []
-        leaves, index, lower = self._leaves, self._index, self._sorted.lower
-        ordered = sorted(new_keys)
-        preds = [lower(k) for k in ordered]
-        changed = []
-        i, n = 0, len(ordered)
-        while i < n:
-            p = preds[i]
-            j = i
-            while j + 1 < n and preds[j + 1] == p:
-                j += 1
-            po = LEAF_SIZE * index[p] + 64
-            old_next = leaves[po : po + 8]
-            leaves[po : po + 8] = index[ordered[i]].to_bytes(8, "little")
-            changed.append(index[p])
-            for t in range(i, j):
-                o = LEAF_SIZE * index[ordered[t]] + 64
-                leaves[o : o + 8] = index[ordered[t + 1]].to_bytes(8, "little")
-            o = LEAF_SIZE * index[ordered[j]] + 64
-            leaves[o : o + 8] = old_next
-            i = j + 1
-        self._sorted.update(ordered)
-        return changed
+        return link_new_keys(self._sorted, self._leaves, self._index, sorted(new_keys))
 
     def _grow(self) -> None:
         """Extend every level to cover ``leaf_count`` (even-padded with empty hashes)."""
@@ -242,20 +242,14 @@ class MerkleTree:
     def _rehash(self, touched: list[int], version: int) -> list[tuple[bytes, bytes]]:
         """Rehash the touched leaves and their ancestors; return the leaf and node records."""
         leaves, levels = self._leaves, self._levels
-        records = [
-            (codec.leaf_key(i, version), b"\x01" + leaves[LEAF_SIZE * i : LEAF_SIZE * i + LEAF_SIZE])
-            for i in touched
-        ]
+        records = leaf_records(leaves, touched, version)
         hash_leaves(leaves, levels[0], touched)
         indices = touched
-        node_key, stride = codec.node_key, codec.NODE_STRIDE
+        stride = codec.NODE_STRIDE
         for d in range(1, DEPTH + 1):
             indices = hash_level(levels[d - 1], levels[d], indices)
             if d % stride == 0 and d < DEPTH:
-                level = levels[d]
-                records.extend(
-                    [(node_key(d, p, version), b"\x01" + level[32 * p : 32 * p + 32]) for p in indices]
-                )
+                records.extend(node_records(levels[d], d, indices, version))
         return records
 
     # -- loading and old versions ----------------------------------------------------------
