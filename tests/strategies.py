@@ -47,5 +47,6 @@ slots = st.integers(0, 3)
 words = st.one_of(st.integers(0, 3), st.integers(0, 2**256 - 1))
 #: EVM-ish bytecode: opcodes biased towards PUSHn and JUMPDEST.
 bytecode = st.lists(
-    st.one_of(st.sampled_from([0x5B, 0x60, 0x61, 0x7F, 0x00, 0x56]), st.integers(0, 255)), max_size=200
+    st.one_of(st.sampled_from([0x5B, 0x60, 0x61, 0x7F, 0x00, 0x56]), st.integers(0, 255)),
+    max_size=200,
 ).map(bytes)

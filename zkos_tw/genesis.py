@@ -22,7 +22,9 @@ from zkos_tw.state.account import EMPTY_ACCOUNT
 from zkos_tw.state.bytecode import deploy_code
 from zkos_tw.state.keys import account_key
 
-OMMERS_HASH_EMPTY = bytes.fromhex("1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347")
+OMMERS_HASH_EMPTY = bytes.fromhex(
+    "1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
+)
 GENESIS_GAS_LIMIT = 5000
 GENESIS_BASE_FEE = 1_000_000_000
 
@@ -79,14 +81,22 @@ def parse_genesis(document: dict) -> GenesisInput:
     for n, pair in enumerate(document.get("initial_contracts", [])):
         if not isinstance(pair, list) or len(pair) != 2:
             raise GenesisError(f"genesis.json: initial_contracts[{n}] must be [address, code]")
-        contracts.append((_hex(pair[0], 20, f"initial_contracts[{n}] address"),
-                          _hex(pair[1], None, f"initial_contracts[{n}] code")))
+        contracts.append(
+            (
+                _hex(pair[0], 20, f"initial_contracts[{n}] address"),
+                _hex(pair[1], None, f"initial_contracts[{n}] code"),
+            )
+        )
     storage = []
     for n, pair in enumerate(document.get("additional_storage", [])):
         if not isinstance(pair, list) or len(pair) != 2:
             raise GenesisError(f"genesis.json: additional_storage[{n}] must be [key, value]")
-        storage.append((_hex(pair[0], 32, f"additional_storage[{n}] key"),
-                        _hex(pair[1], 32, f"additional_storage[{n}] value")))
+        storage.append(
+            (
+                _hex(pair[0], 32, f"additional_storage[{n}] key"),
+                _hex(pair[1], 32, f"additional_storage[{n}] value"),
+            )
+        )
     version = document.get("execution_version")
     if not isinstance(version, int):
         raise GenesisError("genesis.json: execution_version must be an integer")
@@ -133,7 +143,9 @@ def genesis_header_rlp() -> bytes:
     )
 
 
-def genesis_writes(genesis: GenesisInput) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+def genesis_writes(
+    genesis: GenesisInput,
+) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
     """``(storage writes sorted by key, preimages)`` of block 0."""
     entries: dict[bytes, bytes] = {}
     preimages: dict[bytes, bytes] = {}
@@ -161,7 +173,13 @@ def build_genesis(genesis: GenesisInput, tree: MerkleTree) -> tuple[Genesis, Tre
     block_hash = keccak256(header)
     commitment = state_commitment(patch.root, patch.leaf_count, 0, [block_hash], 0)
     result = Genesis(
-        tuple(writes), tuple(preimages), patch.root, patch.leaf_count, block_hash, header, commitment,
+        tuple(writes),
+        tuple(preimages),
+        patch.root,
+        patch.leaf_count,
+        block_hash,
+        header,
+        commitment,
         genesis.execution_version,
     )
     return result, patch

@@ -40,7 +40,9 @@ def default_solcjs() -> str:
 
 def compile_contracts(solcjs: str) -> dict[str, dict]:
     """``{name: {"abi": [...], "runtime": "0x..."}}`` for every contract in ``contracts/l2``."""
-    version = subprocess.run([solcjs, "--version"], capture_output=True, text=True, check=True).stdout
+    version = subprocess.run(
+        [solcjs, "--version"], capture_output=True, text=True, check=True
+    ).stdout
     if not version.startswith(SOLC_VERSION + "+"):
         sys.exit(f"build.py: need solcjs {SOLC_VERSION}, {solcjs} is {version.strip()}")
     sources = {
@@ -50,7 +52,11 @@ def compile_contracts(solcjs: str) -> dict[str, dict]:
     }
     request = {"language": "Solidity", "sources": sources, "settings": SETTINGS}
     done = subprocess.run(
-        [solcjs, "--standard-json"], input=json.dumps(request), capture_output=True, text=True, check=True
+        [solcjs, "--standard-json"],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     output = json.loads(done.stdout[done.stdout.index("{") :])
     errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
@@ -74,7 +80,9 @@ def genesis_document(artifacts: dict[str, dict]) -> dict:
     from zkos_tw.genesis import compute_genesis, parse_genesis
 
     document = {
-        "initial_contracts": [[address, artifacts[name]["runtime"]] for name, address in GENESIS_CONTRACTS.items()],
+        "initial_contracts": [
+            [address, artifacts[name]["runtime"]] for name, address in GENESIS_CONTRACTS.items()
+        ],
         "additional_storage": [],
         "execution_version": EXECUTION_VERSION,
     }
@@ -86,14 +94,21 @@ def genesis_document(artifacts: dict[str, dict]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solcjs", default=default_solcjs())
-    parser.add_argument("--check", action="store_true", help="fail if the committed files are stale")
+    parser.add_argument(
+        "--check", action="store_true", help="fail if the committed files are stale"
+    )
     args = parser.parse_args()
     artifacts = compile_contracts(args.solcjs)
     files = {
-        os.path.join(HERE, "artifacts", f"{name}.json"): json.dumps(artifacts[name], indent=2, sort_keys=True) + "\n"
+        os.path.join(HERE, "artifacts", f"{name}.json"): json.dumps(
+            artifacts[name], indent=2, sort_keys=True
+        )
+        + "\n"
         for name in GENESIS_CONTRACTS
     }
-    files[os.path.join(ROOT, "genesis.json")] = json.dumps(genesis_document(artifacts), indent=2) + "\n"
+    files[os.path.join(ROOT, "genesis.json")] = (
+        json.dumps(genesis_document(artifacts), indent=2) + "\n"
+    )
     stale = []
     for path, text in files.items():
         current = open(path).read() if os.path.exists(path) else None

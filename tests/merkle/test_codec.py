@@ -12,10 +12,10 @@ class GoldenTests(SynchronousTestCase):
 
     def test_keys(self):
         """Record keys: prefix letter then big-endian integers."""
-        self.assertEqual(codec.version_key(7), bytes.fromhex("56" "0000000000000007"))
-        self.assertEqual(codec.leaf_key(2, 7), bytes.fromhex("4c" "0000000000000002" "0000000000000007"))
+        self.assertEqual(codec.version_key(7), bytes.fromhex("560000000000000007"))
+        self.assertEqual(codec.leaf_key(2, 7), bytes.fromhex("4c00000000000000020000000000000007"))
         self.assertEqual(
-            codec.node_key(4, 3, 7), bytes.fromhex("4e" "04" "0000000000000003" "0000000000000007")
+            codec.node_key(4, 3, 7), bytes.fromhex("4e0400000000000000030000000000000007")
         )
         self.assertEqual(codec.key_index_key(b"\xab" * 32), b"K" + b"\xab" * 32)
         self.assertEqual(codec.leaf_prefix(2), codec.leaf_key(2, 0)[:-8])
@@ -24,14 +24,19 @@ class GoldenTests(SynchronousTestCase):
     def test_values(self):
         """Record values: format byte 0x01 first."""
         self.assertEqual(codec.encode_manifest(), bytes.fromhex("014004"))
-        self.assertEqual(codec.encode_head(258), bytes.fromhex("01" "0000000000000102"))
-        self.assertEqual(codec.encode_version(b"\x11" * 32, 5), b"\x01" + b"\x11" * 32 + bytes.fromhex("0000000000000005"))
-        self.assertEqual(codec.encode_key_index(3), bytes.fromhex("01" "0000000000000003"))
+        self.assertEqual(codec.encode_head(258), bytes.fromhex("010000000000000102"))
+        self.assertEqual(
+            codec.encode_version(b"\x11" * 32, 5),
+            b"\x01" + b"\x11" * 32 + bytes.fromhex("0000000000000005"),
+        )
+        self.assertEqual(codec.encode_key_index(3), bytes.fromhex("010000000000000003"))
         self.assertEqual(codec.encode_node(b"\x22" * 32), b"\x01" + b"\x22" * 32)
         leaf = b"\x33" * 32 + b"\x44" * 32 + (9).to_bytes(8, "little")
         self.assertEqual(codec.encode_leaf(leaf), b"\x01" + leaf)
         self.assertEqual(codec.decode_leaf(codec.encode_leaf(leaf)), leaf)
-        self.assertEqual(codec.decode_version(codec.encode_version(b"\x11" * 32, 5)), (b"\x11" * 32, 5))
+        self.assertEqual(
+            codec.decode_version(codec.encode_version(b"\x11" * 32, 5)), (b"\x11" * 32, 5)
+        )
         self.assertEqual(codec.decode_head(codec.encode_head(258)), 258)
         self.assertEqual(codec.decode_key_index(codec.encode_key_index(3)), 3)
         self.assertEqual(codec.decode_manifest(codec.encode_manifest()), (64, 4))
@@ -47,9 +52,16 @@ class GoldenTests(SynchronousTestCase):
         patch = MerkleTree(MemoryTreeStore()).apply(0, [])
         records = dict(patch.records)
         self.assertEqual(records[b"M"], bytes.fromhex("014004"))
-        self.assertEqual(records[codec.leaf_key(0, 0)], b"\x01" + bytes(64) + (1).to_bytes(8, "little"))
-        self.assertEqual(records[codec.leaf_key(1, 0)], b"\x01" + b"\xff" * 32 + bytes(32) + (1).to_bytes(8, "little"))
+        self.assertEqual(
+            records[codec.leaf_key(0, 0)], b"\x01" + bytes(64) + (1).to_bytes(8, "little")
+        )
+        self.assertEqual(
+            records[codec.leaf_key(1, 0)],
+            b"\x01" + b"\xff" * 32 + bytes(32) + (1).to_bytes(8, "little"),
+        )
         self.assertEqual(records[b"H"], b"\x01" + bytes(8))
-        self.assertEqual(records[codec.version_key(0)], b"\x01" + patch.root + (2).to_bytes(8, "big"))
+        self.assertEqual(
+            records[codec.version_key(0)], b"\x01" + patch.root + (2).to_bytes(8, "big")
+        )
         nodes = sorted(k for k in records if k[:1] == b"N")
         self.assertEqual([k[1] for k in nodes], list(range(4, 64, 4)))

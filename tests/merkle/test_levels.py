@@ -63,10 +63,12 @@ class DifferentialTests(SynchronousTestCase):
         touched = sorted(data.draw(st.sets(st.integers(0, count - 1))))
         for impl in (_pure_merkle,):
             self.assertEqual(
-                impl.leaf_records(leaves, touched, version), compiled.leaf_records(leaves, touched, version)
+                impl.leaf_records(leaves, touched, version),
+                compiled.leaf_records(leaves, touched, version),
             )
             self.assertEqual(
-                impl.node_records(level, 8, touched, version), compiled.node_records(level, 8, touched, version)
+                impl.node_records(level, 8, touched, version),
+                compiled.node_records(level, 8, touched, version),
             )
 
     @given(
@@ -83,7 +85,11 @@ class DifferentialTests(SynchronousTestCase):
         results = []
         for impl in (_pure_merkle, compiled):
             index = {k: i for i, k in enumerate(ordered_all)}
-            leaves = bytearray(b"".join(k + bytes(32) + (i % 7).to_bytes(8, "little") for i, k in enumerate(ordered_all)))
+            leaves = bytearray(
+                b"".join(
+                    k + bytes(32) + (i % 7).to_bytes(8, "little") for i, k in enumerate(ordered_all)
+                )
+            )
             keys = impl.SortedKeys(guards + old)
             changed = impl.link_new_keys(keys, leaves, index, sorted(new))
             results.append((bytes(leaves), changed, list(keys), impl.key_index_records(index, new)))

@@ -9,7 +9,9 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from zkos_tw.merkle import sorted_keys
 
-keys = st.one_of(st.binary(min_size=32, max_size=32), st.integers(0, 300).map(lambda n: n.to_bytes(32, "big")))
+keys = st.one_of(
+    st.binary(min_size=32, max_size=32), st.integers(0, 300).map(lambda n: n.to_bytes(32, "big"))
+)
 
 
 def _compiled():

@@ -158,9 +158,16 @@ class ProofTests(SynchronousTestCase):
         key = b"\x05" * 32
         tree, _, _ = build([[(key, b"\x01" * 32), (b"\x09" * 32, b"\x01" * 32)]])
         absent = tree.prove(b"\x06" * 32)
-        self.assertRaises(ProofError, verify_key_proof, tree.root(), KeyProof(key, prev=absent.prev, next=absent.next))
+        self.assertRaises(
+            ProofError,
+            verify_key_proof,
+            tree.root(),
+            KeyProof(key, prev=absent.prev, next=absent.next),
+        )
         present = tree.prove(key)
-        self.assertRaises(ProofError, verify_key_proof, tree.root(), KeyProof(b"\x06" * 32, leaf=present.leaf))
+        self.assertRaises(
+            ProofError, verify_key_proof, tree.root(), KeyProof(b"\x06" * 32, leaf=present.leaf)
+        )
 
 
 class ErrorTests(SynchronousTestCase):

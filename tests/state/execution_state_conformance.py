@@ -126,10 +126,14 @@ class IExecutionStateConformance:
         s.set_storage(A, 4, 4)
         s.begin()
         s.destroy_account(A)
-        self.assertEqual((s.get_nonce(A), s.get_balance(A), s.get_code(A), s.get_storage(A, 4)), (0, 0, b"", 0))
+        self.assertEqual(
+            (s.get_nonce(A), s.get_balance(A), s.get_code(A), s.get_storage(A, 4)), (0, 0, b"", 0)
+        )
         self.assertFalse(s.account_exists(A))
         s.rollback()
-        self.assertEqual((s.get_nonce(A), s.get_balance(A), s.get_code(A), s.get_storage(A, 4)), (1, 9, CODE, 4))
+        self.assertEqual(
+            (s.get_nonce(A), s.get_balance(A), s.get_code(A), s.get_storage(A, 4)), (1, 9, CODE, 4)
+        )
         s.destroy_account(A)
         self.assertEqual(s.get_storage(A, 4), 0)
         s.end_transaction()

@@ -16,7 +16,9 @@ from zkos_tw.state.keys import pad32, warm_key_order
 
 def _genesis_contracts():
     with open(fixture_path("zksync-os", "genesis.json")) as f:
-        return {bytes.fromhex(a[2:]): bytes.fromhex(c[2:]) for a, c in json.load(f)["initial_contracts"]}
+        return {
+            bytes.fromhex(a[2:]): bytes.fromhex(c[2:]) for a, c in json.load(f)["initial_contracts"]
+        }
 
 
 class KeyTests(SynchronousTestCase):
@@ -34,7 +36,9 @@ class KeyTests(SynchronousTestCase):
         for n, prefix in expected.items():
             address = n.to_bytes(20, "big")
             self.assertEqual(account_key(address)[:4].hex(), prefix)
-            self.assertEqual(account_key(address), flat_key((0x8003).to_bytes(20, "big"), pad32(address)))
+            self.assertEqual(
+                account_key(address), flat_key((0x8003).to_bytes(20, "big"), pad32(address))
+            )
 
     def test_warm_key_order(self):
         """Addresses compare by their low 8 bytes first, then the middle 8, then the top 4."""
@@ -68,7 +72,8 @@ class AccountTests(SynchronousTestCase):
     def test_empty_hash(self):
         """The all-zero record hashes to the value of §2.2."""
         self.assertEqual(
-            EMPTY_ACCOUNT.hash().hex(), "7a2b5e8d3961f5c992b2fa0ad45881ac0873fd0dced3c4b9085b02879c8a02b2"
+            EMPTY_ACCOUNT.hash().hex(),
+            "7a2b5e8d3961f5c992b2fa0ad45881ac0873fd0dced3c4b9085b02879c8a02b2",
         )
         self.assertTrue(EMPTY_ACCOUNT.is_default)
 
@@ -103,7 +108,9 @@ class BytecodeTests(SynchronousTestCase):
             0x010007: (1200, "12ec4c42", "87c9d985", "93114092"),
         }
         for address, code in _genesis_contracts().items():
-            artifacts, keccak_prefix, blob_prefix, account_prefix = expected[int.from_bytes(address, "big")]
+            artifacts, keccak_prefix, blob_prefix, account_prefix = expected[
+                int.from_bytes(address, "big")
+            ]
             record, blob_hash, blob = deploy_code(EMPTY_ACCOUNT.with_changes(nonce=1), code)
             self.assertEqual(record.artifacts_len, artifacts)
             self.assertEqual(keccak256(code)[:4].hex(), keccak_prefix)

@@ -4,11 +4,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.state.execution_state_conformance import A, B, CODE, IExecutionStateConformance
+from tests.state.execution_state_conformance import CODE, A, B, IExecutionStateConformance
 from tests.strategies import addresses, slots, words
 from zkos_tw.hashing import blake2s256
 from zkos_tw.merkle import MerkleTree
-from zkos_tw.state import AccountProperties, FlatState, StateCorrupt, StateError, account_key, flat_key
+from zkos_tw.state import (
+    AccountProperties,
+    FlatState,
+    StateCorrupt,
+    StateError,
+    account_key,
+    flat_key,
+)
 from zkos_tw.state.keys import ACCOUNT_PROPERTIES_STORAGE_ADDRESS, warm_key_order
 from zkos_tw.testing.memory_flat_state import MemoryFlatState, MemoryPreimages
 from zkos_tw.testing.memory_tree_store import MemoryTreeStore
@@ -70,7 +77,9 @@ class BlockOutputTests(SynchronousTestCase):
         self.assertEqual(blake2s256(preimages[b_record.bytecode_hash]), b_record.bytecode_hash)
         self.commit_block(1, out)
         again = FlatState(self.flat.at(1), self.preimages)
-        self.assertEqual((again.get_nonce(A), again.get_balance(A), again.get_code(B)), (1, 100, CODE))
+        self.assertEqual(
+            (again.get_nonce(A), again.get_balance(A), again.get_code(B)), (1, 100, CODE)
+        )
 
     def test_account_reset_to_zero_is_written(self):
         """An existing account drained to the all-zero record is written as the hash of zeros."""
@@ -90,7 +99,9 @@ class BlockOutputTests(SynchronousTestCase):
         s.set_balance(A, 0)
         self.assertEqual(s.finish_block().storage_writes, ())
 
-    @given(st.lists(st.tuples(addresses, slots, words), max_size=20), st.lists(addresses, max_size=4))
+    @given(
+        st.lists(st.tuples(addresses, slots, words), max_size=20), st.lists(addresses, max_size=4)
+    )
     def test_canonical_order(self, writes, funded):
         """Writes come sorted by the WarmStorageKey order, accounts under 0x8003 included."""
         s = FlatState(MemoryFlatState(), MemoryPreimages())

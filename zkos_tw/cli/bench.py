@@ -34,7 +34,15 @@ def _child(leaves: int, block_size: int, pure: bool) -> dict:
     else:
         env.pop("ZKOS_NO_EXTENSIONS", None)
     done = subprocess.run(
-        [sys.executable, "-m", "zkos_tw.merkle.bench", "--leaves", str(leaves), "--block-size", str(block_size)],
+        [
+            sys.executable,
+            "-m",
+            "zkos_tw.merkle.bench",
+            "--leaves",
+            str(leaves),
+            "--block-size",
+            str(block_size),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -52,7 +60,9 @@ def run_tree(options) -> dict:
             leaves = options["pure-leaves"]
         result[path] = _child(leaves, options["block-size"], path == "pure")
     if "cext" in result and "pure" in result:
-        result["speedup"] = round(result["cext"]["updates_per_s"] / result["pure"]["updates_per_s"], 2)
+        result["speedup"] = round(
+            result["cext"]["updates_per_s"] / result["pure"]["updates_per_s"], 2
+        )
     return result
 
 
@@ -77,7 +87,9 @@ def _run_all(options) -> dict:
 
 class Options(usage.Options):
     synopsis = "NAME [options]"
-    subCommands = [[name, None, cls, f"the {name} benchmark"] for name, (cls, _) in BENCHMARKS.items()]
+    subCommands = [
+        [name, None, cls, f"the {name} benchmark"] for name, (cls, _) in BENCHMARKS.items()
+    ]
     subCommands.append(["all", None, AllOptions, "every benchmark"])
 
     def postOptions(self):

@@ -42,9 +42,13 @@ def leaf_records(leaves: bytearray, indices: list[int], version: int) -> list[tu
     return [(_LEAF_KEY(b"L", i, version), b"\x01" + leaves[72 * i : 72 * i + 72]) for i in indices]
 
 
-def node_records(level: bytearray, depth: int, indices: list[int], version: int) -> list[tuple[bytes, bytes]]:
+def node_records(
+    level: bytearray, depth: int, indices: list[int], version: int
+) -> list[tuple[bytes, bytes]]:
     """``(b"N" || u8 depth || u64be i || u64be version, 0x01 || hash i)`` for each index."""
-    return [(_NODE_KEY(b"N", depth, i, version), b"\x01" + level[32 * i : 32 * i + 32]) for i in indices]
+    return [
+        (_NODE_KEY(b"N", depth, i, version), b"\x01" + level[32 * i : 32 * i + 32]) for i in indices
+    ]
 
 
 def key_index_records(index: dict[bytes, int], keys: list[bytes]) -> list[tuple[bytes, bytes]]:
@@ -52,7 +56,9 @@ def key_index_records(index: dict[bytes, int], keys: list[bytes]) -> list[tuple[
     return [(b"K" + key, b"\x01" + index[key].to_bytes(8, "big")) for key in keys]
 
 
-def link_new_keys(keys: SortedKeys, leaves: bytearray, index: dict[bytes, int], ordered: list[bytes]) -> list[int]:
+def link_new_keys(
+    keys: SortedKeys, leaves: bytearray, index: dict[bytes, int], ordered: list[bytes]
+) -> list[int]:
     """Thread the sorted new keys (already in ``index`` and ``leaves``, not yet in ``keys``)
     into the linked list: each run of new keys sharing an old predecessor ``p`` becomes
     ``p -> k1 -> ... -> kn -> old next of p``. Add them to ``keys``; return the indices of the

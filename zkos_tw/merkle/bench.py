@@ -58,8 +58,11 @@ def run(leaves: int = 1_000_000, block_size: int = 1000, seed: int = 1) -> dict:
         "updates_per_s_last_10pct": round(tail_writes / tail_elapsed) if tail_elapsed else None,
         "patch_bytes_per_million_leaves": round(patch_bytes * 1_000_000 / count),
         "patch_records_per_block": round(records / version),
-        "memory_bytes_per_million_leaves": {k: round(v * 1_000_000 / count) for k, v in memory.items()},
-        "max_rss_growth_bytes": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) * 1024,
+        "memory_bytes_per_million_leaves": {
+            k: round(v * 1_000_000 / count) for k, v in memory.items()
+        },
+        "max_rss_growth_bytes": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before)
+        * 1024,
     }
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from zkos_tw.extensions import load
+from zkos_tw.hashing import blake2s256
 from zkos_tw.merkle import codec
 from zkos_tw.merkle.hashes import (
     DEPTH,
@@ -31,7 +32,6 @@ from zkos_tw.merkle.hashes import (
     leaf_bytes,
 )
 from zkos_tw.merkle.proofs import KeyProof, LeafProof
-from zkos_tw.hashing import blake2s256
 
 _impl = load("_merkle", "zkos_tw.merkle._pure_merkle")
 hash_leaves = _impl.hash_leaves
@@ -137,7 +137,9 @@ class MerkleTree:
                 path.append(bytes(self._levels[d][32 * s : 32 * s + 32]))
         else:
             cache: dict[tuple[int, int], bytes] = {}
-            path = [self._old_node(d, (index >> d) ^ 1, version, count, cache) for d in range(DEPTH)]
+            path = [
+                self._old_node(d, (index >> d) ^ 1, version, count, cache) for d in range(DEPTH)
+            ]
         return LeafProof(
             index, leaf[:32], leaf[32:64], int.from_bytes(leaf[64:72], "little"), tuple(path)
         )
@@ -261,8 +263,10 @@ class MerkleTree:
             return
         depth, stride = codec.decode_manifest(store.get(codec.MANIFEST_KEY) or b"")
         if (depth, stride) != (DEPTH, codec.NODE_STRIDE):
-            raise TreeCorrupt(f"tree store has depth {depth} / stride {stride}, this code wants "
-                              f"{DEPTH} / {codec.NODE_STRIDE}")
+            raise TreeCorrupt(
+                f"tree store has depth {depth} / stride {stride}, this code wants "
+                f"{DEPTH} / {codec.NODE_STRIDE}"
+            )
         latest = codec.decode_head(head)
         root, count = codec.decode_version(store.get(codec.version_key(latest)) or b"")
         leaves = bytearray(LEAF_SIZE * count)
@@ -280,14 +284,18 @@ class MerkleTree:
         for d in range(1, DEPTH + 1):
             indices = hash_level(self._levels[d - 1], self._levels[d], indices)
         if bytes(self._levels[DEPTH][:32]) != root:
-            raise TreeCorrupt(f"tree leaves of version {latest} do not reproduce its root 0x{root.hex()}")
+            raise TreeCorrupt(
+                f"tree leaves of version {latest} do not reproduce its root 0x{root.hex()}"
+            )
 
     def _version_info(self, version: int | None) -> tuple[bytes, int]:
         if self._version is None:
             raise TreeVersionError("the tree has no version yet (genesis not applied)")
         if version is None or version == self._version:
             return bytes(self._levels[DEPTH][:32]), self._count
-        record = self._store.get(codec.version_key(version)) if 0 <= version < self._version else None
+        record = (
+            self._store.get(codec.version_key(version)) if 0 <= version < self._version else None
+        )
         if record is None:
             raise TreeVersionError(f"tree version {version} is not available")
         return codec.decode_version(record)

@@ -36,7 +36,9 @@ EE_EVM = 1
 CODE_VERSION_ARTIFACTS_CACHED = 1
 
 
-def versioning(status: int, ee: int, code_version: int, system_aux: int = 0, ee_aux: int = 0) -> int:
+def versioning(
+    status: int, ee: int, code_version: int, system_aux: int = 0, ee_aux: int = 0
+) -> int:
     """Pack the ``versioning_data`` u64 from its bytes (7 = status, 6 = EE, 5 = code version)."""
     return (status << 56) | (ee << 48) | (code_version << 40) | (system_aux << 32) | (ee_aux << 24)
 
@@ -78,7 +80,16 @@ class AccountProperties:
         if len(data) != ENCODED_LENGTH:
             raise ValueError(f"AccountProperties is {ENCODED_LENGTH} bytes, got {len(data)}")
         v, nonce, balance, code_hash, code_len, art_len, obs_hash, obs_len = _LAYOUT.unpack(data)
-        return cls(v, nonce, int.from_bytes(balance, "big"), code_hash, code_len, art_len, obs_hash, obs_len)
+        return cls(
+            v,
+            nonce,
+            int.from_bytes(balance, "big"),
+            code_hash,
+            code_len,
+            art_len,
+            obs_hash,
+            obs_len,
+        )
 
     def hash(self) -> bytes:
         """``blake2s(encode())``: the value stored in the account's 0x8003 slot."""

@@ -223,7 +223,9 @@ class FlatState:
             return b""
         code = self._code_cache.get(record.bytecode_hash)
         if code is None:
-            blob = self._blobs.get(record.bytecode_hash) or self._preimages.get(record.bytecode_hash)
+            blob = self._blobs.get(record.bytecode_hash) or self._preimages.get(
+                record.bytecode_hash
+            )
             if blob is None:
                 raise StateCorrupt(f"bytecode 0x{record.bytecode_hash.hex()} is not stored")
             code = bytes(blob[: record.unpadded_code_len])
@@ -295,7 +297,9 @@ class FlatState:
         for (address, key), value in self._slots.items():
             if value != self._slot_initial[(address, key)]:
                 slot = key.to_bytes(32, "big")
-                write = StorageWrite(flat_key(address, slot), value.to_bytes(32, "big"), address, slot)
+                write = StorageWrite(
+                    flat_key(address, slot), value.to_bytes(32, "big"), address, slot
+                )
                 writes.append((warm_key_order(address, slot), write))
         preimages: dict[bytes, bytes] = {}
         for address, record in self._accounts.items():
@@ -304,7 +308,9 @@ class FlatState:
             encoded = record.encode()
             value = record.hash()
             slot = pad32(address)
-            write = StorageWrite(account_key(address), value, ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot)
+            write = StorageWrite(
+                account_key(address), value, ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot
+            )
             writes.append((warm_key_order(ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot), write))
             blob = self._blobs.get(record.bytecode_hash)
             if blob is not None:
@@ -324,7 +330,4 @@ class FlatState:
         output = self.pending_output()
         self._slot_initial = dict(self._slots)
         self._account_initial = dict(self._accounts)
-        for hash_, data in output.preimages:
-            if len(data) != 124:
-                self._blobs.setdefault(hash_, data)
         return output
