@@ -313,6 +313,8 @@ KNOWN_ZKOS_VARIABLES = frozenset(
         "zkos_tools_dir",
         "zkos_shared_dir",
         "zkos_conformance",
+        "zkos_kzg_trusted_setup",
+        "zkos_child_parent_pid",
     }
 )
 

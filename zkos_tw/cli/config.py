@@ -59,6 +59,8 @@ def markdown() -> str:
         "(default `./.tools`) |",
         "| `ZKOS_SHARED_DIR` | the shared/ folder with test fixtures (tests only) |",
         "| `ZKOS_CONFORMANCE=full` | run every state test in the conformance test module |",
+        "| `ZKOS_KZG_TRUSTED_SETUP` | KZG trusted setup file for the point-evaluation precompile "
+        "(default: the mainnet setup shipped with eth-account) |",
         "",
         "Any other variable that starts with a group name and `_` (for example `rpc_foo`), or with",
         "`zkos_`, stops start-up with an error naming it: a typo never passes silently.",
