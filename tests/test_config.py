@@ -192,3 +192,18 @@ class ValidateTests(SynchronousTestCase):
         with self.assertRaises(ConfigError) as ctx:
             validate(config)
         self.assertIn("not supported", str(ctx.exception))
+
+
+class DocsTests(SynchronousTestCase):
+    """docs/configuration.md is generated from the parameters and must stay in sync."""
+
+    def test_reference_table_in_sync(self):
+        """The committed table equals `zkosctl config --markdown`."""
+        from tests.fixtures import REPO_ROOT
+        from zkos_tw.cli.config import markdown
+
+        with open(os.path.join(REPO_ROOT, "docs", "configuration.md")) as f:
+            committed = f.read()
+        self.assertEqual(
+            committed, markdown(), "run `zkosctl config --markdown > docs/configuration.md`"
+        )
