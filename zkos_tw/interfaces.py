@@ -244,3 +244,124 @@ class ITreeStore(Interface):
 
     def scan(prefix):
         """Iterate ``(key, value)`` for keys starting with ``prefix``, ascending."""
+
+
+class IRpcBackend(Interface):
+    """What the JSON-RPC server (``zkos_tw.rpc``) asks the node; the sequencer implements it.
+
+    The RPC layer does everything that is about the protocol: decoding params, resolving block
+    tags (``latest``/``pending`` -> ``latest_block_number()``, ``safe`` -> ``safe_block_number()``,
+    ``finalized`` -> ``finalized_block_number()``, ``earliest`` -> 0, a hash ->
+    ``block_number_by_hash``), the ``eth_call`` fee checks, log range and result limits, filters,
+    subscriptions, and hex encoding. The backend answers in Python values and JSON-ready dicts.
+
+    Values: addresses and hashes are ``bytes`` (20 / 32); numbers are ``int``; block numbers are
+    plain ``int`` already resolved (they may lie above the tip). Objects are returned as plain
+    dicts already in their JSON-RPC shape (reference §3.7, hex strings, camelCase keys): a block
+    (header fields with ``hash``, ``size``, ``transactions`` (hashes, or full transaction
+    objects when asked), ``uncles``), a transaction, a receipt, a log (``address``, ``topics``,
+    ``data``, ``blockHash``, ``blockNumber``, ``blockTimestamp``, ``transactionHash``,
+    ``transactionIndex``, ``logIndex``, ``removed``).
+
+    Any method may return its value directly or a ``Deferred`` firing with it (e.g. from
+    ``deferToThread``); the RPC layer never blocks on it.
+
+    Errors: raise ``zkos_tw.rpc.errors.BackendError(message)`` (JSON-RPC -32603, ``message`` is
+    the reference's exact text, e.g. ``failed to decode signed transaction`` or the mempool's
+    ``[0x<hash>]: <kind>``), its subclass ``BlockNotFound(n)`` (``block N not found``) for state
+    reads above the tip, and ``ExecutionReverted(output)`` (code 3) when a call reverts.
+
+    Listeners are called on the reactor thread, after the block is visible to every read
+    method (for blocks) or after the transaction entered the pool (for pending transactions).
+    """
+
+    chain_id = Attribute("The L2 chain id (``int``).")
+    bridgehub_address = Attribute("The L1 Bridgehub address (``0x`` string).")
+
+    def genesis():
+        """The ``GenesisInput`` JSON (``zks_getGenesis``): ``{"initial_contracts": [[address,
+        code], ...], "additional_storage": [[key, value], ...], "execution_version": 3,
+        "genesis_root": "0x..."}``."""
+
+    def latest_block_number():
+        """The newest block visible through RPC (``int``)."""
+
+    def safe_block_number():
+        """The last block committed on L1 (the newest block until L1 senders exist)."""
+
+    def finalized_block_number():
+        """The last block executed on L1 (the newest block until L1 senders exist)."""
+
+    def block_number_by_hash(block_hash):
+        """The number of the block with this 32-byte hash, or ``None``."""
+
+    def block_by_number(number, full):
+        """The RPC block object, or ``None`` if there is no such block. ``full``: transactions
+        as full objects instead of hashes (raise ``BackendError("block not found")`` if one is
+        missing)."""
+
+    def transaction_by_hash(tx_hash):
+        """The RPC transaction object, mempool first (then ``blockHash``, ``blockNumber`` and
+        ``transactionIndex`` are null), then stored blocks; or ``None``."""
+
+    def raw_transaction_by_hash(tx_hash):
+        """The EIP-2718 bytes of the transaction (mempool first), or ``None``."""
+
+    def transaction_by_sender_and_nonce(sender, nonce):
+        """The RPC transaction object sent by ``sender`` with ``nonce`` (L1 txs: initiator and
+        priority id), or ``None``."""
+
+    def receipt(tx_hash):
+        """The RPC receipt of a mined transaction, or ``None`` (unknown or still pending)."""
+
+    def block_receipts(number):
+        """The receipts of the block, in order, or ``None`` if there is no such block."""
+
+    def logs(from_block, to_block, addresses, topics, limit):
+        """Logs of blocks ``from_block..to_block`` (inclusive, both existing) that match, in
+        block and log order. ``addresses``: tuple of 20-byte addresses, empty = any. ``topics``:
+        one entry per position, ``None`` (any) or a tuple of 32-byte alternatives
+        (``zkos_tw.rpc.logfilter.log_matches`` is the reference matcher). ``limit``: ``None``, or
+        stop after the first block at which more than ``limit`` logs matched (the RPC layer then
+        reports the range to retry with)."""
+
+    def balance(address, number):
+        """The balance in wei at the end of block ``number`` (0 for no account)."""
+
+    def nonce(address, number):
+        """The account nonce at the end of block ``number``."""
+
+    def code(address, number):
+        """The observable bytecode (``bytes``, empty for none) at the end of block ``number``."""
+
+    def storage_at(address, slot, number):
+        """The storage value (``int`` or 32 ``bytes``) of ``slot`` (``int``) after block
+        ``number``; zero if absent."""
+
+    def pending_nonce(address):
+        """The highest consecutive pool nonce of ``address`` plus one, or ``None`` when it has no
+        pending transactions (raise ``BackendError("nonce has max value")`` on overflow)."""
+
+    def call(request, number):
+        """Run a ``zkos_tw.rpc.codec.CallRequest`` on the state after block ``number`` with that
+        block's context (base fee 0); return the output ``bytes`` (deployed code for a CREATE).
+        Raise ``ExecutionReverted(output)`` on revert, ``BackendError`` otherwise (``invalid
+        transaction: ...``). Fee checks of §3.5 are done by the RPC layer beforehand."""
+
+    def estimate_gas(request, number):
+        """The gas estimate (``int``) for a ``CallRequest`` at block ``number`` (§3.5 algorithm);
+        errors as for ``call``."""
+
+    def send_raw_transaction(raw):
+        """Decode, validate and add the EIP-2718 bytes to the pool; return the 32-byte hash.
+        Errors: ``failed to decode signed transaction``, ``invalid transaction signature``,
+        the pool's ``[0x<hash>]: <kind>`` texts (reference §3.6)."""
+
+    def add_block_listener(listener):
+        """Call ``listener(block, logs)`` for each new block: ``block`` is the RPC header (block
+        object without ``transactions``), ``logs`` the block's RPC logs. Returns a no-argument
+        callable that removes the listener."""
+
+    def add_pending_transaction_listener(listener):
+        """Call ``listener(transaction)`` with the RPC transaction object (block fields null) of
+        each transaction added to the pool. Returns a callable that removes the listener."""

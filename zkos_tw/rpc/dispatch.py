@@ -1,0 +1,170 @@
+"""JSON-RPC 2.0 processing, shared by HTTP and WebSocket: bytes in, bytes (or nothing) out.
+
+``Dispatcher.handle(body, connection)`` parses one body (a request or a batch), runs the
+methods, and returns the serialized response, or ``None`` when nothing is to be sent (only
+notifications). Every error becomes a response here, in one place:
+
+* not JSON -> -32700 ``Parse error``; not a request object, wrong ``jsonrpc``, no method, an empty
+  batch or a non-object batch item -> -32600 ``Invalid request``; unknown method -> -32601;
+  undecodable params -> -32602 ``Invalid params`` (``data`` says why);
+* ``JsonRpcError`` raised by a handler or the backend -> its code and message (-32603 with the
+  reference's text, or code 3 for reverts);
+* any other exception -> -32603 ``Internal error`` (logged with its traceback);
+* a batch longer than ``max_batch_size`` -> -32010 ``The batch request was too large``; a response
+  longer than ``max_response_bytes`` -> -32008 ``Response is too big`` (a single call) or -32011
+  ``The batch response was too large`` (a batch), as jsonrpsee does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.logger import Logger
+
+from zkos_tw.rpc.errors import (
+    OVERSIZED_RESPONSE,
+    TOO_BIG_BATCH_REQUEST,
+    TOO_BIG_BATCH_RESPONSE,
+    InvalidRequest,
+    JsonRpcError,
+    ParseError,
+)
+from zkos_tw.rpc.methods import MethodTable
+from zkos_tw.rpc.metrics import RpcMetrics
+
+log = Logger()
+
+DEFAULT_MAX_BATCH_SIZE = 1000
+
+
+def encode(value: Any) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def error_response(error: JsonRpcError, request_id: Any = None) -> dict:
+    """A response object carrying ``error``."""
+    return {"jsonrpc": "2.0", "error": error.to_json(), "id": request_id}
+
+
+class Dispatcher:
+    """Runs JSON-RPC bodies against a ``MethodTable``."""
+
+    def __init__(
+        self,
+        table: MethodTable,
+        metrics: RpcMetrics,
+        clock,
+        *,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+        max_response_bytes: int = 24 * 1024 * 1024,
+    ):
+        self.table = table
+        self.metrics = metrics
+        self.clock = clock
+        self.max_batch_size = max_batch_size
+        self.max_response_bytes = max_response_bytes
+
+    async def handle(self, body: bytes, connection=None) -> bytes | None:
+        """The serialized response to ``body``, or ``None`` if there is nothing to send."""
+        started = self.clock.seconds()
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as e:
+            return encode(error_response(ParseError(str(e))))
+        if isinstance(payload, list):
+            return await self._batch(payload, len(body), started, connection)
+        method = _method_label(payload, self.table)
+        response = await self._one(payload, connection)
+        if response is None:
+            out = None
+        else:
+            out = encode(response)
+            if len(out) > self.max_response_bytes:
+                out = encode(self._too_big(response.get("id")))
+        self.metrics.request_size.labels(method).observe(len(body))
+        self.metrics.response_size.labels(method).observe(len(out or b""))
+        return out
+
+    async def _batch(self, items: list, size: int, started: float, connection) -> bytes | None:
+        if not items:
+            return encode(error_response(InvalidRequest("empty batch")))
+        if len(items) > self.max_batch_size:
+            error = JsonRpcError(
+                "The batch request was too large",
+                f"Exceeded max limit of {self.max_batch_size}",
+                TOO_BIG_BATCH_REQUEST,
+            )
+            return encode(error_response(error))
+        calls = [Deferred.fromCoroutine(self._one(item, connection)) for item in items]
+        responses = await gatherResults(calls, consumeErrors=True)
+        parts = []
+        total = 2
+        for response in responses:
+            if response is None:
+                continue
+            part = encode(response)
+            if len(part) > self.max_response_bytes:
+                part = encode(self._too_big(response.get("id")))
+            total += len(part) + 1
+            if total > self.max_response_bytes:
+                error = JsonRpcError(
+                    "The batch response was too large",
+                    f"Exceeded max limit of {self.max_response_bytes}",
+                    TOO_BIG_BATCH_RESPONSE,
+                )
+                out = encode(error_response(error))
+                break
+            parts.append(part)
+        else:
+            out = b"[" + b",".join(parts) + b"]" if parts else None
+        self.metrics.requests_in_batch.labels("batch").observe(len(items))
+        self.metrics.request_size.labels("batch").observe(size)
+        self.metrics.response_size.labels("batch").observe(len(out or b""))
+        self.metrics.response_time.labels("batch").observe(self.clock.seconds() - started)
+        return out
+
+    def _too_big(self, request_id) -> dict:
+        error = JsonRpcError(
+            "Response is too big",
+            f"Exceeded max limit of {self.max_response_bytes}",
+            OVERSIZED_RESPONSE,
+        )
+        return error_response(error, request_id)
+
+    async def _one(self, item: Any, connection) -> dict | None:
+        """The response object to one request, or ``None`` for a notification."""
+        if not isinstance(item, dict):
+            return error_response(InvalidRequest("request must be an object"))
+        request_id = item.get("id")
+        if not _valid_id(request_id):
+            return error_response(InvalidRequest("id must be a string, a number or null"))
+        method = item.get("method")
+        if item.get("jsonrpc") != "2.0":
+            return error_response(InvalidRequest('jsonrpc must be "2.0"'), request_id)
+        if not isinstance(method, str):
+            return error_response(InvalidRequest("method must be a string"), request_id)
+        notification = "id" not in item
+        started = self.clock.seconds()
+        try:
+            result = await self.table.call(method, item.get("params"), connection)
+            response = {"jsonrpc": "2.0", "result": result, "id": request_id}
+        except JsonRpcError as e:
+            response = error_response(e, request_id)
+        except Exception:
+            log.failure("JSON-RPC method {method} failed", method=method)
+            response = error_response(JsonRpcError("Internal error"), request_id)
+        label = method if self.table.get(method) is not None else "unknown"
+        self.metrics.response_time.labels(label).observe(self.clock.seconds() - started)
+        return None if notification else response
+
+
+def _valid_id(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+
+
+def _method_label(payload: Any, table: MethodTable) -> str:
+    method = payload.get("method") if isinstance(payload, dict) else None
+    return method if isinstance(method, str) and table.get(method) is not None else "unknown"
