@@ -98,6 +98,52 @@ def node_records(bytearray level not None, int depth, list indices not None, uin
                     32, indices, b"N" + bytes([depth]), version)
 
 
+cdef bytes _ZERO8 = bytes(8)
+cdef bytes _MIN_KEY = bytes(32)
+cdef bytes _MAX_KEY = b"\xff" * 32
+
+
+def stage_writes(bytearray leaves not None, dict index not None, list writes not None):
+    """Validate a batch, then write it (see the pure twin); return ``(new keys, updated)``."""
+    cdef set keys = set()
+    for pair in writes:
+        key, value = pair
+        if type(key) is not bytes or type(value) is not bytes or len(key) != 32 or len(value) != 32:
+            raise ValueError("tree keys and values are 32 bytes")
+        if key == _MIN_KEY or key == _MAX_KEY:
+            raise ValueError(f"key 0x{key.hex()} is reserved for a guard leaf")
+        keys.add(key)
+    if len(keys) != len(writes):
+        raise ValueError("a key appears twice in one batch of tree writes")
+    cdef Py_ssize_t count = PyByteArray_GET_SIZE(leaves) // 72, i, j, first
+    cdef list new_pairs = []
+    cdef list new_keys = []
+    cdef list updated = []
+    cdef uint8_t *lp = <uint8_t *>PyByteArray_AS_STRING(leaves)
+    for pair in writes:
+        key, value = pair
+        found = index.get(key)
+        if found is None:
+            new_pairs.append(pair)
+        else:
+            i = found
+            if i < 0 or i >= count:
+                raise IndexError("leaf out of range")
+            memcpy(lp + 72 * i + 32, PyBytes_AS_STRING(value), 32)
+            updated.append(i)
+    first = count
+    if new_pairs:
+        leaves.extend(bytes(72 * len(new_pairs)))
+        lp = <uint8_t *>PyByteArray_AS_STRING(leaves)
+        for j, pair in enumerate(new_pairs):
+            key, value = pair
+            memcpy(lp + 72 * (first + j), PyBytes_AS_STRING(key), 32)
+            memcpy(lp + 72 * (first + j) + 32, PyBytes_AS_STRING(value), 32)
+            index[key] = first + j
+            new_keys.append(key)
+    return new_keys, updated
+
+
 def key_index_records(dict index not None, list keys not None):
     """``(b"K" || key, 0x01 || u64be index[key])`` for each key."""
     cdef list out = []

@@ -95,6 +95,28 @@ class DifferentialTests(SynchronousTestCase):
             results.append((bytes(leaves), changed, list(keys), impl.key_index_records(index, new)))
         self.assertEqual(results[0], results[1])
 
+    @given(
+        st.lists(st.binary(min_size=32, max_size=32), max_size=10, unique=True),
+        st.lists(
+            st.tuples(st.binary(min_size=31, max_size=33), st.binary(min_size=32, max_size=32)),
+            max_size=10,
+        ),
+    )
+    def test_same_staging(self, old, writes):
+        """``stage_writes`` accepts and refuses the same batches and writes the same leaves."""
+        compiled = _compiled()
+        writes += [(k, b"\x05" * 32) for k in old[:2]]
+        results = []
+        for impl in (_pure_merkle, compiled):
+            index = {k: i for i, k in enumerate(old)}
+            leaves = bytearray(b"".join(k + bytes(40) for k in old))
+            try:
+                outcome = impl.stage_writes(leaves, index, list(writes))
+            except ValueError as e:
+                outcome = str(e)
+            results.append((outcome, bytes(leaves), index))
+        self.assertEqual(results[0], results[1])
+
     def test_bounds(self):
         """The compiled helpers refuse out-of-range indices instead of writing past the end."""
         compiled = _compiled()

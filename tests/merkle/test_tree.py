@@ -190,3 +190,11 @@ class ErrorTests(SynchronousTestCase):
         for writes in ([(k, k), (k, k)], [(bytes(32), k)], [(b"\xff" * 32, k)], [(k, b"\x01")]):
             self.assertRaises(TreeError, tree.apply, 1, writes)
         self.assertEqual((tree.root(), tree.leaf_count(), tree.latest_version), (root, 2, 0))
+
+    def test_bad_genesis_batch(self):
+        """A refused genesis batch leaves the tree empty, ready for a good one."""
+        tree = MerkleTree(MemoryTreeStore())
+        k = b"\x01" * 32
+        self.assertRaises(TreeError, tree.apply, 0, [(k, k), (k, k)])
+        self.assertIsNone(tree.latest_version)
+        self.assertEqual(tree.apply(0, []).leaf_count, 2)

@@ -51,6 +51,41 @@ def node_records(
     ]
 
 
+_GUARDS = (bytes(32), b"\xff" * 32)
+
+
+def stage_writes(
+    leaves: bytearray, index: dict[bytes, int], writes: list[tuple[bytes, bytes]]
+) -> tuple[list[bytes], list[int]]:
+    """Validate a batch, then write it: existing keys get their value replaced in ``leaves``,
+    new keys are appended (``next`` 0 until linked) and entered in ``index``, in batch order.
+    Returns ``(new keys in batch order, indices of updated existing leaves)``. Raises
+    ``ValueError`` (and changes nothing) for non-32-byte keys or values, guard keys or a key
+    given twice."""
+    keys = set()
+    for key, value in writes:
+        if type(key) is not bytes or type(value) is not bytes or len(key) != 32 or len(value) != 32:
+            raise ValueError("tree keys and values are 32 bytes")
+        if key in _GUARDS:
+            raise ValueError(f"key 0x{key.hex()} is reserved for a guard leaf")
+        keys.add(key)
+    if len(keys) != len(writes):
+        raise ValueError("a key appears twice in one batch of tree writes")
+    count = len(leaves) // 72
+    new_keys, updated = [], []
+    for key, value in writes:
+        i = index.get(key)
+        if i is None:
+            index[key] = count
+            count += 1
+            leaves += key + value + bytes(8)
+            new_keys.append(key)
+        else:
+            leaves[72 * i + 32 : 72 * i + 64] = value
+            updated.append(i)
+    return new_keys, updated
+
+
 def key_index_records(index: dict[bytes, int], keys: list[bytes]) -> list[tuple[bytes, bytes]]:
     """``(b"K" || key, 0x01 || u64be index[key])`` for each key."""
     return [(b"K" + key, b"\x01" + index[key].to_bytes(8, "big")) for key in keys]
@@ -93,4 +128,5 @@ __all__ = [
     "leaf_records",
     "link_new_keys",
     "node_records",
+    "stage_writes",
 ]

@@ -40,6 +40,7 @@ leaf_records = _impl.leaf_records
 node_records = _impl.node_records
 key_index_records = _impl.key_index_records
 link_new_keys = _impl.link_new_keys
+stage_writes = _impl.stage_writes
 SortedKeys = _impl.SortedKeys
 
 
@@ -68,18 +69,6 @@ class TreePatch:
     def size(self) -> int:
         """Bytes of keys and values in the patch (what the store will hold for it)."""
         return sum(len(k) + len(v) for k, v in self.records)
-
-
-def _check_writes(writes: list[tuple[bytes, bytes]]) -> None:
-    keys = set()
-    for key, value in writes:
-        if len(key) != 32 or len(value) != 32:
-            raise TreeError("tree keys and values are 32 bytes")
-        if key == MIN_KEY or key == MAX_KEY:
-            raise TreeError(f"key 0x{key.hex()} is reserved for a guard leaf")
-        keys.add(key)
-    if len(keys) != len(writes):
-        raise TreeError("a key appears twice in one batch of tree writes")
 
 
 class MerkleTree:
@@ -187,28 +176,23 @@ class MerkleTree:
         if version != expected:
             raise TreeVersionError(f"tree version {version} applied, expected {expected}")
         writes = [(bytes(k), bytes(v)) for k, v in writes]
-        _check_writes(writes)
         leaves, index, old_count = self._leaves, self._index, self._count
         records: list[tuple[bytes, bytes]] = []
-        if self._version is None:
+        fresh = self._version is None
+        if fresh:
             leaves += leaf_bytes(MIN_KEY, ZERO32, MAX_GUARD_INDEX)
             leaves += leaf_bytes(MAX_KEY, ZERO32, MAX_GUARD_INDEX)
             index[MIN_KEY], index[MAX_KEY] = MIN_GUARD_INDEX, MAX_GUARD_INDEX
-            self._sorted.update((MIN_KEY, MAX_KEY))
             records.append((codec.MANIFEST_KEY, codec.encode_manifest()))
+        try:
+            new_keys, updated = stage_writes(leaves, index, writes)
+        except ValueError as e:
+            if fresh:
+                del leaves[:], index[MIN_KEY], index[MAX_KEY]
+            raise TreeError(str(e)) from None
+        if fresh:
+            self._sorted.update((MIN_KEY, MAX_KEY))
         count = len(leaves) // LEAF_SIZE
-        updated = []
-        new_keys = []
-        for key, value in writes:
-            i = index.get(key)
-            if i is None:
-                index[key] = count
-                count += 1
-                leaves += key + value + ZERO32[:8]
-                new_keys.append(key)
-            else:
-                leaves[LEAF_SIZE * i + 32 : LEAF_SIZE * i + 64] = value
-                updated.append(i)
         updated.extend(self._link(new_keys))
         touched = sorted(set(updated))
         touched.extend(range(old_count, count))
