@@ -15,6 +15,8 @@ import sys
 
 from twisted.python import usage
 
+import zkos_tw
+
 
 class TreeOptions(usage.Options):
     optFlags = [["json", None, "Print one JSON object"]]
@@ -33,11 +35,17 @@ def _child(leaves: int, block_size: int, pure: bool) -> dict:
         env["ZKOS_NO_EXTENSIONS"] = "1"
     else:
         env.pop("ZKOS_NO_EXTENSIONS", None)
+    # The child imports the same zkos_tw as this process, whatever the working directory.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(zkos_tw.__file__)))
+    code = (
+        f"import sys; sys.path.insert(0, {root!r}); from zkos_tw.merkle.bench import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
     done = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "zkos_tw.merkle.bench",
+            "-c",
+            code,
             "--leaves",
             str(leaves),
             "--block-size",
