@@ -1,0 +1,247 @@
+"""The Ethereum state tests (``GeneralStateTests.tgz``, Cancun) and the evm-benchmarks (London).
+
+By default a representative slice runs: a few files per instruction family, precompiles,
+transaction types, creates and collisions, self-destruct, refunds and transient storage, kept
+under a minute on one core. With ``ZKOS_CONFORMANCE=full`` every Cancun case runs (in
+``ZKOS_CONFORMANCE_JOBS`` processes, default 2) and the test fails below a 99.5% pass rate; the
+evm-benchmarks must all pass. Failures are reported with their file, case and indexes.
+"""
+
+import glob
+import os
+import tarfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.fixtures import fixture_path
+from zkos_tw.cli.statetest import run_file, run_paths
+
+FULL = os.environ.get("ZKOS_CONFORMANCE", "") == "full"
+PASS_RATE = 0.995
+
+# family -> files inside GeneralStateTests.tgz (without the leading "GeneralStateTests/").
+SLICE = {
+    "arithmetic": [
+        "VMTests/vmArithmeticTest/add.json",
+        "VMTests/vmArithmeticTest/sdiv.json",
+        "VMTests/vmArithmeticTest/smod.json",
+        "VMTests/vmArithmeticTest/mulmod.json",
+        "VMTests/vmArithmeticTest/exp.json",
+        "VMTests/vmArithmeticTest/signextend.json",
+    ],
+    "comparison_bitwise": [
+        "VMTests/vmBitwiseLogicOperation/byte.json",
+        "VMTests/vmBitwiseLogicOperation/slt.json",
+        "VMTests/vmBitwiseLogicOperation/sgt.json",
+        "stShift/sar01.json",
+        "stShift/shl01.json",
+        "stShift/shr01.json",
+    ],
+    "keccak_environment_block": [
+        "VMTests/vmTests/sha3.json",
+        "VMTests/vmTests/envInfo.json",
+        "VMTests/vmTests/blockInfo.json",
+        "VMTests/vmTests/calldatacopy.json",
+        "VMTests/vmTests/calldataload.json",
+        "stExtCodeHash/extCodeHashNonExistingAccount.json",
+        "stSelfBalance/selfBalance.json",
+        "stChainId/chainId.json",
+        "stReturnDataTest/returndatacopy_following_successful_create.json",
+    ],
+    "stack_memory_flow": [
+        "VMTests/vmTests/dup.json",
+        "VMTests/vmTests/swap.json",
+        "VMTests/vmTests/push.json",
+        "VMTests/vmIOandFlowOperations/jump.json",
+        "VMTests/vmIOandFlowOperations/jumpi.json",
+        "VMTests/vmIOandFlowOperations/mstore8.json",
+        "VMTests/vmIOandFlowOperations/msize.json",
+        "stMemoryTest/mem32kb.json",
+        "stStackTests/stackOverflowM1.json",
+        "stBadOpcode/invalidAddr.json",
+        "Shanghai/stEIP3855-push0/push0.json",
+    ],
+    "logs": [
+        "VMTests/vmLogTest/log0.json",
+        "VMTests/vmLogTest/log4.json",
+        "stLogTests/log2_logMemsizeTooHigh.json",
+    ],
+    "storage_refunds": [
+        "stSStoreTest/sstore_0toXto0.json",
+        "stSStoreTest/sstore_XtoYtoX.json",
+        "stSStoreTest/sstoreGas.json",
+        "stRefundTest/refund_CallA.json",
+        "stRefundTest/refundSuicide50procentCap.json",
+        "stSLoadTest/sloadGasCost.json",
+    ],
+    "transient_mcopy_blobs": [
+        "Cancun/stEIP1153-transientStorage/10_revertUndoesStoreAfterReturn.json",
+        "Cancun/stEIP1153-transientStorage/17_tstoreGas.json",
+        "Cancun/stEIP1153-transientStorage/transStorageReset.json",
+        "Cancun/stEIP5656-MCOPY/MCOPY.json",
+        "Cancun/stEIP5656-MCOPY/MCOPY_memory_expansion_cost.json",
+        "Cancun/stEIP4844-blobtransactions/opcodeBlobhBounds.json",
+        "Cancun/stEIP4844-blobtransactions/wrongBlobhashVersion.json",
+        "Cancun/stEIP4844-blobtransactions/createBlobhashTx.json",
+        "Pyspecs/cancun/eip1153_tstore/tload_after_tstore.json",
+        "Pyspecs/cancun/eip1153_tstore/reentrant_call.json",
+        "Pyspecs/cancun/eip4844_blobs/blob_tx_attribute_opcodes.json",
+        "Pyspecs/cancun/eip4844_blobs/invalid_tx_blob_count.json",
+        "Pyspecs/cancun/eip7516_blobgasfee/blobbasefee_out_of_gas.json",
+        "Pyspecs/shanghai/eip3855_push0/push0_fill_stack.json",
+    ],
+    "calls": [
+        "stCallCodes/callcall_00.json",
+        "stCallCodes/callcodecallcode_11.json",
+        "stDelegatecallTestHomestead/delegatecallBasic.json",
+        "stStaticCall/static_callBasic.json",
+        "stEIP150Specific/CallAndCallcodeConsumeMoreGasThenTransactionHas.json",
+        "stEIP150singleCodeGasPrices/gasCostBerlin.json",
+        "stMemExpandingEIP150Calls/CallAndCallcodeConsumeMoreGasThenTransactionHasWithMemExpandingCalls.json",
+        "Shanghai/stEIP3651-warmcoinbase/coinbaseWarmAccountCallGas.json",
+        "stRevertTest/RevertOpcodeCalls.json",
+    ],
+    "create_collision": [
+        "stCreate2/create2collisionStorageParis.json",
+        "stCreate2/CREATE2_Bounds.json",
+        "stCreateTest/CREATE_ContractRETURNBigOffset.json",
+        "stCreateTest/CreateCollisionToEmpty2.json",
+        "stInitCodeTest/ReturnTest.json",
+        "stCodeSizeLimit/codesizeOOGInvalidSize.json",
+        "stSStoreTest/InitCollisionParis.json",
+        "Shanghai/stEIP3860-limitmeterinitcode/createInitCodeSizeLimit.json",
+    ],
+    "selfdestruct": [
+        "stSystemOperationsTest/suicideSendEtherToMe.json",
+        "stSystemOperationsTest/ABAcalls1.json",
+        "VMTests/vmTests/suicide.json",
+        "Pyspecs/cancun/eip6780_selfdestruct/selfdestruct_created_in_same_tx_with_revert.json",
+        "Pyspecs/cancun/eip6780_selfdestruct/selfdestruct_not_created_in_same_tx_with_revert.json",
+        "Pyspecs/cancun/eip6780_selfdestruct/self_destructing_initcode_create_tx.json",
+        "Pyspecs/cancun/eip6780_selfdestruct/delegatecall_from_new_contract_to_pre_existing_contract.json",
+    ],
+    "precompiles": [
+        "stPreCompiledContracts/idPrecomps.json",
+        "stPreCompiledContracts2/CallEcrecover0.json",
+        "stPreCompiledContracts2/CallSha256_1.json",
+        "stPreCompiledContracts2/CallRipemd160_1.json",
+        "stPreCompiledContracts/modexpTests.json",
+        "stZeroKnowledge/ecpairing_one_point_fail.json",
+        "stZeroKnowledge2/ecmul_1-2_2_21000_128.json",
+        "stPreCompiledContracts/blake2B.json",
+        "Pyspecs/cancun/eip4844_blobs/valid_precompile_calls.json",
+        "Pyspecs/cancun/eip4844_blobs/point_evaluation_precompile_gas_tx_to.json",
+    ],
+    "transactions": [
+        "stTransactionTest/ValueOverflowParis.json",
+        "stTransactionTest/NoSrcAccount.json",
+        "stTransactionTest/Opcodes_TransactionInit.json",
+        "stEIP1559/lowGasPriceOldTypes.json",
+        "stEIP1559/typeTwoBerlin.json",
+        "stEIP2930/variedContext.json",
+        "stEIP3607/transactionCollidingWithNonEmptyAccount_calls.json",
+        "stExample/accessListExample.json",
+        "stEIP158Specific/callToEmptyThenCallErrorParis.json",
+        "Pyspecs/berlin/eip2930_access_list/access_list.json",
+        "Pyspecs/istanbul/eip1344_chainid/chainid.json",
+    ],
+}
+
+
+_SLICE_FILES: dict = {}  # read from the archive once per test run
+
+
+def _archive_files(names):
+    """``(name, bytes)`` for the wanted members of the archive, read in one pass."""
+    archive = fixture_path("ethereum-tests", "GeneralStateTests.tgz")
+    wanted = {"GeneralStateTests/" + name for name in names}
+    found = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            if member.name in wanted:
+                found[member.name] = tar.extractfile(member).read()
+    return found
+
+
+def _describe(failures) -> str:
+    return "\n".join(
+        f"{r['file']} {r['name']} {r['indexes']}: {r['error'] or 'state root mismatch'}"
+        for r in failures[:50]
+    )
+
+
+class StateTestSliceTests(SynchronousTestCase):
+    """The representative slice: every listed file is present and every case passes."""
+
+    def _files(self):
+        if not _SLICE_FILES:
+            names = [name for names in SLICE.values() for name in names]
+            _SLICE_FILES.update(_archive_files(names))
+        return _SLICE_FILES
+
+    def _run_family(self, family):
+        files = self._files()
+        failures = []
+        cases = 0
+        for name in SLICE[family]:
+            key = "GeneralStateTests/" + name
+            self.assertIn(key, files, f"{name} is not in the archive")
+            _, results, _, _ = run_file((key, files[key], "Cancun"))
+            cases += len(results)
+            failures += [r for r in results if not r["pass"]]
+        self.assertTrue(cases > 0, f"no Cancun cases in the {family} slice")
+        self.assertEqual(failures, [], _describe(failures))
+
+
+def _add_family_test(family):
+    def test(self):
+        self._run_family(family)
+
+    test.__name__ = f"test_{family}"
+    test.__doc__ = f"Every Cancun case of the {family.replace('_', ', ')} slice passes."
+    setattr(StateTestSliceTests, test.__name__, test)
+
+
+for _family in SLICE:
+    _add_family_test(_family)
+
+
+class FullConformanceTests(SynchronousTestCase):
+    """All 20,969 Cancun cases and the London evm-benchmarks (``ZKOS_CONFORMANCE=full``)."""
+
+    def setUp(self):
+        if not FULL:
+            self.skipTest("set ZKOS_CONFORMANCE=full to run every state test (tox -e conformance)")
+
+    def test_cancun_pass_rate(self):
+        """At least 99.5% of the Cancun cases pass."""
+        archive = fixture_path("ethereum-tests", "GeneralStateTests.tgz")
+        jobs = int(os.environ.get("ZKOS_CONFORMANCE_JOBS", "2"))
+        passed = 0
+        failures = []
+        for _, results, _, _ in run_paths([archive], "Cancun", jobs):
+            for result in results:
+                if result["pass"]:
+                    passed += 1
+                else:
+                    failures.append(result)
+        total = passed + len(failures)
+        self.assertTrue(total >= 20_000, f"only {total} Cancun cases found")
+        rate = passed / total
+        self.assertTrue(
+            rate >= PASS_RATE,
+            f"{passed}/{total} passed ({rate:.4%}) < {PASS_RATE:.1%}:\n{_describe(failures)}",
+        )
+
+    def test_evm_benchmarks(self):
+        """Every evm-benchmarks state test passes under London, its only fork."""
+        folder = fixture_path("evm-benchmarks", "benchmarks")
+        paths = sorted(glob.glob(os.path.join(folder, "main", "*.json")))
+        paths += sorted(glob.glob(os.path.join(folder, "micro", "*.json")))
+        failures = []
+        cases = 0
+        for _, results, _, _ in run_paths(paths, "London", 1):
+            cases += len(results)
+            failures += [r for r in results if not r["pass"]]
+        self.assertTrue(cases > 0)
+        self.assertEqual(failures, [], _describe(failures))
