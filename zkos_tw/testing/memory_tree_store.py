@@ -1,6 +1,9 @@
-"""``MemoryTreeStore``: ``ITreeStore`` in a sorted in-memory map, for tests and development.
+"""``MemoryTreeStore``: ``ITreeStore`` in memory, for tests and development nodes.
 
-Patches from ``MerkleTree.apply`` are stored with ``write_patch`` (all records at once).
+Patches from ``MerkleTree.apply`` are stored with ``write_patch`` (all records at once). Every
+key longer than 8 bytes is also indexed as ``prefix || u64be(version)``, so
+``get_versioned`` is a bisect over that prefix's versions; the ordered key list that ``scan``
+needs is rebuilt only when a scan follows a write.
 """
 
 from __future__ import annotations
@@ -15,19 +18,27 @@ from zkos_tw.interfaces import ITreeStore
 
 @implementer(ITreeStore)
 class MemoryTreeStore:
-    """The tree's records in a dict plus a sorted key list (inserts are O(n): small trees)."""
+    """The tree's records in dictionaries."""
 
     def __init__(self) -> None:
         self._values: dict[bytes, bytes] = {}
-        self._keys: list[bytes] = []
+        # prefix -> ascending versions of the keys ``prefix || u64be(version)``
+        self._versions: dict[bytes, list[int]] = {}
+        self._ordered: list[bytes] | None = []
 
     def write_patch(self, records: Iterable[tuple[bytes, bytes]]) -> None:
         """Store every ``(key, value)`` record, replacing existing keys."""
         for key, value in records:
             key, value = bytes(key), bytes(value)
-            if key not in self._values:
-                insort(self._keys, key)
+            if key not in self._values and len(key) > 8:
+                versions = self._versions.setdefault(key[:-8], [])
+                version = int.from_bytes(key[-8:], "big")
+                if not versions or versions[-1] < version:
+                    versions.append(version)
+                else:
+                    insort(versions, version)
             self._values[key] = value
+        self._ordered = None
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key``, or ``None``."""
@@ -36,21 +47,21 @@ class MemoryTreeStore:
     def get_versioned(self, prefix: bytes, version: int) -> bytes | None:
         """The newest record ``prefix || u64be(v)`` with ``v <= version``, or ``None``."""
         prefix = bytes(prefix)
-        at = bisect_right(self._keys, prefix + version.to_bytes(8, "big"))
-        while at:
-            key = self._keys[at - 1]
-            if not key.startswith(prefix):
-                return None
-            if len(key) == len(prefix) + 8:
-                return self._values[key]
-            at -= 1
-        return None
+        versions = self._versions.get(prefix)
+        if not versions:
+            return None
+        at = bisect_right(versions, version)
+        if not at:
+            return None
+        return self._values[prefix + versions[at - 1].to_bytes(8, "big")]
 
     def scan(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` for keys starting with ``prefix``, ascending."""
         prefix = bytes(prefix)
-        at = bisect_left(self._keys, prefix)
-        keys = self._keys
+        if self._ordered is None:
+            self._ordered = sorted(self._values)
+        keys = self._ordered
+        at = bisect_left(keys, prefix)
         while at < len(keys) and keys[at].startswith(prefix):
             yield keys[at], self._values[keys[at]]
             at += 1
