@@ -89,6 +89,7 @@ class RpcServer:
         if response is None:
             request.setResponseCode(204)
             return b""
+        request.setHeader(b"content-length", str(len(response)).encode())
         return response
 
     @app.handle_errors

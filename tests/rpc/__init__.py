@@ -1,0 +1,1 @@
+"""Tests of the JSON-RPC server (``zkos_tw.rpc``)."""
