@@ -74,3 +74,57 @@ class ChannelLimitTests(TestCase):
         status, _, body = self.response()
         self.assertEqual(status, b"HTTP/1.1 200 OK")
         self.assertEqual(json.loads(body)["result"], "0x10e")
+
+
+class ConnectionLimitTests(TestCase):
+    """``rpc_max_connections``."""
+
+    def test_limit(self):
+        """Connections beyond the limit are refused until one closes."""
+        from twisted.internet.address import IPv4Address
+        from twisted.internet.error import ConnectionDone
+        from twisted.python.failure import Failure
+
+        from zkos_tw.rpc.server import ConnectionLimit
+
+        site, _, _ = build_rpc(RpcConfig(), FakeRpcBackend(), Clock(), CollectorRegistry())
+        limit = ConnectionLimit(site, 2)
+        addr = IPv4Address("TCP", "127.0.0.1", 1)
+        first, second = limit.buildProtocol(addr), limit.buildProtocol(addr)
+        for protocol in (first, second):
+            protocol.makeConnection(StringTransport())
+        self.assertIsNone(limit.buildProtocol(addr))
+        first.connectionLost(Failure(ConnectionDone()))
+        third = limit.buildProtocol(addr)
+        self.assertIsNotNone(third)
+        third.makeConnection(StringTransport())
+        for protocol in (second, third):
+            protocol.connectionLost(Failure(ConnectionDone()))
+
+
+class ServiceTests(TestCase):
+    """``create_rpc_service``."""
+
+    def test_is_a_service_on_the_configured_endpoint(self):
+        """An ``IService`` listening where ``rpc_address`` says, wrapped in the connection limit."""
+        from twisted.application.service import IService
+        from twisted.internet.testing import MemoryReactorClock
+        from zope.interface.verify import verifyObject
+
+        from zkos_tw.rpc import create_rpc_service
+
+        reactor = MemoryReactorClock()
+        service = create_rpc_service(
+            RpcConfig(address="tcp:3999:interface=127.0.0.1"),
+            FakeRpcBackend(),
+            reactor,
+            CollectorRegistry(),
+        )
+        self.assertTrue(verifyObject(IService, service))
+        service.startService()
+        [(port, factory, _, interface)] = reactor.tcpServers
+        self.assertEqual((port, interface), (3999, "127.0.0.1"))
+        self.assertEqual(factory.max_connections, 1000)
+        self.assertEqual(len(reactor.getDelayedCalls()), 1)  # the stale-filter check
+        service.stopService()
+        self.assertEqual(reactor.getDelayedCalls(), [])

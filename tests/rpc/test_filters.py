@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zkos_tw.config import RpcConfig
 
-from .helpers import ALICE, BOB, TOKEN, TRANSFER, RpcTestCase, hx
+from .helpers import BOB, TOKEN, TRANSFER, RpcTestCase, hx
 
 OTHER = bytes.fromhex("0f" * 20)
 

@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
+from twisted.protocols.policies import WrappingFactory
 from twisted.web.http import HTTPChannel
 from twisted.web.server import Site
 
@@ -155,11 +156,29 @@ class RpcSite(Site):
         pass
 
 
+class ConnectionLimit(WrappingFactory):
+    """Refuses connections beyond ``rpc_max_connections`` open at once (HTTP and WebSocket alike).
+
+    A refused connection is closed at once. Wrapping keeps the count right across WebSocket
+    upgrades: autobahn swaps the wrapped protocol, the wrapper stays and reports the close.
+    """
+
+    def __init__(self, factory, max_connections: int):
+        super().__init__(factory)
+        self.max_connections = max_connections
+
+    def buildProtocol(self, addr):
+        if len(self.protocols) >= self.max_connections:
+            log.warn("refusing {peer}: {n} RPC connections open", peer=addr, n=len(self.protocols))
+            return None
+        return super().buildProtocol(addr)
+
+
 class RpcService(StreamServerEndpointService):
     """The listening RPC server; starts and stops the filter registry with it."""
 
-    def __init__(self, endpoint, site: RpcSite, filters: FilterRegistry):
-        super().__init__(endpoint, site)
+    def __init__(self, endpoint, factory, filters: FilterRegistry):
+        super().__init__(endpoint, factory)
         self.filters = filters
 
     def startService(self):
@@ -209,4 +228,5 @@ def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batc
 def create_rpc_service(config, backend, reactor, registry: CollectorRegistry) -> RpcService:
     """The JSON-RPC service (HTTP and WebSocket) on ``config.address`` (an endpoint string)."""
     site, filters, _ = build_rpc(config, backend, reactor, registry)
-    return RpcService(serverFromString(reactor, config.address), site, filters)
+    factory = ConnectionLimit(site, config.max_connections)
+    return RpcService(serverFromString(reactor, config.address), factory, filters)
