@@ -47,6 +47,11 @@ class SingleRequestTests(RpcTestCase):
         _, _, body = await self.post(b"\xff\xfe{}")
         self.assertEqual(body["error"]["code"], -32700)
 
+    async def test_deep_nesting(self):
+        """JSON nested deeper than the parser's recursion limit is a parse error, not a crash."""
+        _, _, body = await self.post(b"[" * 100_000 + b"]" * 100_000)
+        self.assertEqual(body["error"]["code"], -32700)
+
     async def test_wrong_version(self):
         """``jsonrpc`` other than "2.0": -32600 with the request's id."""
         body = await self.request({"jsonrpc": "1.0", "id": 3, "method": "eth_chainId"})

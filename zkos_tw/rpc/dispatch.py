@@ -74,6 +74,8 @@ class Dispatcher:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as e:
             return encode(error_response(ParseError(str(e))))
+        except RecursionError:
+            return encode(error_response(ParseError("nested too deeply")))
         if isinstance(payload, list):
             return await self._batch(payload, len(body), started, connection)
         method = _method_label(payload, self.table)
