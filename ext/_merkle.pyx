@@ -98,36 +98,39 @@ def node_records(bytearray level not None, int depth, list indices not None, uin
                     32, indices, b"N" + bytes([depth]), version)
 
 
-cdef bytes _ZERO8 = bytes(8)
 cdef bytes _MIN_KEY = bytes(32)
 cdef bytes _MAX_KEY = b"\xff" * 32
 
 
-def stage_writes(bytearray leaves not None, dict index not None, list writes not None):
+def stage_writes(bytearray leaves not None, KeyIndex keys not None, list writes not None):
     """Validate a batch, then write it (see the pure twin); return ``(new keys, updated)``."""
-    cdef set keys = set()
+    cdef set seen = set()
     for pair in writes:
         key, value = pair
         if type(key) is not bytes or type(value) is not bytes or len(key) != 32 or len(value) != 32:
             raise ValueError("tree keys and values are 32 bytes")
         if key == _MIN_KEY or key == _MAX_KEY:
             raise ValueError(f"key 0x{key.hex()} is reserved for a guard leaf")
-        keys.add(key)
-    if len(keys) != len(writes):
+        seen.add(key)
+    if len(seen) != len(writes):
         raise ValueError("a key appears twice in one batch of tree writes")
     cdef Py_ssize_t count = PyByteArray_GET_SIZE(leaves) // 72, i, j, first
     cdef list new_pairs = []
     cdef list new_keys = []
     cdef list updated = []
     cdef uint8_t *lp = <uint8_t *>PyByteArray_AS_STRING(leaves)
+    cdef bint found
+    cdef uint64_t u
     for pair in writes:
         key, value = pair
-        found = index.get(key)
-        if found is None:
+        u = keys._get(<const uint8_t *>PyBytes_AS_STRING(key), &found)
+        if not found:
             new_pairs.append(pair)
         else:
-            i = found
-            if i < 0 or i >= count:
+            if u >= <uint64_t>count:
+                raise IndexError("leaf out of range")
+            i = <Py_ssize_t>u
+            if i >= count:
                 raise IndexError("leaf out of range")
             memcpy(lp + 72 * i + 32, PyBytes_AS_STRING(value), 32)
             updated.append(i)
@@ -139,22 +142,23 @@ def stage_writes(bytearray leaves not None, dict index not None, list writes not
             key, value = pair
             memcpy(lp + 72 * (first + j), PyBytes_AS_STRING(key), 32)
             memcpy(lp + 72 * (first + j) + 32, PyBytes_AS_STRING(value), 32)
-            index[key] = first + j
             new_keys.append(key)
     return new_keys, updated
 
 
-def key_index_records(dict index not None, list keys not None):
-    """``(b"K" || key, 0x01 || u64be index[key])`` for each key."""
+def key_index_records(uint64_t first, list new_keys not None):
+    """``(b"K" || key, 0x01 || u64be index)`` for new keys numbered from ``first``."""
     cdef list out = []
     cdef bytes value
     cdef uint8_t *vp
-    for key in keys:
+    cdef uint64_t j = 0
+    for key in new_keys:
         value = PyBytes_FromStringAndSize(NULL, 9)
         vp = <uint8_t *>PyBytes_AS_STRING(value)
         vp[0] = 1
-        _put_u64be(vp + 1, <uint64_t>index[key])
+        _put_u64be(vp + 1, first + j)
         out.append((b"K" + key, value))
+        j += 1
     return out
 
 
@@ -165,154 +169,212 @@ cdef inline void _put_u64le(uint8_t *out, uint64_t v):
         v >>= 8
 
 
-def link_new_keys(SortedKeys keys not None, bytearray leaves not None, dict index not None,
-                  list ordered not None):
-    """Thread the sorted new keys into the linked list (see the pure twin); return the indices
-    of the old leaves whose ``next`` changed."""
-    cdef Py_ssize_t n = len(ordered), i = 0, j, t, pi, count = PyByteArray_GET_SIZE(leaves) // 72
-    cdef list preds = [keys.lower(k) for k in ordered]
+def link_new_keys(KeyIndex keys not None, bytearray leaves not None, Py_ssize_t first,
+                  list new_keys not None):
+    """Thread the new keys into the linked list (see the pure twin); return the indices of
+    the old leaves whose ``next`` changed."""
+    cdef dict new_index = {key: first + j for j, key in enumerate(new_keys)}
+    cdef list ordered = sorted(new_keys)
+    cdef Py_ssize_t n = len(ordered), i = 0, j, t, count = PyByteArray_GET_SIZE(leaves) // 72
+    cdef list preds = []
+    cdef Py_ssize_t p, a, b
+    cdef bint found
+    cdef uint64_t u
+    for key in ordered:
+        u = keys._lower(<const uint8_t *>PyBytes_AS_STRING(key), &found)
+        if not found:
+            raise ValueError("a new key has no predecessor (guards missing)")
+        if u >= <uint64_t>count:
+            raise IndexError("leaf out of range")
+        preds.append(<Py_ssize_t>u)
     cdef list changed = []
     cdef uint8_t old_next[8]
     cdef uint8_t *lp = <uint8_t *>PyByteArray_AS_STRING(leaves)
-    cdef Py_ssize_t a, b
     while i < n:
         p = preds[i]
         j = i
-        while j + 1 < n and preds[j + 1] == p:
+        while j + 1 < n and <Py_ssize_t>preds[j + 1] == p:
             j += 1
-        pi = index[p]
-        a = index[ordered[i]]
-        if pi >= count or a >= count:
+        a = new_index[ordered[i]]
+        if p < 0 or p >= count or a >= count:
             raise IndexError("leaf out of range")
-        memcpy(old_next, lp + 72 * pi + 64, 8)
-        _put_u64le(lp + 72 * pi + 64, <uint64_t>a)
-        changed.append(pi)
+        memcpy(old_next, lp + 72 * p + 64, 8)
+        _put_u64le(lp + 72 * p + 64, <uint64_t>a)
+        changed.append(p)
         for t in range(i, j):
-            a = index[ordered[t]]
-            b = index[ordered[t + 1]]
+            a = new_index[ordered[t]]
+            b = new_index[ordered[t + 1]]
             if a >= count or b >= count:
                 raise IndexError("leaf out of range")
             _put_u64le(lp + 72 * a + 64, <uint64_t>b)
-        a = index[ordered[j]]
+        a = new_index[ordered[j]]
         if a >= count:
             raise IndexError("leaf out of range")
         memcpy(lp + 72 * a + 64, old_next, 8)
         i = j + 1
-    keys.update(ordered)
+    for key in ordered:
+        keys.add(key, new_index[key])
     return changed
 
 
 DEF MAX_FILL = 16
 DEF MIN_BITS = 4
 DEF MAX_BITS = 20
+DEF RECORD = 40
 
 
-cdef class SortedKeys:
-    """Sorted, duplicate-free set of 32-byte keys (same behaviour as the pure ``SortedKeys``)."""
+cdef inline uint64_t _get_u64le(const uint8_t *p):
+    cdef uint64_t v = 0
+    cdef int k
+    for k in range(7, -1, -1):
+        v = (v << 8) | p[k]
+    return v
+
+
+cdef bytes _key32(key):
+    if type(key) is not bytes or PyBytes_GET_SIZE(key) != 32:
+        raise ValueError("KeyIndex holds 32-byte keys")
+    return key
+
+
+cdef class KeyIndex:
+    """Tree key -> leaf index in key order (same behaviour as the pure ``KeyIndex``).
+
+    Each bucket is one ``bytearray`` of sorted 40-byte records ``key || u64le index``.
+    """
 
     cdef list _buckets
     cdef int _bits
     cdef int _shift
     cdef Py_ssize_t _len
+    cdef const uint8_t *_last  # key of the last ``_lower`` answer (valid until a mutation)
 
-    def __init__(self, keys=()):
-        cdef list ordered = sorted(set(keys))
-        for key in ordered:
-            if len(key) != 32:
-                raise ValueError("SortedKeys holds 32-byte keys")
-        self._len = len(ordered)
+    def __init__(self, pairs=()):
+        cdef list items = sorted(dict(pairs).items())
+        for key, index in items:
+            if type(key) is not bytes or len(key) != 32:
+                raise ValueError("KeyIndex holds 32-byte keys")
+            if not 0 <= index < 2**64:
+                raise ValueError("leaf indices are u64")
+        self._len = len(items)
         self._bits = MIN_BITS
         while self._bits < MAX_BITS and self._len > (MAX_FILL << self._bits):
             self._bits += 2
-        self._fill(ordered)
+        self._fill(items)
 
-    cdef _fill(self, list ordered):
+    cdef _fill(self, list items):
         self._shift = 24 - self._bits
         cdef list parts = [[] for _ in range(1 << self._bits)]
-        for key in ordered:
-            parts[self._bucket_of(<const uint8_t *>PyBytes_AS_STRING(key))].append(key)
+        for key, index in items:
+            parts[self._bucket_of(<const uint8_t *>PyBytes_AS_STRING(key))].append(
+                key + (<uint64_t>index).to_bytes(8, "little"))
         self._buckets = [bytearray(b"".join(p)) for p in parts]
 
     cdef inline Py_ssize_t _bucket_of(self, const uint8_t *k):
         return ((<Py_ssize_t>k[0] << 16) | (<Py_ssize_t>k[1] << 8) | k[2]) >> self._shift
 
     cdef inline Py_ssize_t _search(self, bytearray bucket, const uint8_t *k, bint *found):
-        # first position whose key is >= k
+        # first record position whose key is >= k
         cdef const uint8_t *base = <const uint8_t *>PyByteArray_AS_STRING(bucket)
-        cdef Py_ssize_t lo = 0, hi = PyByteArray_GET_SIZE(bucket) // 32, mid
-        cdef int c
-        found[0] = False
+        cdef Py_ssize_t n = PyByteArray_GET_SIZE(bucket) // RECORD
+        cdef Py_ssize_t lo = 0, hi = n, mid
         while lo < hi:
             mid = (lo + hi) >> 1
-            c = memcmp(base + 32 * mid, k, 32)
-            if c < 0:
+            if memcmp(base + RECORD * mid, k, 32) < 0:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < PyByteArray_GET_SIZE(bucket) // 32 and memcmp(base + 32 * lo, k, 32) == 0:
-            found[0] = True
+        found[0] = lo < n and memcmp(base + RECORD * lo, k, 32) == 0
         return lo
+
+    cdef uint64_t _get(self, const uint8_t *k, bint *found):
+        cdef bytearray bucket = self._buckets[self._bucket_of(k)]
+        cdef Py_ssize_t pos = self._search(bucket, k, found)
+        if not found[0]:
+            return 0
+        return _get_u64le(<const uint8_t *>PyByteArray_AS_STRING(bucket) + RECORD * pos + 32)
+
+    cdef uint64_t _lower(self, const uint8_t *k, bint *found):
+        # index of the greatest key strictly below k; found[0] False when there is none
+        cdef Py_ssize_t b = self._bucket_of(k)
+        cdef bytearray bucket = self._buckets[b]
+        cdef bint exact
+        cdef Py_ssize_t pos = self._search(bucket, k, &exact)
+        cdef const uint8_t *base
+        while True:
+            if pos:
+                base = <const uint8_t *>PyByteArray_AS_STRING(bucket)
+                found[0] = True
+                self._last = base + RECORD * (pos - 1)
+                return _get_u64le(base + RECORD * (pos - 1) + 32)
+            if b == 0:
+                found[0] = False
+                return 0
+            b -= 1
+            bucket = self._buckets[b]
+            pos = PyByteArray_GET_SIZE(bucket) // RECORD
 
     def __len__(self):
         return self._len
 
     def __iter__(self):
+        for key, _ in self.items():
+            yield key
+
+    def items(self):
+        """``(key, index)`` in key order."""
         cdef bytearray bucket
         cdef Py_ssize_t j
+        cdef const uint8_t *base
         for bucket in self._buckets:
-            for j in range(PyByteArray_GET_SIZE(bucket) // 32):
-                yield bytes(bucket[32 * j : 32 * j + 32])
+            for j in range(PyByteArray_GET_SIZE(bucket) // RECORD):
+                base = <const uint8_t *>PyByteArray_AS_STRING(bucket) + RECORD * j
+                yield (PyBytes_FromStringAndSize(<const char *>base, 32), _get_u64le(base + 32))
 
-    def __contains__(self, bytes key not None):
-        if PyBytes_GET_SIZE(key) != 32:
+    def __contains__(self, key):
+        if type(key) is not bytes or PyBytes_GET_SIZE(key) != 32:
             return False
-        cdef const uint8_t *k = <const uint8_t *>PyBytes_AS_STRING(key)
         cdef bint found
-        self._search(self._buckets[self._bucket_of(k)], k, &found)
+        self._get(<const uint8_t *>PyBytes_AS_STRING(key), &found)
         return found
 
-    def lower(self, bytes key not None):
-        """The greatest element strictly below ``key``, or ``None``."""
-        if PyBytes_GET_SIZE(key) != 32:
-            raise ValueError("SortedKeys holds 32-byte keys")
-        cdef const uint8_t *k = <const uint8_t *>PyBytes_AS_STRING(key)
-        cdef Py_ssize_t b = self._bucket_of(k)
+    def get(self, key):
+        """The leaf index of ``key``, or ``None``."""
+        cdef bytes k = _key32(key)
         cdef bint found
-        cdef bytearray bucket = self._buckets[b]
-        cdef Py_ssize_t pos = self._search(bucket, k, &found)
-        if pos:
-            return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(bucket) + 32 * (pos - 1), 32)
-        while b:
-            b -= 1
-            bucket = self._buckets[b]
-            pos = PyByteArray_GET_SIZE(bucket)
-            if pos:
-                return PyBytes_FromStringAndSize(PyByteArray_AS_STRING(bucket) + pos - 32, 32)
-        return None
+        cdef uint64_t i = self._get(<const uint8_t *>PyBytes_AS_STRING(k), &found)
+        return i if found else None
 
-    def add(self, bytes key not None):
-        """Insert ``key`` (no effect if present)."""
-        if PyBytes_GET_SIZE(key) != 32:
-            raise ValueError("SortedKeys holds 32-byte keys")
-        cdef const uint8_t *k = <const uint8_t *>PyBytes_AS_STRING(key)
+    def lower(self, key):
+        """``(key, index)`` of the greatest key strictly below ``key``, or ``None``."""
+        cdef bytes k = _key32(key)
         cdef bint found
-        cdef bytearray bucket = self._buckets[self._bucket_of(k)]
-        cdef Py_ssize_t pos = self._search(bucket, k, &found)
+        cdef uint64_t i = self._lower(<const uint8_t *>PyBytes_AS_STRING(k), &found)
+        if not found:
+            return None
+        return PyBytes_FromStringAndSize(<const char *>self._last, 32), i
+
+    def add(self, key, index):
+        """Map ``key`` to ``index`` (replacing an existing mapping)."""
+        cdef bytes k = _key32(key)
+        if not 0 <= index < 2**64:
+            raise ValueError("leaf indices are u64")
+        cdef const uint8_t *kp = <const uint8_t *>PyBytes_AS_STRING(k)
+        cdef bint found
+        cdef bytearray bucket = self._buckets[self._bucket_of(kp)]
+        cdef Py_ssize_t pos = self._search(bucket, kp, &found)
+        cdef bytes record = k + (<uint64_t>index).to_bytes(8, "little")
         if found:
+            bucket[RECORD * pos : RECORD * pos + RECORD] = record
             return
-        bucket[32 * pos : 32 * pos] = key
+        bucket[RECORD * pos : RECORD * pos] = record
         self._len += 1
         if self._bits < MAX_BITS and self._len > (MAX_FILL << self._bits):
             self._bits += 2
-            self._fill(list(self))
+            self._fill(list(self.items()))
 
     def memory_bytes(self):
-        """Bytes of the buckets, keys included."""
+        """Bytes of the buckets, records included."""
         import sys
 
         return sys.getsizeof(self._buckets) + sum([sys.getsizeof(b) for b in self._buckets])
-
-    def update(self, keys):
-        """Insert many keys."""
-        for key in keys:
-            self.add(key)

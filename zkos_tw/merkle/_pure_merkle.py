@@ -6,7 +6,7 @@
   preimages, leaf ``i`` at ``72 * i``. Indices are sorted ascending.
 * ``leaf_records`` / ``node_records`` build the versioned records of the touched leaves and
   nodes in format 1 (``zkos_tw.merkle.codec``).
-* ``SortedKeys`` is the ordered key set used to find predecessors (32-byte keys).
+* ``KeyIndex`` maps tree keys to leaf indices in key order (lookups and predecessors).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import struct
 from hashlib import blake2s as _blake2s
 
 from zkos_tw.hashing import blake2s256_pairs
-from zkos_tw.merkle.sorted_keys import SortedKeys
+from zkos_tw.merkle.sorted_keys import KeyIndex
 
 _LEAF_KEY = struct.Struct(">cQQ").pack
 _NODE_KEY = struct.Struct(">cBQQ").pack
@@ -55,29 +55,26 @@ _GUARDS = (bytes(32), b"\xff" * 32)
 
 
 def stage_writes(
-    leaves: bytearray, index: dict[bytes, int], writes: list[tuple[bytes, bytes]]
+    leaves: bytearray, keys: KeyIndex, writes: list[tuple[bytes, bytes]]
 ) -> tuple[list[bytes], list[int]]:
     """Validate a batch, then write it: existing keys get their value replaced in ``leaves``,
-    new keys are appended (``next`` 0 until linked) and entered in ``index``, in batch order.
-    Returns ``(new keys in batch order, indices of updated existing leaves)``. Raises
-    ``ValueError`` (and changes nothing) for non-32-byte keys or values, guard keys or a key
-    given twice."""
-    keys = set()
+    new keys are appended (``next`` 0 until linked) in batch order at ``len(leaves) // 72``,
+    ``+ 1``, ... (not yet entered in ``keys``). Returns ``(new keys in batch order, indices of
+    updated existing leaves)``. Raises ``ValueError`` (and changes nothing) for non-32-byte
+    keys or values, guard keys or a key given twice."""
+    seen = set()
     for key, value in writes:
         if type(key) is not bytes or type(value) is not bytes or len(key) != 32 or len(value) != 32:
             raise ValueError("tree keys and values are 32 bytes")
         if key in _GUARDS:
             raise ValueError(f"key 0x{key.hex()} is reserved for a guard leaf")
-        keys.add(key)
-    if len(keys) != len(writes):
+        seen.add(key)
+    if len(seen) != len(writes):
         raise ValueError("a key appears twice in one batch of tree writes")
-    count = len(leaves) // 72
     new_keys, updated = [], []
     for key, value in writes:
-        i = index.get(key)
+        i = keys.get(key)
         if i is None:
-            index[key] = count
-            count += 1
             leaves += key + value + bytes(8)
             new_keys.append(key)
         else:
@@ -86,19 +83,23 @@ def stage_writes(
     return new_keys, updated
 
 
-def key_index_records(index: dict[bytes, int], keys: list[bytes]) -> list[tuple[bytes, bytes]]:
-    """``(b"K" || key, 0x01 || u64be index[key])`` for each key."""
-    return [(b"K" + key, b"\x01" + index[key].to_bytes(8, "big")) for key in keys]
+def key_index_records(first: int, new_keys: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """``(b"K" || key, 0x01 || u64be index)`` for new keys numbered from ``first``."""
+    return [
+        (b"K" + key, b"\x01" + (first + j).to_bytes(8, "big")) for j, key in enumerate(new_keys)
+    ]
 
 
 def link_new_keys(
-    keys: SortedKeys, leaves: bytearray, index: dict[bytes, int], ordered: list[bytes]
+    keys: KeyIndex, leaves: bytearray, first: int, new_keys: list[bytes]
 ) -> list[int]:
-    """Thread the sorted new keys (already in ``index`` and ``leaves``, not yet in ``keys``)
-    into the linked list: each run of new keys sharing an old predecessor ``p`` becomes
-    ``p -> k1 -> ... -> kn -> old next of p``. Add them to ``keys``; return the indices of the
-    old leaves whose ``next`` changed."""
-    preds = [keys.lower(k) for k in ordered]
+    """Thread the new keys (leaves ``first``, ``first + 1``, ... in batch order, not yet in
+    ``keys``) into the linked list: after sorting, each run of new keys sharing an old
+    predecessor ``p`` becomes ``p -> k1 -> ... -> kn -> old next of p``. Enter them in
+    ``keys``; return the indices of the old leaves whose ``next`` changed."""
+    new_index = {key: first + j for j, key in enumerate(new_keys)}
+    ordered = sorted(new_keys)
+    preds = [keys.lower(k)[1] for k in ordered]
     changed = []
     i, n = 0, len(ordered)
     while i < n:
@@ -106,22 +107,23 @@ def link_new_keys(
         j = i
         while j + 1 < n and preds[j + 1] == p:
             j += 1
-        po = 72 * index[p] + 64
+        po = 72 * p + 64
         old_next = leaves[po : po + 8]
-        leaves[po : po + 8] = index[ordered[i]].to_bytes(8, "little")
-        changed.append(index[p])
+        leaves[po : po + 8] = new_index[ordered[i]].to_bytes(8, "little")
+        changed.append(p)
         for t in range(i, j):
-            o = 72 * index[ordered[t]] + 64
-            leaves[o : o + 8] = index[ordered[t + 1]].to_bytes(8, "little")
-        o = 72 * index[ordered[j]] + 64
+            o = 72 * new_index[ordered[t]] + 64
+            leaves[o : o + 8] = new_index[ordered[t + 1]].to_bytes(8, "little")
+        o = 72 * new_index[ordered[j]] + 64
         leaves[o : o + 8] = old_next
         i = j + 1
-    keys.update(ordered)
+    for key in ordered:
+        keys.add(key, new_index[key])
     return changed
 
 
 __all__ = [
-    "SortedKeys",
+    "KeyIndex",
     "hash_leaves",
     "hash_level",
     "key_index_records",

@@ -87,3 +87,55 @@ class SortedKeys:
         """Insert many keys."""
         for key in keys:
             self.add(key)
+
+
+class KeyIndex:
+    """Tree key -> leaf index, ordered by key: ``get``, ``lower`` (predecessor with its index),
+    ``add``. Pure version: a ``dict`` plus a ``SortedKeys``; the compiled twin in
+    ``ext/_merkle.pyx`` keeps ``key || index`` records in contiguous buckets instead."""
+
+    __slots__ = ("_index", "_sorted")
+
+    def __init__(self, pairs: Iterable[tuple[bytes, int]] = ()) -> None:
+        self._index = dict(pairs)
+        self._sorted = SortedKeys(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._sorted)
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._index
+
+    def items(self) -> Iterator[tuple[bytes, int]]:
+        """``(key, index)`` in key order."""
+        index = self._index
+        for key in self._sorted:
+            yield key, index[key]
+
+    def get(self, key: bytes) -> int | None:
+        """The leaf index of ``key``, or ``None``."""
+        return self._index.get(key)
+
+    def lower(self, key: bytes) -> tuple[bytes, int] | None:
+        """``(key, index)`` of the greatest key strictly below ``key``, or ``None``."""
+        found = self._sorted.lower(key)
+        return None if found is None else (found, self._index[found])
+
+    def add(self, key: bytes, index: int) -> None:
+        """Map ``key`` to ``index`` (replacing an existing mapping)."""
+        if key not in self._index:
+            self._sorted.add(key)
+        self._index[key] = index
+
+    def memory_bytes(self) -> int:
+        """Bytes of the dict, its key and int objects and the sorted buckets."""
+        import sys
+
+        return (
+            sys.getsizeof(self._index)
+            + sum(sys.getsizeof(k) + sys.getsizeof(i) for k, i in self._index.items())
+            + self._sorted.memory_bytes()
+        )

@@ -41,7 +41,7 @@ node_records = _impl.node_records
 key_index_records = _impl.key_index_records
 link_new_keys = _impl.link_new_keys
 stage_writes = _impl.stage_writes
-SortedKeys = _impl.SortedKeys
+KeyIndex = _impl.KeyIndex
 
 
 class TreeError(ValueError):
@@ -71,6 +71,13 @@ class TreePatch:
         return sum(len(k) + len(v) for k, v in self.records)
 
 
+def _key32(key: bytes) -> bytes:
+    key = bytes(key)
+    if len(key) != 32:
+        raise TreeError(f"tree keys are 32 bytes, got {len(key)}")
+    return key
+
+
 class MerkleTree:
     """The versioned state tree over an ``ITreeStore`` (loads the store's latest version)."""
 
@@ -79,8 +86,7 @@ class MerkleTree:
         self._version: int | None = None
         self._count = 0
         self._leaves = bytearray()
-        self._index: dict[bytes, int] = {}
-        self._sorted = SortedKeys()
+        self._keys = KeyIndex()
         self._levels = [bytearray() for _ in range(DEPTH + 1)]
         self._load()
 
@@ -102,7 +108,7 @@ class MerkleTree:
     def get(self, key: bytes, version: int | None = None) -> bytes | None:
         """Value of ``key`` at ``version``, or ``None`` if the key has no leaf there."""
         version, _, count = self._resolve(version)
-        index = self._index.get(key)
+        index = self._keys.get(_key32(key))
         if index is None or index >= count:
             return None
         return self._leaf(index, version)[32:64]
@@ -110,7 +116,7 @@ class MerkleTree:
     def index_of(self, key: bytes, version: int | None = None) -> int | None:
         """Leaf index of ``key`` at ``version``, or ``None``."""
         _, _, count = self._resolve(version)
-        index = self._index.get(key)
+        index = self._keys.get(_key32(key))
         return index if index is not None and index < count else None
 
     def leaf_proof(self, index: int, version: int | None = None) -> LeafProof:
@@ -136,13 +142,14 @@ class MerkleTree:
     def prove(self, key: bytes, version: int | None = None) -> KeyProof:
         """Inclusion or non-inclusion proof of ``key`` at ``version``."""
         version, _, count = self._resolve(version)
-        index = self._index.get(key)
+        key = _key32(key)
+        index = self._keys.get(key)
         if index is not None and index < count:
             return KeyProof(key, leaf=self.leaf_proof(index, version))
-        prev = self._sorted.lower(key)
-        while self._index[prev] >= count:  # inserted after ``version``: look further left
-            prev = self._sorted.lower(prev)
-        prev_proof = self.leaf_proof(self._index[prev], version)
+        prev, prev_index = self._keys.lower(key)
+        while prev_index >= count:  # inserted after ``version``: look further left
+            prev, prev_index = self._keys.lower(prev)
+        prev_proof = self.leaf_proof(prev_index, version)
         return KeyProof(key, prev=prev_proof, next=self.leaf_proof(prev_proof.next_index, version))
 
     def memory_bytes(self) -> dict[str, int]:
@@ -151,16 +158,12 @@ class MerkleTree:
 
         leaves = sys.getsizeof(self._leaves)
         levels = sum(sys.getsizeof(level) for level in self._levels)
-        index = sys.getsizeof(self._index) + sum(
-            sys.getsizeof(k) + sys.getsizeof(i) for k, i in self._index.items()
-        )
-        sorted_keys = self._sorted.memory_bytes()
+        keys = self._keys.memory_bytes()
         return {
             "leaves": leaves,
             "levels": levels,
-            "key_index": index,
-            "sorted_keys": sorted_keys,
-            "total": leaves + levels + index + sorted_keys,
+            "key_index": keys,
+            "total": leaves + levels + keys,
         }
 
     # -- updates ---------------------------------------------------------------------------
@@ -176,42 +179,38 @@ class MerkleTree:
         if version != expected:
             raise TreeVersionError(f"tree version {version} applied, expected {expected}")
         writes = [(bytes(k), bytes(v)) for k, v in writes]
-        leaves, index, old_count = self._leaves, self._index, self._count
+        leaves, old_count = self._leaves, self._count
         records: list[tuple[bytes, bytes]] = []
         fresh = self._version is None
         if fresh:
             leaves += leaf_bytes(MIN_KEY, ZERO32, MAX_GUARD_INDEX)
             leaves += leaf_bytes(MAX_KEY, ZERO32, MAX_GUARD_INDEX)
-            index[MIN_KEY], index[MAX_KEY] = MIN_GUARD_INDEX, MAX_GUARD_INDEX
             records.append((codec.MANIFEST_KEY, codec.encode_manifest()))
         try:
-            new_keys, updated = stage_writes(leaves, index, writes)
+            new_keys, updated = stage_writes(leaves, self._keys, writes)
         except ValueError as e:
             if fresh:
-                del leaves[:], index[MIN_KEY], index[MAX_KEY]
+                del leaves[:]
             raise TreeError(str(e)) from None
         if fresh:
-            self._sorted.update((MIN_KEY, MAX_KEY))
+            self._keys.add(MIN_KEY, MIN_GUARD_INDEX)
+            self._keys.add(MAX_KEY, MAX_GUARD_INDEX)
+        first = old_count + (2 if fresh else 0)
         count = len(leaves) // LEAF_SIZE
-        updated.extend(self._link(new_keys))
+        if new_keys:
+            updated.extend(link_new_keys(self._keys, leaves, first, new_keys))
         touched = sorted(set(updated))
         touched.extend(range(old_count, count))
         self._count = count
         self._grow()
         if touched:
             records.extend(self._rehash(touched, version))
-        records.extend(key_index_records(index, new_keys))
+        records.extend(key_index_records(first, new_keys))
         root = bytes(self._levels[DEPTH][:32])
         records.append((codec.version_key(version), codec.encode_version(root, count)))
         records.append((codec.HEAD_KEY, codec.encode_head(version)))
         self._version = version
         return TreePatch(version, root, count, records)
-
-    def _link(self, new_keys: list[bytes]) -> list[int]:
-        """Thread the new keys into the linked list; return the old leaves whose next changed."""
-        if not new_keys:
-            return []
-        return link_new_keys(self._sorted, self._leaves, self._index, sorted(new_keys))
 
     def _grow(self) -> None:
         """Extend every level to cover ``leaf_count`` (even-padded with empty hashes)."""
@@ -260,8 +259,7 @@ class MerkleTree:
                 leaves[LEAF_SIZE * i : LEAF_SIZE * i + LEAF_SIZE] = codec.decode_leaf(value)
         keys = [bytes(leaves[LEAF_SIZE * i : LEAF_SIZE * i + 32]) for i in range(count)]
         self._leaves, self._count, self._version = leaves, count, latest
-        self._index = {k: i for i, k in enumerate(keys)}
-        self._sorted = SortedKeys(keys)
+        self._keys = KeyIndex((k, i) for i, k in enumerate(keys))
         self._grow()
         indices = list(range(count))
         hash_leaves(leaves, self._levels[0], indices)
