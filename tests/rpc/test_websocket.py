@@ -130,3 +130,10 @@ class WebSocketTests(TestCase):
         self.closed = True
         self.assertEqual(self.backend._block_listeners, [])
         self.backend.add_block([])
+
+    def test_message_over_limit_closes(self):
+        """A message longer than ``rpc_max_request_size`` closes the connection with 1009."""
+        self.protocol.dataReceived(client_frame(b" " * (1024 * 1024 + 1)))
+        frames = server_frames(self.transport.value())
+        self.assertEqual(frames[0][0], 0x8)  # close
+        self.assertEqual(int.from_bytes(frames[0][1][:2], "big"), 1009)

@@ -3,7 +3,8 @@
 Every text (or binary) message is one JSON-RPC body, handled by the same ``Dispatcher`` as
 HTTP; answers go back as text messages, in completion order. The connection is the context of
 ``eth_subscribe``: it sends notifications and drops its subscriptions when it closes. Messages
-longer than ``rpc_max_request_size`` close the connection (autobahn's payload limit, 1009).
+longer than ``rpc_max_request_size`` close the connection with code 1009 (autobahn's payload
+limit).
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from zkos_tw.rpc.dispatch import Dispatcher, encode
+
+try:  # autobahn's handshake and ping timers; see websocket_factory
+    from txaio._common import _BatchedTimer
+except ImportError:  # pragma: no cover - a txaio without it keeps its global-loop timers
+    _BatchedTimer = None
 
 log = Logger()
 
@@ -62,6 +68,12 @@ def websocket_factory(dispatcher: Dispatcher, max_message_bytes: int, reactor):
     factory.protocol = RpcWebSocketProtocol
     factory.dispatcher = dispatcher
     factory.setProtocolOptions(
-        maxMessagePayloadSize=max_message_bytes, maxFramePayloadSize=max_message_bytes
+        maxMessagePayloadSize=max_message_bytes,
+        maxFramePayloadSize=max_message_bytes,
+        failByDrop=False,
     )
+    if _BatchedTimer is not None:
+        # autobahn schedules its open/close-handshake and ping timeouts on txaio's global loop;
+        # bind them to the reactor we were given (STYLE rule 12), as make_batched_timer would.
+        factory._batched_timer = _BatchedTimer(200.0, 1000, reactor.seconds, reactor.callLater)
     return factory
