@@ -217,10 +217,11 @@ def link_new_keys(KeyIndex keys not None, bytearray leaves not None, Py_ssize_t 
     return changed
 
 
-DEF MAX_FILL = 16
-DEF MIN_BITS = 4
-DEF MAX_BITS = 20
-DEF RECORD = 40
+cdef enum:
+    MAX_FILL = 16  # keys per bucket on average before the bucket count grows 4x
+    MIN_BITS = 4
+    MAX_BITS = 20
+    RECORD = 40  # key(32) || u64le index
 
 
 cdef inline uint64_t _get_u64le(const uint8_t *p):
