@@ -1,4 +1,7 @@
-"""An ordered set of 32-byte keys with cheap inserts and predecessor queries.
+"""Pure ordered key structures of the tree: ``SortedKeys`` and ``KeyIndex`` (key -> leaf index).
+
+``KeyIndex`` is the pure twin of the compiled one in ``ext/_merkle.pyx`` (a ``dict`` for lookups
+plus a ``SortedKeys`` for predecessors).
 
 The tree needs, for every new key, its predecessor among the keys already present. Keys are
 spread over ``2**bits`` buckets by their leading bits (flat keys are blake2s outputs, so they

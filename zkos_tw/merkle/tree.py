@@ -6,9 +6,10 @@ at the leaf of the next larger key (reference ``zksync-os-state.md`` §4). Versi
 state after block ``v``; version 0 is genesis and creates the guards.
 
 The latest version lives in memory (leaves as one ``bytearray``, every level's hashes as one
-``bytearray`` each, the key -> index map and the sorted keys). Persistence goes through an
-``ITreeStore``: ``apply`` returns a ``TreePatch`` whose records the caller writes in the block's
-write transaction; older versions and start-up read the store (``zkos_tw.merkle.codec``).
+``bytearray`` each, and a ``KeyIndex``: key -> leaf index in key order). Persistence goes
+through an ``ITreeStore``: ``apply`` returns a ``TreePatch`` whose records the caller writes in
+the block's write transaction; older versions and start-up read the store
+(``zkos_tw.merkle.codec``).
 """
 
 from __future__ import annotations
