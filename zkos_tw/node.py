@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
+import rlp
 from prometheus_client import CollectorRegistry
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import ILogObserver, Logger
 from twisted.web.server import Site
 
 from zkos_tw import logs
+from zkos_tw.chain import open_chain
 from zkos_tw.config import NodeConfig
 from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
 from zkos_tw.launcher import Launcher, StartupError
@@ -25,6 +27,37 @@ from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
 
 log = Logger()
+
+
+class ChainService(Service):
+    """Owns the opened chain data (storage, tree) for the node's lifetime; closes it on stop."""
+
+    name = "chain"
+
+    def __init__(self, config: NodeConfig, status: NodeStatus, opener):
+        self._config = config
+        self._status = status
+        self._opener = opener
+        self.chain = None
+
+    async def open(self) -> None:
+        """The start-up step: open storage, write or check block 0, report the last block."""
+        self.chain = self._opener(self._config)
+        last = self.chain.last_block
+        stored = self.chain.storage.block(last)
+        self._status.block_sealed(last, block_timestamp(stored.block_record) if stored else 0)
+
+    def stopService(self):
+        super().stopService()
+        if self.chain is not None:
+            self.chain.close()
+            self.chain = None
+
+
+def block_timestamp(block_record: bytes) -> int:
+    """The timestamp of a stored block record (today: an RLP block header, as block 0 has)."""
+    fields = rlp.decode(block_record)
+    return int.from_bytes(fields[11], "big")
 
 
 class QuietSite(Site):
@@ -92,6 +125,7 @@ def create_node_from_config(
     _registry: CollectorRegistry | None = None,
     _http_client=None,
     _anvil_factory=None,
+    _open_chain=None,
 ) -> NodeService:
     """The node's ``MultiService``: metrics and health servers, the dev L1, the launcher."""
     registry = create_registry() if _registry is None else _registry
@@ -129,7 +163,10 @@ def create_node_from_config(
             raise StartupError(str(e)) from None
         anvil.setServiceParent(node)
         launcher.add_step("L1 (anvil) answers", anvil.ready)
-    # TODO(#5): open storage and load genesis; TODO(#6): sequencer and JSON-RPC;
-    # TODO(#7): L1 discovery and watcher. Each becomes a launcher step and child services.
+    chain_service = ChainService(config, status, _open_chain or open_chain)
+    chain_service.setServiceParent(node)
+    launcher.add_step("chain data and genesis", chain_service.open)
+    # TODO(#6): the sequencer and JSON-RPC; TODO(#7): L1 discovery and the priority watcher.
+    # Each becomes a launcher step and child services.
     launcher.setServiceParent(node)
     return node

@@ -15,7 +15,10 @@ from twisted.internet.task import deferLater
 from twisted.trial.unittest import SkipTest
 from twisted.web.client import Agent, HTTPConnectionPool
 
+from tests.fixtures import REPO_ROOT
 from zkos_tw.devnet.anvil import AnvilError, find_anvil
+
+GENESIS = os.path.join(REPO_ROOT, "genesis.json")
 
 
 def http_client() -> HTTPClient:
@@ -102,6 +105,10 @@ class NodeProcess:
             str(self.metrics_port),
             "--status-server-address",
             f"127.0.0.1:{self.status_port}",
+            "--genesis-genesis-input-path",
+            GENESIS,
+            "--general-rocks-db-path",
+            os.path.join(workdir, "db"),
             *args,
         ]
         self.env = dict(os.environ if env is None else env)

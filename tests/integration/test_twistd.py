@@ -45,6 +45,9 @@ class DevNodeTests(TestCase):
         health = await node.wait_healthy()
         self.assertEqual(health["healthy"], True)
         self.assertEqual(health["role"], "main_node")
+        # Block 0 was written from genesis.json into the LMDB environment.
+        self.assertEqual(health["last_block"]["number"], 0)
+        self.assertTrue(os.path.exists(os.path.join(node.workdir, "db", "data.mdb")))
 
         response = await http_client().get(f"http://127.0.0.1:{node.metrics_port}/metrics")
         self.assertEqual(response.code, 200)
