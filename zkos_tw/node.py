@@ -111,7 +111,8 @@ def _anvil_from_config(config: NodeConfig, reactor, http_client) -> AnvilService
     return AnvilService(
         reactor,
         find_anvil(config.dev.anvil_path),
-        parts.hostname or "127.0.0.1",
+        # anvil takes an IP address only.
+        {"localhost": "127.0.0.1"}.get(parts.hostname or "", parts.hostname or "127.0.0.1"),
         parts.port or 8545,
         state,
         http_client,

@@ -61,7 +61,14 @@ class Options(usage.Options):
 
 def makeService(options):
     """Build the node's service tree (synchronously; async start-up is the launcher's)."""
+    import signal
+
     from twisted.internet import reactor
+
+    # A shell starts background jobs with SIGINT ignored, and Twisted then leaves SIGINT alone;
+    # a node must still stop cleanly (and stop anvil) on SIGINT, e.g. `make run &` then kill -INT.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from zkos_tw.launcher import StartupError
     from zkos_tw.node import create_node_from_config

@@ -172,3 +172,20 @@ class FindAnvilTests(TestCase):
         with self.assertRaises(AnvilError) as ctx:
             find_anvil(None, {})
         self.assertIn("make tools", str(ctx.exception))
+
+
+class FromConfigTests(TestCase):
+    """The anvil service a --dev node builds from its configuration."""
+
+    def test_localhost_becomes_an_ip(self):
+        """anvil takes only an IP for --host, so localhost in the L1 URL becomes 127.0.0.1."""
+        from zkos_tw.config import load_config
+        from zkos_tw.node import _anvil_from_config
+
+        _, path = FindAnvilTests.make_tools(self)
+        config = load_config(
+            {"dev_anvil_path": path, "general_l1_rpc_url": "http://localhost:9545"}, dev_mode=True
+        )
+        service = _anvil_from_config(config, ProcessReactor(), object())
+        self.assertEqual(service.url, "http://127.0.0.1:9545")
+        self.assertEqual(service.command()[4:8], ["--host", "127.0.0.1", "--port", "9545"])

@@ -135,7 +135,8 @@ class AnvilService(Service):
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
         while True:
             if proto.ended.called:
-                last = proto.tail[-1] if proto.tail else "no output"
+                errors = [line for line in proto.tail if "error" in line.lower()]
+                last = (errors or list(proto.tail) or ["no output"])[-1].strip()
                 raise AnvilError(f"anvil exited with code {proto.exit_code} during start: {last}")
             try:
                 response = await self._http.post(
