@@ -365,3 +365,61 @@ class IRpcBackend(Interface):
     def add_pending_transaction_listener(listener):
         """Call ``listener(transaction)`` with the RPC transaction object (block fields null) of
         each transaction added to the pool. Returns a callable that removes the listener."""
+
+
+class IAccountReader(Interface):
+    """Account nonces and balances at the newest block, as the mempool reads them.
+
+    Addresses are 20-byte ``bytes``; an account that does not exist has nonce 0 and balance 0.
+    Both answers come from the same block; calls are synchronous and cheap (the mempool makes
+    two per ``eth_sendRawTransaction``, on the reactor thread).
+    """
+
+    def nonce_of(address):
+        """The account nonce (``int``) at the newest block."""
+
+    def balance_of(address):
+        """The balance in wei (``int``) at the newest block."""
+
+
+class IMempool(Interface):
+    """The sequencer's transaction pool (``zkos_tw.sequencer.mempool.Mempool``).
+
+    Transactions are ``PooledTransaction`` objects (``hash``, ``sender``, ``nonce``, ``raw``,
+    ``tx`` the decoded transaction, ``pending``). A sender's *pending* transactions are the run of
+    consecutive nonces from its account nonce that its balance covers; the rest are *queued*.
+    Every method runs on the reactor thread and returns at once.
+    """
+
+    def add(raw):
+        """Validate and add EIP-2718 bytes; return the 32-byte hash. Raises a
+        ``zkos_tw.sequencer.mempool_errors.PoolError`` whose ``str()`` is the RPC message."""
+
+    def get(tx_hash):
+        """The pooled transaction with this hash, or ``None``."""
+
+    def by_sender_and_nonce(address, nonce):
+        """The pooled transaction of ``address`` with ``nonce``, or ``None``."""
+
+    def pending_nonce(address):
+        """One past the highest consecutive pooled nonce from the account nonce, or ``None``."""
+
+    def pending_count():
+        """How many transactions are pending."""
+
+    def queued_count():
+        """How many transactions are queued."""
+
+    def best_transactions(base_fee):
+        """An iterator of pending transactions for a block at ``base_fee``: best effective tip
+        first, each sender in nonce order; it has ``skip(ptx)`` for the current block."""
+
+    def mark_invalid(tx_hash, reason):
+        """Drop a transaction the VM rejected; its sender's later transactions become queued."""
+
+    def on_block_mined(mined, account_reader, changed_accounts=()):
+        """Forget the ``(sender, nonce)`` pairs of a sealed block and stale transactions, and
+        re-promote by the new account nonces and balances."""
+
+    def add_pending_listener(listener):
+        """Call ``listener(ptx)`` whenever a transaction becomes pending; returns a remover."""

@@ -1,0 +1,1 @@
+"""The sequencer: the transaction pool (``mempool``), block context, block execution and sealing."""
