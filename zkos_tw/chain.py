@@ -25,6 +25,7 @@ from zkos_tw.genesis import (
 )
 from zkos_tw.launcher import StartupError
 from zkos_tw.merkle.tree import MerkleTree
+from zkos_tw.sequencer.blocks import genesis_header
 from zkos_tw.storage import BlockWrite, LMDBStorage, StorageError
 
 log = Logger()
@@ -93,12 +94,15 @@ def open_chain(config: NodeConfig, *, _storage_factory=LMDBStorage) -> Chain:
 def _write_genesis(storage, tree, genesis_input, genesis_path) -> Genesis:
     genesis, patch = build_genesis(genesis_input, tree)
     check_genesis(genesis_input, genesis)
+    header = genesis_header()
+    if header.rlp() != genesis.header_rlp:
+        raise GenesisError("genesis header of the sequencer and of genesis.py disagree")
     storage.write_block(
         BlockWrite(
             0,
             genesis.block_hash,
             GENESIS_WAL_RECORD,
-            genesis.header_rlp,
+            header.encode(),
             state_writes=genesis.storage_writes,
             preimages=genesis.preimages,
             tree_patch=tuple(patch.records),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-import rlp
 from prometheus_client import CollectorRegistry
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService, Service
@@ -23,6 +22,7 @@ from zkos_tw.config import NodeConfig
 from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
 from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
+from zkos_tw.sequencer.blocks import BlockHeader
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
 
@@ -55,9 +55,8 @@ class ChainService(Service):
 
 
 def block_timestamp(block_record: bytes) -> int:
-    """The timestamp of a stored block record (today: an RLP block header, as block 0 has)."""
-    fields = rlp.decode(block_record)
-    return int.from_bytes(fields[11], "big")
+    """The timestamp of a stored block record."""
+    return BlockHeader.decode(block_record).timestamp
 
 
 class QuietSite(Site):

@@ -1,0 +1,90 @@
+"""Stored transaction receipts (record v1) and the block's logs bloom.
+
+Receipt record v1: ``0x01 || rlp([type, status, cumulative_gas_used, gas_used,
+effective_gas_price, from, to|"", contract_address|"", [[address, [topics], data], ...],
+l2_to_l1_logs])``. ``l2_to_l1_logs`` is empty for L2 transactions; L1 transactions (issue #7)
+carry one entry ``[shard_id, is_service, tx_number_in_block, sender, key, value]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import rlp
+
+from zkos_tw.execution.receipts import Log, logs_bloom
+
+RECEIPT_RECORD_V1 = 1
+
+
+class ReceiptFormatError(ValueError):
+    """A stored receipt record cannot be decoded."""
+
+
+def _int(b: bytes) -> int:
+    return int.from_bytes(b, "big")
+
+
+@dataclass(frozen=True)
+class StoredReceipt:
+    """A receipt as the repository keeps it (everything the RPC shows but block-level fields)."""
+
+    tx_type: int
+    succeeded: bool
+    cumulative_gas_used: int
+    gas_used: int
+    effective_gas_price: int
+    sender: bytes
+    to: bytes | None
+    contract_address: bytes | None
+    logs: tuple[Log, ...]
+    l2_to_l1_logs: tuple = ()
+
+    @property
+    def bloom(self) -> bytes:
+        return logs_bloom(self.logs)
+
+    def encode(self) -> bytes:
+        body = [
+            self.tx_type,
+            1 if self.succeeded else 0,
+            self.cumulative_gas_used,
+            self.gas_used,
+            self.effective_gas_price,
+            self.sender,
+            self.to or b"",
+            self.contract_address or b"",
+            [[log.address, list(log.topics), log.data] for log in self.logs],
+            [list(entry) for entry in self.l2_to_l1_logs],
+        ]
+        return bytes([RECEIPT_RECORD_V1]) + rlp.encode(body)
+
+    @classmethod
+    def decode(cls, record: bytes) -> StoredReceipt:
+        if not record or record[0] != RECEIPT_RECORD_V1:
+            version = record[0] if record else None
+            raise ReceiptFormatError(f"unknown receipt record version {version}")
+        try:
+            (tx_type, status, cumulative, gas_used, price, sender, to, created, logs, l2_logs) = (
+                rlp.decode(record[1:])
+            )
+            decoded_logs = tuple(Log(a, tuple(t), d) for a, t, d in logs)
+        except (rlp.exceptions.DecodingError, ValueError) as e:
+            raise ReceiptFormatError(f"malformed receipt record: {e}") from None
+        return cls(
+            tx_type=_int(tx_type),
+            succeeded=_int(status) == 1,
+            cumulative_gas_used=_int(cumulative),
+            gas_used=_int(gas_used),
+            effective_gas_price=_int(price),
+            sender=sender,
+            to=to or None,
+            contract_address=created or None,
+            logs=decoded_logs,
+            l2_to_l1_logs=tuple(tuple(entry) for entry in l2_logs),
+        )
+
+
+def block_bloom(receipts) -> bytes:
+    """The bloom over every log of the block (what the RPC shows as ``logsBloom``)."""
+    return logs_bloom([log for receipt in receipts for log in receipt.logs])

@@ -1,0 +1,73 @@
+"""``BlockSink``: persists a sealed block in one storage write, then tells the listeners.
+
+The write carries the WAL record, the block and receipt records, the log index, the state diff,
+the new preimages and the tree patch (the tree version of the block) — all or nothing
+(ARCHITECTURE §2: a block is visible through RPC only after its transaction committed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import zkos_tw
+from zkos_tw.sequencer.builder import SealedBlock
+from zkos_tw.sequencer.wal import ReplayRecord
+from zkos_tw.storage import BlockWrite, LogWrite, TxWrite
+
+
+def block_write(
+    block: SealedBlock, tree_patch, previous_timestamp: int, starting_l1_priority_id: int = 0
+) -> BlockWrite:
+    """The storage write of ``block`` (given the tree patch of its state writes)."""
+    wal = ReplayRecord(
+        context=block.context,
+        starting_l1_priority_id=starting_l1_priority_id,
+        transactions=tuple(t.raw for t in block.transactions),
+        previous_block_timestamp=previous_timestamp,
+        node_version=zkos_tw.__version__,
+        block_output_hash=block.output_hash(),
+    )
+    logs = []
+    log_index = 0
+    for tx_index, receipt in enumerate(block.receipts):
+        for log in receipt.logs:
+            logs.append(LogWrite(tx_index, log_index, log.address, tuple(log.topics), log.data))
+            log_index += 1
+    return BlockWrite(
+        block.number,
+        block.hash,
+        wal.encode(),
+        block.header.encode(),
+        transactions=tuple(
+            TxWrite(t.tx_hash, t.raw, r.encode())
+            for t, r in zip(block.transactions, block.receipts, strict=True)
+        ),
+        logs=tuple(logs),
+        state_writes=tuple(block.state_output.tree_writes()),
+        preimages=tuple(block.state_output.preimages),
+        tree_patch=tuple(tree_patch.records),
+    )
+
+
+class BlockSink:
+    """Writes sealed blocks to storage and the tree, in order, and notifies listeners."""
+
+    def __init__(self, storage, tree):
+        self._storage = storage
+        self._tree = tree
+        self._listeners: list[Callable[[SealedBlock], object]] = []
+
+    def add_listener(self, listener: Callable[[SealedBlock], object]) -> Callable[[], None]:
+        """Call ``listener(block)`` after each block is stored; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def persist(self, block: SealedBlock, previous_timestamp: int) -> None:
+        """Store ``block`` in one write transaction (tree version included)."""
+        patch = self._tree.apply(block.number, block.state_output.tree_writes())
+        self._storage.write_block(block_write(block, patch, previous_timestamp))
+
+    def notify(self, block: SealedBlock) -> None:
+        """Tell the listeners (RPC subscriptions, mempool, health) about a stored block."""
+        for listener in list(self._listeners):
+            listener(block)
