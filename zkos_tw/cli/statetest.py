@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import tarfile
 import time
@@ -43,6 +44,7 @@ class Options(usage.Options):
         ["fork", None, "Cancun", "Fork whose post-states to check"],
         ["jobs", "j", 1, "Worker processes", int],
         ["slowest", None, 0, "Print the N slowest files to stderr at the end", int],
+        ["timeout", None, 0, "Fail a case that runs longer than this many seconds (0: none)", int],
     ]
 
     def parseArgs(self, *paths):
@@ -198,9 +200,22 @@ def run_case(test: dict, post: dict, fork) -> dict:
     }
 
 
+class CaseTimeout(BaseException):
+    """A case ran past ``--timeout``."""
+
+
+def _alarm(signum, frame):
+    raise CaseTimeout
+
+
 def run_file(item) -> tuple[str, list[dict], int, float]:
-    """Run every case of one test file for a fork: ``(name, results, skipped, seconds)``."""
-    name, data, fork_name = item
+    """Run every case of one test file for a fork: ``(name, results, skipped, seconds)``.
+
+    ``item`` is ``(name, data, fork_name)`` or ``(name, data, fork_name, timeout_seconds)``;
+    a case past the timeout (SIGALRM, Unix only) is reported as a failure.
+    """
+    name, data, fork_name = item[:3]
+    timeout = item[3] if len(item) > 3 else 0
     fork = FORKS[fork_name]
     started = time.perf_counter()
     results = []
@@ -215,12 +230,22 @@ def run_file(item) -> tuple[str, list[dict], int, float]:
             skipped += 1
             continue
         for post in posts:
+            if timeout:
+                previous = signal.signal(signal.SIGALRM, _alarm)
+                signal.alarm(timeout)
             try:
                 result = run_case(test, post, fork)
+            except CaseTimeout:
+                result = _broken(name, fork_name, f"timeout: still running after {timeout} s")
+                result["indexes"] = post.get("indexes", {})
             except Exception as e:  # a crash is a failed case, never a dead run
                 result = _broken(name, fork_name, f"crash: {type(e).__name__}: {e}")
                 result["indexes"] = post.get("indexes", {})
-            result = {"file": name, "name": test_name, **result}
+            finally:
+                if timeout:
+                    signal.alarm(0)
+                    signal.signal(signal.SIGALRM, previous)
+            result.update(file=name, name=test_name)
             results.append(result)
     return name, results, skipped, time.perf_counter() - started
 
@@ -232,14 +257,14 @@ def _broken(name, fork_name, error) -> dict:
     }  # fmt: skip
 
 
-def run_paths(paths, fork_name="Cancun", jobs=1):
+def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0):
     """Yield ``run_file`` results for every test file under ``paths``."""
-    items = ((name, data, fork_name) for name, data in iter_sources(paths))
+    items = ((name, data, fork_name, timeout) for name, data in iter_sources(paths))
     if jobs == 1:
         yield from map(run_file, items)
         return
     with multiprocessing.Pool(jobs) as pool:
-        yield from pool.imap_unordered(run_file, items, chunksize=4)
+        yield from pool.imap_unordered(run_file, items, chunksize=1)
 
 
 def run(options) -> int:
@@ -256,7 +281,7 @@ def run(options) -> int:
     started = time.perf_counter()
     out = sys.stdout
     for name, results, file_skipped, seconds in run_paths(
-        options["paths"], options["fork"], options["jobs"]
+        options["paths"], options["fork"], options["jobs"], options["timeout"]
     ):
         skipped += file_skipped
         file_times.append((seconds, name))

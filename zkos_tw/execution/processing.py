@@ -38,72 +38,71 @@ def apply_transaction(
     effective_gas_price, blob_gas_fee = validate_transaction(
         tx, sender, block_env, block_env.gas_limit - cumulative_gas_used
     )
+    # An unexpected exception below leaves the transaction open: the caller discards the state.
     state.begin_transaction()
-    try:
-        nonce = state.get_nonce(sender)
-        state.set_nonce(sender, nonce + 1)
-        state.set_balance(
-            sender, state.get_balance(sender) - tx.gas * effective_gas_price - blob_gas_fee
-        )
+    nonce = state.get_nonce(sender)
+    state.set_nonce(sender, nonce + 1)
+    state.set_balance(
+        sender, state.get_balance(sender) - tx.gas * effective_gas_price - blob_gas_fee
+    )
 
-        accessed_addresses = set(block_env.precompile_addresses())
-        accessed_storage_keys = set()
-        if fork.warm_coinbase:
-            accessed_addresses.add(block_env.coinbase)
-        for address, keys in tx.access_list:
-            accessed_addresses.add(address)
-            for key in keys:
-                accessed_storage_keys.add((address, key))
+    accessed_addresses = set(block_env.precompile_addresses())
+    accessed_storage_keys = set()
+    if fork.warm_coinbase:
+        accessed_addresses.add(block_env.coinbase)
+    for address, keys in tx.access_list:
+        accessed_addresses.add(address)
+        for key in keys:
+            accessed_storage_keys.add((address, key))
 
-        tx_env = TransactionEnvironment(sender, effective_gas_price, tx.blob_versioned_hashes)
-        if tx.to is None:
-            contract_address = create_address(sender, nonce)
-            current_target, code, data, code_address = contract_address, tx.data, b"", None
-        else:
-            contract_address = None
-            current_target, code, data = tx.to, state.get_code(tx.to), tx.data
-            code_address = tx.to
-        accessed_addresses.add(current_target)
-        accessed_addresses.add(sender)
-        message = Message(
-            caller=sender,
-            target=tx.to,
-            current_target=current_target,
-            code_address=code_address,
-            code=code,
-            data=data,
-            value=tx.value,
-            gas=tx.gas - intrinsic_gas(tx, fork),
-            depth=0,
-            should_transfer_value=True,
-            is_static=False,
-            accessed_addresses=accessed_addresses,
-            accessed_storage_keys=accessed_storage_keys,
-        )
-        output = process_message_call(message, block_env, tx_env)
+    tx_env = TransactionEnvironment(sender, effective_gas_price, tx.blob_versioned_hashes)
+    if tx.to is None:
+        contract_address = create_address(sender, nonce)
+        current_target, code, data, code_address = contract_address, tx.data, b"", None
+    else:
+        contract_address = None
+        current_target, code, data = tx.to, state.get_code(tx.to), tx.data
+        code_address = tx.to
+    accessed_addresses.add(current_target)
+    accessed_addresses.add(sender)
+    message = Message(
+        caller=sender,
+        target=tx.to,
+        current_target=current_target,
+        code_address=code_address,
+        code=code,
+        data=data,
+        value=tx.value,
+        gas=tx.gas - intrinsic_gas(tx, fork),
+        depth=0,
+        should_transfer_value=True,
+        is_static=False,
+        accessed_addresses=accessed_addresses,
+        accessed_storage_keys=accessed_storage_keys,
+    )
+    output = process_message_call(message, block_env, tx_env)
 
-        gas_used = tx.gas - output.gas_left
-        gas_refund = min(gas_used // MAX_REFUND_QUOTIENT, output.refund_counter)
-        state.set_balance(
-            sender,
-            state.get_balance(sender) + (output.gas_left + gas_refund) * effective_gas_price,
-        )
-        total_gas_used = gas_used - gas_refund
-        priority_fee_per_gas = effective_gas_price - block_env.base_fee
-        coinbase = block_env.coinbase
-        coinbase_balance = state.get_balance(coinbase) + total_gas_used * priority_fee_per_gas
-        if coinbase_balance:
-            state.set_balance(coinbase, coinbase_balance)
-        elif state.account_exists(coinbase) and state.is_empty(coinbase):
-            state.destroy_account(coinbase)
+    gas_used = tx.gas - output.gas_left
+    gas_refund = min(gas_used // MAX_REFUND_QUOTIENT, output.refund_counter)
+    state.set_balance(
+        sender,
+        state.get_balance(sender) + (output.gas_left + gas_refund) * effective_gas_price,
+    )
+    total_gas_used = gas_used - gas_refund
+    priority_fee_per_gas = effective_gas_price - block_env.base_fee
+    coinbase = block_env.coinbase
+    coinbase_balance = state.get_balance(coinbase) + total_gas_used * priority_fee_per_gas
+    if coinbase_balance:
+        state.set_balance(coinbase, coinbase_balance)
+    elif state.account_exists(coinbase) and state.is_empty(coinbase):
+        state.destroy_account(coinbase)
 
-        for address in output.accounts_to_delete:
+    for address in output.accounts_to_delete:
+        state.destroy_account(address)
+    for address in output.touched_accounts:
+        if state.account_exists(address) and state.is_empty(address):
             state.destroy_account(address)
-        for address in output.touched_accounts:
-            if state.account_exists(address) and state.is_empty(address):
-                state.destroy_account(address)
-    finally:
-        state.end_transaction()
+    state.end_transaction()
 
     error = None if output.error is None else type(output.error).__name__
     return Receipt(

@@ -1,6 +1,6 @@
 """Control-flow instructions: STOP, JUMP, JUMPI, PC, GAS, JUMPDEST, INVALID."""
 
-from zkos_tw.execution.exceptions import InvalidJumpDestination, InvalidOpcode
+from zkos_tw.execution.exceptions import InvalidJumpDestination, InvalidOpcode, OutOfGas
 from zkos_tw.execution.gas import GAS_BASE, GAS_HIGH, GAS_JUMPDEST, GAS_MID, charge_gas
 
 
@@ -49,7 +49,9 @@ def gas_left(evm) -> None:
 
 def jumpdest(evm) -> None:
     """JUMPDEST: marks a jump target."""
-    charge_gas(evm, GAS_JUMPDEST)
+    if evm.gas_left < GAS_JUMPDEST:
+        raise OutOfGas
+    evm.gas_left -= GAS_JUMPDEST
     evm.pc += 1
 
 

@@ -4,7 +4,11 @@ An empty-stack pop raises ``IndexError``, which the interpreter loop turns into
 ``StackUnderflow``; growth past 1024 items is checked once per instruction by the loop.
 """
 
+from zkos_tw.execution.exceptions import OutOfGas
 from zkos_tw.execution.gas import GAS_BASE, GAS_VERY_LOW, charge_gas
+
+# PUSH, DUP and SWAP are most of all executed instructions, so they charge their fixed
+# 3 gas inline rather than through ``charge_gas``; the rule is the same.
 
 
 def pop(evm) -> None:
@@ -25,7 +29,9 @@ def make_push(size: int):
     """PUSH<size>: push the next ``size`` code bytes (zero-padded past the end)."""
 
     def push(evm) -> None:
-        charge_gas(evm, GAS_VERY_LOW)
+        if evm.gas_left < GAS_VERY_LOW:
+            raise OutOfGas
+        evm.gas_left -= GAS_VERY_LOW
         start = evm.pc + 1
         evm.stack.append(int.from_bytes(evm.code[start : start + size], "big"))
         evm.pc = start + size
@@ -41,7 +47,9 @@ def make_dup(depth: int):
     def dup(evm) -> None:
         stack = evm.stack
         item = stack[-depth]
-        charge_gas(evm, GAS_VERY_LOW)
+        if evm.gas_left < GAS_VERY_LOW:
+            raise OutOfGas
+        evm.gas_left -= GAS_VERY_LOW
         stack.append(item)
         evm.pc += 1
 
@@ -56,7 +64,9 @@ def make_swap(depth: int):
     def swap(evm) -> None:
         stack = evm.stack
         other = stack[-1 - depth]
-        charge_gas(evm, GAS_VERY_LOW)
+        if evm.gas_left < GAS_VERY_LOW:
+            raise OutOfGas
+        evm.gas_left -= GAS_VERY_LOW
         stack[-1 - depth] = stack[-1]
         stack[-1] = other
         evm.pc += 1
