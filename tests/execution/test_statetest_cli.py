@@ -73,5 +73,7 @@ class StateTestCommandTests(SynchronousTestCase):
 
     def test_bad_options(self):
         """An unknown fork and a missing path are usage errors."""
-        self.assertRaises(usage.UsageError, statetest.Options().parseOptions, ["--fork", "Nope", "x"])
+        self.assertRaises(
+            usage.UsageError, statetest.Options().parseOptions, ["--fork", "Nope", "x"]
+        )
         self.assertRaises(usage.UsageError, statetest.Options().parseOptions, [])

@@ -26,7 +26,9 @@ def store_in_memory(data: bytes) -> bytes:
     padded = data.ljust((len(data) + 31) // 32 * 32, b"\0")
     code = b""
     for offset in range(0, len(padded), 32):
-        code += push(int.from_bytes(padded[offset : offset + 32], "big"), 32) + push(offset) + MSTORE
+        code += (
+            push(int.from_bytes(padded[offset : offset + 32], "big"), 32) + push(offset) + MSTORE
+        )
     return code
 
 

@@ -72,7 +72,9 @@ class DecodeTests(SynchronousTestCase):
         self.assertEqual(tx1.access_list, ((OTHER, (1,)),))
         raw2 = sign(type=2, maxFeePerGas=20, maxPriorityFeePerGas=3, accessList=[])
         tx2 = decode_transaction(raw2)
-        self.assertEqual((tx2.tx_type, tx2.max_fee_per_gas, tx2.max_priority_fee_per_gas), (FEE_MARKET, 20, 3))
+        self.assertEqual(
+            (tx2.tx_type, tx2.max_fee_per_gas, tx2.max_priority_fee_per_gas), (FEE_MARKET, 20, 3)
+        )
         self.assertEqual(recover_sender(tx2), SENDER)
 
     def test_bad_encodings(self):

@@ -176,7 +176,9 @@ class Frame:
         "state",
     )
 
-    def __init__(self, message: Message, block_env: BlockEnvironment, tx_env: TransactionEnvironment):
+    def __init__(
+        self, message: Message, block_env: BlockEnvironment, tx_env: TransactionEnvironment
+    ):
         padded_code, jump_destinations = analyse_code(message.code)
         self.pc = 0
         self.stack: list[int] = []

@@ -227,7 +227,9 @@ def recover_sender(tx: Transaction) -> bytes:
             signature, tx.signing_hash, hasher=None
         )
     except Exception as e:  # coincurve raises plain Exception/ValueError
-        raise InvalidTransactionEncoding(f"invalid signature: cannot recover sender ({e})")
+        raise InvalidTransactionEncoding(
+            f"invalid signature: cannot recover sender ({e})"
+        ) from None
     return keccak256(public_key.format(compressed=False)[1:])[12:]
 
 
@@ -270,9 +272,7 @@ def validate_transaction(tx: Transaction, sender: bytes, block_env, gas_availabl
     if gas_available is None:
         gas_available = block_env.gas_limit
     if tx.gas > gas_available:
-        raise InvalidTransaction(
-            f"gas limit exceeds block gas left: {tx.gas} > {gas_available}"
-        )
+        raise InvalidTransaction(f"gas limit exceeds block gas left: {tx.gas} > {gas_available}")
 
     base_fee = block_env.base_fee
     if tx.tx_type in (FEE_MARKET, BLOB):

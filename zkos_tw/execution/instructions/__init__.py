@@ -4,7 +4,7 @@
 instruction of the fork map to ``invalid``.
 """
 
-from functools import lru_cache
+from functools import cache
 
 from zkos_tw.execution.forks import Fork
 from zkos_tw.execution.instructions import (
@@ -107,7 +107,7 @@ for _i in range(5):
     BASE_OPCODES[0xA0 + _i] = log.LOG[_i]
 
 
-@lru_cache(maxsize=None)
+@cache
 def opcode_table(fork: Fork) -> tuple:
     """The 256-entry dispatch table of ``fork``."""
     opcodes = dict(BASE_OPCODES)

@@ -19,7 +19,9 @@ def make_log(topic_count: int):
             evm.memory += bytes(grow)
         if evm.message.is_static:
             raise WriteInStaticContext
-        evm.logs.append(Log(evm.message.current_target, topics, bytes(evm.memory[start : start + size])))
+        evm.logs.append(
+            Log(evm.message.current_target, topics, bytes(evm.memory[start : start + size]))
+        )
         evm.pc += 1
 
     log.__name__ = log.__qualname__ = f"log{topic_count}"
