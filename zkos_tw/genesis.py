@@ -45,6 +45,9 @@ class GenesisInput:
     additional_storage: tuple[tuple[bytes, bytes], ...]
     execution_version: int
     genesis_root: bytes | None
+    # zkos-tw extension for dev chains: ``"balances": [[address, wei hex], ...]`` creates funded
+    # accounts at genesis (until deposits from L1 fund them; the reference schema has no such key).
+    balances: tuple[tuple[bytes, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,24 @@ def parse_genesis(document: dict) -> GenesisInput:
                 _hex(pair[1], 32, f"additional_storage[{n}] value"),
             )
         )
+    balances = []
+    for n, pair in enumerate(document.get("balances", [])):
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise GenesisError(f"genesis.json: balances[{n}] must be [address, wei]")
+        text = pair[1]
+        try:
+            if not isinstance(text, str) or not text.startswith("0x"):
+                raise ValueError
+            amount = int(text, 16)
+        except ValueError:
+            raise GenesisError(
+                f"genesis.json: balances[{n}] amount must be a hex quantity"
+            ) from None
+        if amount >= 2**256:
+            raise GenesisError(f"genesis.json: balances[{n}] amount does not fit 256 bits")
+        balances.append(
+            (_hex(pair[0], 20, f"balances[{n}] address"), amount)
+        )
     version = document.get("execution_version")
     if not isinstance(version, int):
         raise GenesisError("genesis.json: execution_version must be an integer")
@@ -106,6 +127,7 @@ def parse_genesis(document: dict) -> GenesisInput:
         tuple(storage),
         version,
         None if root is None else _hex(root, 32, "genesis_root"),
+        tuple(balances),
     )
 
 
@@ -157,6 +179,13 @@ def genesis_writes(
         entries[key] = record.hash()
         if blob:
             preimages[blob_hash] = blob
+        preimages[entries[key]] = record.encode()
+    for address, amount in genesis.balances:
+        key = account_key(address)
+        if key in entries:
+            raise GenesisError(f"genesis.json: balance for 0x{address.hex()}, which is a contract")
+        record = EMPTY_ACCOUNT.with_changes(balance=amount)
+        entries[key] = record.hash()
         preimages[entries[key]] = record.encode()
     for key, value in genesis.additional_storage:
         if key in entries:

@@ -1,0 +1,227 @@
+"""``Sequencer``: the main node's block producer (``Produce`` commands), as a Twisted service.
+
+It waits until the mempool has an executable transaction, then builds one block:
+
+* the block context (number, the last 256 hashes, the timestamp when the first transaction was
+  available, base fee, coinbase, gas limit) comes from the chain tip;
+* transactions come from the pool's best-transactions iterator in batches; each batch executes in
+  a worker thread (``deferToThread``), so the reactor keeps serving RPC while a block is built;
+* the block seals ``block_time`` after its first executed transaction, at
+  ``max_transactions_in_block``, or when the next transaction's gas limit would overflow the block
+  gas limit (the reference, §6.1); blocks are never empty;
+* a transaction the VM refuses is dropped from the pool with its reason;
+* the sealed block is written in one storage transaction (in the worker thread), then the pool,
+  the health status and the listeners (RPC subscriptions) hear of it.
+
+Only one block is built at a time; the state view is used by the worker thread alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.threads import deferToThread
+from twisted.logger import Logger
+
+from zkos_tw.execution.exceptions import InvalidTransaction
+from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, DEFAULT_PUBDATA_PRICE, BlockContext
+from zkos_tw.sequencer.builder import BlockBuilder, BlockFull, SealedBlock
+from zkos_tw.sequencer.tip import ChainTip
+from zkos_tw.state.keys import ACCOUNT_PROPERTIES_STORAGE_ADDRESS
+from zkos_tw.state.view import FlatState
+
+log = Logger()
+
+BATCH_SIZE = 256  # transactions handed to the worker thread at a time
+
+
+class Sequencer(Service):
+    """Produces blocks from the mempool; see the module docstring."""
+
+    name = "sequencer"
+
+    def __init__(
+        self,
+        reactor,
+        config,
+        chain_id: int,
+        chain,
+        mempool,
+        sink,
+        *,
+        on_sealed: Callable[[SealedBlock], object] | None = None,
+        _in_thread=deferToThread,
+    ):
+        self._reactor = reactor
+        self._config = config
+        self._chain_id = chain_id
+        self._chain = chain
+        self._mempool = mempool
+        self._sink = sink
+        self._on_sealed = on_sealed
+        self._in_thread = _in_thread
+        self._base_fee = (
+            DEFAULT_BASE_FEE if config.base_fee_override is None else config.base_fee_override
+        )
+        self._pubdata_price = (
+            DEFAULT_PUBDATA_PRICE
+            if config.pubdata_price_override is None
+            else config.pubdata_price_override
+        )
+        self._coinbase = bytes.fromhex(config.fee_collector_address[2:])
+        self._wake: defer.Deferred | None = None
+        self._remove_listener = None
+        self._loop: defer.Deferred | None = None
+        self.tip: ChainTip | None = None
+        self._state: FlatState | None = None
+        self.blocks_produced = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        storage = self._chain.storage
+        self.tip = ChainTip.load(storage)
+        self._state = FlatState(storage.state_at(self.tip.number), storage.preimage_store())
+        self._remove_listener = self._mempool.add_pending_listener(lambda ptx: self._poke())
+        self._loop = defer.ensureDeferred(self._run())
+        self._loop.addErrback(self._crashed)
+
+    def stopService(self):
+        super().stopService()
+        if self._remove_listener is not None:
+            self._remove_listener()
+        self._poke()
+        # Let a block being written finish: it is one transaction, never half there.
+        return self._loop
+
+    def _crashed(self, failure) -> None:
+        log.failure("the sequencer stopped on an error; stopping the node", failure)
+        if self._reactor.running:
+            self._reactor.stop()
+
+    def _poke(self) -> None:
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            wake.callback(None)
+
+    def _wait(self, timeout: float | None = None) -> defer.Deferred:
+        """Wait for a new pending transaction (or the timeout, or stop)."""
+        self._wake = defer.Deferred()
+        wake = self._wake
+        if timeout is not None:
+            call = self._reactor.callLater(max(0.0, timeout), self._poke)
+            wake.addBoth(lambda result: (call.active() and call.cancel(), result)[1])
+        return wake
+
+    # -- production -----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while self.running:
+            if self._mempool.pending_count() == 0:
+                await self._wait()
+                continue
+            if await self.produce_block() is None:
+                # Pending transactions that cannot run now (fee cap under the base fee, or
+                # refused): wait for the pool to change instead of spinning.
+                await self._wait()
+
+    def _context(self) -> BlockContext:
+        tip = self.tip
+        return BlockContext(
+            chain_id=self._chain_id,
+            number=tip.number + 1,
+            block_hashes=tip.hashes,
+            timestamp=max(int(self._reactor.seconds()), tip.timestamp),
+            base_fee=self._base_fee,
+            pubdata_price=self._pubdata_price,
+            coinbase=self._coinbase,
+            gas_limit=self._config.block_gas_limit,
+            pubdata_limit=self._config.block_pubdata_limit_bytes,
+        )
+
+    async def produce_block(self) -> SealedBlock | None:
+        """Build, seal and store one block; ``None`` if nothing could be included."""
+        context = self._context()
+        builder = BlockBuilder(
+            context, self._state, max_transactions=self._config.max_transactions_in_block
+        )
+        best = self._mempool.best_transactions(context.base_fee)
+        deadline: float | None = None
+        reason = None
+        while reason is None and self.running:
+            batch = [ptx for _, ptx in zip(range(BATCH_SIZE), best, strict=False)]
+            if not batch:
+                if not builder.transactions:
+                    return None  # nothing executable: no empty blocks
+                remaining = deadline - self._reactor.seconds()
+                if remaining <= 0:
+                    reason = "timeout"
+                    break
+                await self._wait(remaining)
+                continue
+            outcomes = await self._in_thread(_execute_batch, builder, batch)
+            for ptx, outcome in outcomes:
+                if isinstance(outcome, InvalidTransaction):
+                    self._mempool.mark_invalid(ptx.hash, str(outcome))
+                elif isinstance(outcome, BlockFull):
+                    best.skip(ptx)
+                    reason = outcome.reason
+            if builder.transactions and deadline is None:
+                deadline = self._reactor.seconds() + self._config.block_time
+            if reason is None:
+                reason = builder.full
+            if reason is None and deadline is not None and self._reactor.seconds() >= deadline:
+                reason = "timeout"
+        if not builder.transactions:
+            # Stopping, or every candidate was refused: leave the state as it was.
+            self._state.finish_block()
+            return None
+        block = await self._in_thread(self._seal_and_store, builder, reason or "timeout")
+        self._after_block(block)
+        return block
+
+    def _seal_and_store(self, builder: BlockBuilder, reason: str) -> SealedBlock:
+        """(worker thread) Seal the block and write it in one storage transaction."""
+        block = builder.seal(reason)
+        self._sink.persist(block, previous_timestamp=self.tip.timestamp)
+        return block
+
+    def _after_block(self, block: SealedBlock) -> None:
+        self.tip = self.tip.advance(block)
+        self.blocks_produced += 1
+        mined = [(t.sender, t.tx.nonce) for t in block.transactions]
+        # Account records live under 0x8003 with the account, padded, as the slot.
+        changed = {
+            w.slot[12:]
+            for w in block.state_output.storage_writes
+            if w.address == ACCOUNT_PROPERTIES_STORAGE_ADDRESS
+        }
+        self._mempool.on_block_mined(mined, changed_accounts=changed)
+        log.info(
+            "sealed block {number} with {count} txs ({reason}), gas {gas}",
+            number=block.number,
+            count=len(block.transactions),
+            reason=block.seal_reason,
+            gas=block.header.gas_used,
+        )
+        if self._on_sealed is not None:
+            self._on_sealed(block)
+        self._sink.notify(block)
+
+
+def _execute_batch(builder: BlockBuilder, batch) -> list:
+    """(worker thread) Execute ``batch`` in order; stop at the first that does not fit."""
+    outcomes = []
+    for ptx in batch:
+        try:
+            builder.add(ptx.raw, ptx.tx, ptx.sender)
+            outcomes.append((ptx, None))
+        except InvalidTransaction as e:
+            outcomes.append((ptx, e))
+        except BlockFull as e:
+            outcomes.append((ptx, e))
+            break
+    return outcomes
