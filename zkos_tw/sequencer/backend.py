@@ -1,0 +1,430 @@
+"""``NodeBackend``: the ``IRpcBackend`` of a main node, over storage, the mempool and the EVM.
+
+Reads go through storage (LMDB readers need no lock), never through the sequencer's own state
+view, so they can run while a block is being built. ``eth_call`` / ``eth_estimateGas`` run the
+EVM reference on a throw-away ZKsync OS state view of the asked block, with that block's context
+and base fee 0 (reference §3.5), in a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twisted.internet.threads import deferToThread
+from zope.interface import implementer
+
+from zkos_tw.execution.exceptions import InvalidTransaction, Revert
+from zkos_tw.execution.forks import CANCUN
+from zkos_tw.execution.interpreter import create_address, process_message_call
+from zkos_tw.execution.message import BlockEnvironment, Message, TransactionEnvironment
+from zkos_tw.execution.transactions import Transaction, decode_transaction, intrinsic_gas
+from zkos_tw.interfaces import IRpcBackend
+from zkos_tw.rpc.errors import BackendError, BlockNotFound, ExecutionReverted
+from zkos_tw.rpc.logfilter import log_matches
+from zkos_tw.sequencer.blocks import BlockHeader
+from zkos_tw.sequencer.mempool_errors import PoolError
+from zkos_tw.sequencer.receipts import StoredReceipt
+from zkos_tw.sequencer.rpc_shapes import block_object as make_block_object
+from zkos_tw.sequencer.rpc_shapes import (
+    header_object,
+    log_objects,
+    receipt_object,
+    transaction_object,
+)
+from zkos_tw.sequencer.wal import ReplayRecord
+from zkos_tw.state.view import FlatState
+
+CALL_GAS_FLOOR = 21_000
+
+
+@dataclass(frozen=True)
+class _Located:
+    tx_hash: bytes
+    block_number: int
+    index: int
+
+
+@implementer(IRpcBackend)
+class NodeBackend:
+    """Answers the JSON-RPC server for a main node."""
+
+    def __init__(
+        self,
+        *,
+        chain,
+        mempool,
+        genesis_document: dict,
+        chain_id: int,
+        bridgehub_address: str,
+        eth_call_gas: int,
+        _in_thread=deferToThread,
+    ):
+        self._storage = chain.storage
+        self._mempool = mempool
+        self._genesis_document = genesis_document
+        self.chain_id = chain_id
+        self.bridgehub_address = bridgehub_address
+        self._eth_call_gas = eth_call_gas
+        self._in_thread = _in_thread
+        self._block_listeners: list = []
+        self._pending_listeners: list = []
+        mempool.add_pending_listener(self._pending)
+
+    # -- blocks ---------------------------------------------------------------------------------
+
+    def genesis(self):
+        return self._genesis_document
+
+    def latest_block_number(self) -> int:
+        return self._storage.last_block() or 0
+
+    def safe_block_number(self) -> int:
+        # TODO(#7): the last block committed on L1, once the L1 senders exist.
+        return self.latest_block_number()
+
+    def finalized_block_number(self) -> int:
+        # TODO(#7): the last block executed on L1, once the L1 senders exist.
+        return self.latest_block_number()
+
+    def block_number_by_hash(self, block_hash: bytes):
+        return self._storage.block_number_by_hash(block_hash)
+
+    def _header(self, number: int):
+        stored = self._storage.block(number)
+        if stored is None:
+            return None, None
+        return stored, BlockHeader.decode(stored.block_record)
+
+    def block_by_number(self, number: int, full: bool):
+        stored, header = self._header(number)
+        if stored is None:
+            return None
+        transactions = None
+        if full:
+            transactions = [self.transaction_by_hash(h) for h in stored.tx_hashes]
+            if any(t is None for t in transactions):
+                raise BackendError("block not found")
+        return make_block_object(stored.block_hash, header, stored.tx_hashes, transactions)
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    def _pooled(self, tx_hash: bytes):
+        return self._mempool.get(tx_hash)
+
+    def transaction_by_hash(self, tx_hash: bytes):
+        ptx = self._pooled(tx_hash)
+        if ptx is not None:
+            return transaction_object(ptx.tx, ptx.sender, ptx.hash)
+        location = self._storage.tx_location(tx_hash)
+        if location is None:
+            return None
+        raw = self._storage.transaction(tx_hash)
+        receipt = StoredReceipt.decode(self._storage.receipt(tx_hash))
+        stored, header = self._header(location.block_number)
+        return transaction_object(
+            decode_transaction(raw),
+            receipt.sender,
+            tx_hash,
+            block_hash=stored.block_hash,
+            block_number=location.block_number,
+            index=location.index,
+            base_fee=header.base_fee,
+        )
+
+    def raw_transaction_by_hash(self, tx_hash: bytes):
+        ptx = self._pooled(tx_hash)
+        if ptx is not None:
+            return ptx.raw
+        return self._storage.transaction(tx_hash)
+
+    def transaction_by_sender_and_nonce(self, sender: bytes, nonce: int):
+        ptx = self._mempool.by_sender_and_nonce(sender, nonce)
+        if ptx is not None:
+            return transaction_object(ptx.tx, ptx.sender, ptx.hash)
+        # A mined one: only a linear scan could find it without a sender index; walk back from
+        # the tip while the sender's nonce at the block is above ``nonce``.
+        number = self.latest_block_number()
+        if nonce >= self.nonce(sender, number):
+            return None
+        lo, hi = 0, number
+        while lo < hi:  # the first block after which the nonce exceeds ``nonce``
+            mid = (lo + hi) // 2
+            if self.nonce(sender, mid) > nonce:
+                hi = mid
+            else:
+                lo = mid + 1
+        stored = self._storage.block(lo)
+        for tx_hash in stored.tx_hashes:
+            tx = self.transaction_by_hash(tx_hash)
+            if tx["from"] == "0x" + sender.hex() and int(tx["nonce"], 16) == nonce:
+                return tx
+        return None
+
+    def _receipts_of(self, number: int):
+        stored, header = self._header(number)
+        if stored is None:
+            return None
+        receipts = []
+        first_log = 0
+        for index, tx_hash in enumerate(stored.tx_hashes):
+            receipt = StoredReceipt.decode(self._storage.receipt(tx_hash))
+            receipts.append((tx_hash, index, receipt, first_log))
+            first_log += len(receipt.logs)
+        return stored, header, receipts
+
+    def receipt(self, tx_hash: bytes):
+        location = self._storage.tx_location(tx_hash)
+        if location is None:
+            return None
+        stored, header, receipts = self._receipts_of(location.block_number)
+        h, index, receipt, first_log = receipts[location.index]
+        return receipt_object(
+            receipt,
+            tx_hash=h,
+            tx_index=index,
+            block_hash=stored.block_hash,
+            block_number=header.number,
+            timestamp=header.timestamp,
+            first_log_index=first_log,
+        )
+
+    def block_receipts(self, number: int):
+        found = self._receipts_of(number)
+        if found is None:
+            return None
+        stored, header, receipts = found
+        return [
+            receipt_object(
+                r,
+                tx_hash=h,
+                tx_index=i,
+                block_hash=stored.block_hash,
+                block_number=header.number,
+                timestamp=header.timestamp,
+                first_log_index=first,
+            )
+            for h, i, r, first in receipts
+        ]
+
+    def _block_logs(self, number: int) -> list[dict]:
+        found = self._receipts_of(number)
+        if found is None:
+            return []
+        stored, header, receipts = found
+        logs = []
+        for h, i, r, first in receipts:
+            logs += log_objects(
+                r,
+                block_hash=stored.block_hash,
+                block_number=header.number,
+                timestamp=header.timestamp,
+                tx_hash=h,
+                tx_index=i,
+                first_log_index=first,
+            )
+        return logs
+
+    def logs(self, from_block, to_block, addresses, topics, limit):
+        found = []
+        for number in range(from_block, to_block + 1):
+            stored_logs = self._storage.logs(number)
+            if not stored_logs:
+                continue
+            matching = [
+                log for log in self._block_logs(number) if log_matches(log, addresses, topics)
+            ]
+            found += matching
+            if limit is not None and len(found) > limit:
+                break
+        return found
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _view(self, number: int) -> FlatState:
+        if number > self.latest_block_number():
+            raise BlockNotFound(number)
+        return FlatState(self._storage.state_at(number), self._storage.preimage_store())
+
+    def balance(self, address: bytes, number: int) -> int:
+        return self._view(number).get_balance(address)
+
+    def nonce(self, address: bytes, number: int) -> int:
+        return self._view(number).get_nonce(address)
+
+    def code(self, address: bytes, number: int) -> bytes:
+        return self._view(number).get_code(address)
+
+    def storage_at(self, address: bytes, slot: int, number: int) -> int:
+        return self._view(number).get_storage(address, slot)
+
+    def pending_nonce(self, address: bytes):
+        return self._mempool.pending_nonce(address)
+
+    # -- simulation -----------------------------------------------------------------------------
+
+    def _simulate(self, request, number: int, gas: int):
+        """(worker thread) Run ``request`` at the state after ``number``; return the output."""
+        state = self._view(number)
+        record = self._storage.wal_record(number)
+        stored, header = self._header(number)
+        if record:
+            context = ReplayRecord.decode(record).context
+            hashes, coinbase, timestamp = context.block_hash, context.coinbase, context.timestamp
+        else:  # block 0 has no WAL record
+            hashes, coinbase, timestamp = (lambda n: bytes(32)), header.coinbase, header.timestamp
+        env = BlockEnvironment(
+            state,
+            coinbase=coinbase,
+            number=number,
+            gas_limit=header.gas_limit,
+            timestamp=timestamp,
+            base_fee=0,
+            chain_id=self.chain_id,
+            block_hashes=hashes,
+        )
+        sender = request.from_ or bytes(20)
+        value = request.value or 0
+        data = request.input or b""
+        tx = Transaction(
+            tx_type=2,
+            chain_id=self.chain_id,
+            nonce=0,
+            gas_price=0,
+            max_priority_fee_per_gas=0,
+            max_fee_per_gas=0,
+            gas=gas,
+            to=request.to,
+            value=value,
+            data=data,
+            access_list=tuple(request.access_list or ()),
+        )
+        intrinsic = intrinsic_gas(tx, CANCUN)
+        if gas < intrinsic:
+            raise BackendError(
+                f"invalid transaction: intrinsic gas too low: have {gas}, need {intrinsic}"
+            )
+        if value > state.get_balance(sender):
+            raise BackendError("invalid transaction: insufficient funds for transfer")
+        state.begin_transaction()
+        try:
+            nonce = state.get_nonce(sender)
+            state.set_nonce(sender, nonce + 1)
+            accessed = set(env.precompile_addresses()) | {coinbase, sender}
+            storage_keys = set()
+            for address, keys in tx.access_list:
+                accessed.add(address)
+                storage_keys.update((address, k) for k in keys)
+            if request.to is None:
+                target, code, call_data, code_address = (
+                    create_address(sender, nonce),
+                    data,
+                    b"",
+                    None,
+                )
+            else:
+                target, code, call_data = request.to, state.get_code(request.to), data
+                code_address = request.to
+            accessed.add(target)
+            message = Message(
+                caller=sender,
+                target=request.to,
+                current_target=target,
+                code_address=code_address,
+                code=code,
+                data=call_data,
+                value=value,
+                gas=gas - intrinsic,
+                depth=0,
+                should_transfer_value=True,
+                is_static=False,
+                accessed_addresses=accessed,
+                accessed_storage_keys=storage_keys,
+            )
+            output = process_message_call(message, env, TransactionEnvironment(sender, 0))
+            result = output.output
+            if request.to is None and output.error is None:
+                result = state.get_code(target)
+        finally:
+            state.end_transaction()
+        return output, result, gas - output.gas_left
+
+    def _call(self, request, number: int) -> bytes:
+        gas = request.gas if request.gas is not None else self._eth_call_gas
+        output, result, _ = self._simulate(request, number, gas)
+        if isinstance(output.error, Revert):
+            raise ExecutionReverted(output.output)
+        if output.error is not None:
+            raise BackendError(f"execution failed: {type(output.error).__name__}")
+        return result
+
+    def call(self, request, number: int):
+        return self._in_thread(self._call, request, number)
+
+    def _estimate(self, request, number: int) -> int:
+        _, header = self._header(number)
+        if header is None:
+            raise BlockNotFound(number)
+        cap = min(request.gas or header.gas_limit, header.gas_limit)
+        output, _, used = self._simulate(request, number, cap)
+        if isinstance(output.error, Revert):
+            raise ExecutionReverted(output.output)
+        if output.error is not None:
+            raise BackendError(f"gas required exceeds allowance ({cap})")
+
+        def succeeds(gas: int) -> bool:
+            try:
+                out, _, _ = self._simulate(request, number, gas)
+            except BackendError:
+                return False
+            return out.error is None
+
+        optimistic = min(cap, (used + output.refund_counter + 2300) * 64 // 63)
+        if succeeds(optimistic):
+            hi = optimistic
+        else:
+            hi = cap
+        lo = max(used - 1, CALL_GAS_FLOOR - 1)
+        while hi - lo > 1 and (hi - lo) / hi >= 0.015:
+            mid = min(max((lo + hi) // 2, lo + 1), hi - 1)
+            if succeeds(mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
+
+    def estimate_gas(self, request, number: int):
+        return self._in_thread(self._estimate, request, number)
+
+    # -- submission and listeners -------------------------------------------------------------
+
+    def send_raw_transaction(self, raw: bytes) -> bytes:
+        try:
+            return self._mempool.add(raw)
+        except PoolError as e:
+            raise BackendError(str(e)) from None
+        except InvalidTransaction as e:
+            raise BackendError(str(e)) from None
+
+    def add_block_listener(self, listener):
+        self._block_listeners.append(listener)
+        return lambda: self._block_listeners.remove(listener)
+
+    def add_pending_transaction_listener(self, listener):
+        self._pending_listeners.append(listener)
+        return lambda: self._pending_listeners.remove(listener)
+
+    def _pending(self, ptx) -> None:
+        if not self._pending_listeners:
+            return
+        obj = transaction_object(ptx.tx, ptx.sender, ptx.hash)
+        for listener in list(self._pending_listeners):
+            listener(obj)
+
+    def block_stored(self, block) -> None:
+        """The sink's listener: tell RPC listeners about a stored ``SealedBlock``."""
+        if not self._block_listeners:
+            return
+        header = header_object(block.hash, block.header)
+        logs = self._block_logs(block.number)
+        for listener in list(self._block_listeners):
+            listener(header, logs)

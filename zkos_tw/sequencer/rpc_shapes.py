@@ -1,0 +1,178 @@
+"""JSON-RPC object shapes (reference §3.7) built from stored records: blocks, transactions,
+receipts and logs, as camelCase dicts with hex strings."""
+
+from __future__ import annotations
+
+import rlp
+
+from zkos_tw.execution.transactions import Transaction
+from zkos_tw.sequencer.blocks import BlockHeader
+from zkos_tw.sequencer.receipts import StoredReceipt
+
+
+def qty(value: int) -> str:
+    """A JSON-RPC quantity: hex without leading zeros (``0x0`` for zero)."""
+    return hex(value)
+
+
+def data(value: bytes) -> str:
+    """JSON-RPC data: ``0x`` and the bytes in hex."""
+    return "0x" + value.hex()
+
+
+def address(value: bytes | None) -> str | None:
+    return None if value is None else "0x" + value.hex()
+
+
+def block_object(block_hash: bytes, header: BlockHeader, tx_hashes, transactions=None) -> dict:
+    """The RPC block: the header fields, ``size``, and transaction hashes or objects."""
+    header_size = len(header.rlp())
+    size = header_size + len(rlp.encode(list(tx_hashes)))
+    return {
+        "hash": data(block_hash),
+        "parentHash": data(header.parent_hash),
+        "sha3Uncles": "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347",
+        "miner": data(header.coinbase),
+        "stateRoot": data(bytes(32)),
+        "transactionsRoot": data(header.transactions_root),
+        "receiptsRoot": data(bytes(32)),
+        "logsBloom": data(header.logs_bloom),
+        "difficulty": "0x0",
+        "totalDifficulty": "0x0",
+        "number": qty(header.number),
+        "gasLimit": qty(header.gas_limit),
+        "gasUsed": qty(header.gas_used),
+        "timestamp": qty(header.timestamp),
+        "extraData": "0x",
+        "mixHash": data(header.mix_hash),
+        "nonce": "0x0000000000000000",
+        "baseFeePerGas": qty(header.base_fee),
+        "size": qty(size),
+        "uncles": [],
+        "transactions": (
+            [data(h) for h in tx_hashes] if transactions is None else list(transactions)
+        ),
+    }
+
+
+def header_object(block_hash: bytes, header: BlockHeader) -> dict:
+    """The block object without ``transactions`` (``newHeads`` notifications)."""
+    block = block_object(block_hash, header, ())
+    del block["transactions"]
+    return block
+
+
+def transaction_object(
+    tx: Transaction,
+    sender: bytes,
+    tx_hash: bytes,
+    *,
+    block_hash=None,
+    block_number=None,
+    index=None,
+    base_fee: int | None = None,
+) -> dict:
+    """The RPC transaction (alloy's shape); block fields are null for a pending transaction."""
+    obj = {
+        "hash": data(tx_hash),
+        "type": qty(tx.tx_type),
+        "nonce": qty(tx.nonce),
+        "from": data(sender),
+        "to": address(tx.to),
+        "value": qty(tx.value),
+        "gas": qty(tx.gas),
+        "input": data(tx.data),
+        "blockHash": None if block_hash is None else data(block_hash),
+        "blockNumber": None if block_number is None else qty(block_number),
+        "transactionIndex": None if index is None else qty(index),
+        "v": qty(tx.v),
+        "r": qty(tx.r),
+        "s": qty(tx.s),
+    }
+    if tx.chain_id is not None:
+        obj["chainId"] = qty(tx.chain_id)
+    if tx.tx_type == 0:
+        obj["gasPrice"] = qty(tx.gas_price)
+    else:
+        obj["yParity"] = qty(tx.v)
+        obj["accessList"] = [
+            {"address": data(a), "storageKeys": [data(k) for k in keys]}
+            for a, keys in tx.access_list
+        ]
+        if tx.tx_type == 1:
+            obj["gasPrice"] = qty(tx.gas_price)
+        else:
+            obj["maxFeePerGas"] = qty(tx.max_fee_per_gas)
+            obj["maxPriorityFeePerGas"] = qty(tx.max_priority_fee_per_gas)
+            if base_fee is not None:
+                price = min(tx.max_fee_per_gas, base_fee + tx.max_priority_fee_per_gas)
+                obj["gasPrice"] = qty(price)
+            else:
+                obj["gasPrice"] = qty(tx.max_fee_per_gas)
+    return obj
+
+
+def log_objects(
+    receipt: StoredReceipt,
+    *,
+    block_hash: bytes,
+    block_number: int,
+    timestamp: int,
+    tx_hash: bytes,
+    tx_index: int,
+    first_log_index: int,
+) -> list[dict]:
+    """The receipt's logs as RPC logs; ``logIndex`` is block-global."""
+    return [
+        {
+            "address": data(log.address),
+            "topics": [data(t) for t in log.topics],
+            "data": data(log.data),
+            "blockHash": data(block_hash),
+            "blockNumber": qty(block_number),
+            "blockTimestamp": qty(timestamp),
+            "transactionHash": data(tx_hash),
+            "transactionIndex": qty(tx_index),
+            "logIndex": qty(first_log_index + i),
+            "removed": False,
+        }
+        for i, log in enumerate(receipt.logs)
+    ]
+
+
+def receipt_object(
+    receipt: StoredReceipt,
+    *,
+    tx_hash: bytes,
+    tx_index: int,
+    block_hash: bytes,
+    block_number: int,
+    timestamp: int,
+    first_log_index: int,
+) -> dict:
+    """The RPC receipt (alloy's, plus ``l2ToL1Logs``)."""
+    return {
+        "type": qty(receipt.tx_type),
+        "status": "0x1" if receipt.succeeded else "0x0",
+        "cumulativeGasUsed": qty(receipt.cumulative_gas_used),
+        "logs": log_objects(
+            receipt,
+            block_hash=block_hash,
+            block_number=block_number,
+            timestamp=timestamp,
+            tx_hash=tx_hash,
+            tx_index=tx_index,
+            first_log_index=first_log_index,
+        ),
+        "logsBloom": data(receipt.bloom),
+        "l2ToL1Logs": [],
+        "transactionHash": data(tx_hash),
+        "transactionIndex": qty(tx_index),
+        "blockHash": data(block_hash),
+        "blockNumber": qty(block_number),
+        "gasUsed": qty(receipt.gas_used),
+        "effectiveGasPrice": qty(receipt.effective_gas_price),
+        "from": data(receipt.sender),
+        "to": address(receipt.to),
+        "contractAddress": address(receipt.contract_address),
+    }
