@@ -274,3 +274,20 @@ class MarkInvalidTests(SynchronousTestCase):
         self.pool.mark_invalid(keccak256(raw), "Revert")
         self.pool.add(raw)
         self.assertEqual(self.pool.pending_count(), 1)
+
+
+class FreshStateTests(SynchronousTestCase):
+    """``add`` brings the sender to the account state it reads, whatever the outcome."""
+
+    def test_promotion_announced_even_when_refused(self):
+        """A balance rise seen by a refused replacement still promotes and announces."""
+        pool, accounts = make_pool()
+        accounts.balances[A] = COST
+        pool.add(sign(0, 0))
+        pool.add(sign(0, 1))
+        seen = []
+        pool.add_pending_listener(seen.append)
+        accounts.balances[A] = 2 * COST
+        self.assertRaises(errors.ReplacementUnderpriced, pool.add, sign(0, 0, value=3))
+        self.assertEqual([t.nonce for t in seen], [1])
+        self.assertEqual(pool.pending_count(), 2)

@@ -137,11 +137,12 @@ class Mempool:
         existing = sender.txs.get(ptx.nonce)
         if existing is not None:
             if _is_underpriced(existing, ptx):
+                self._announce(newly_pending)  # promotions from the fresh account state
                 raise errors.ReplacementUnderpriced(tx_hash)
             self._replace(sender, existing, ptx, newly_pending)
         else:
             self._insert(sender, ptx, newly_pending)
-        if not ptx.pending and self._queued_over_limit():
+        if existing is None and not ptx.pending and self._queued_over_limit():
             self._remove(sender, ptx)
             self._announce(newly_pending)
             raise errors.DiscardedOnInsert(tx_hash)
