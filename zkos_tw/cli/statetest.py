@@ -257,9 +257,35 @@ def _broken(name, fork_name, error) -> dict:
     }  # fmt: skip
 
 
-def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0):
-    """Yield ``run_file`` results for every test file under ``paths``."""
-    items = ((name, data, fork_name, timeout) for name, data in iter_sources(paths))
+def not_run_file(name: str, data: bytes, fork_name: str, reason: str):
+    """Report every case of a file as failed without running it (a known-unfinishable file)."""
+    results = []
+    skipped = 0
+    for test_name, test in json.loads(data).items():
+        posts = test.get("post", {}).get(fork_name)
+        if not posts:
+            skipped += 1
+        for post in posts or ():
+            result = _broken(name, fork_name, f"not run: {reason}")
+            result.update(name=test_name, indexes=post.get("indexes", {}))
+            results.append(result)
+    return name, results, skipped, 0.0
+
+
+def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None):
+    """Yield ``run_file`` results for every test file under ``paths``.
+
+    ``not_run`` maps file-name suffixes to a reason: those files are reported as failed
+    without being run.
+    """
+    not_run = not_run or {}
+    items = []
+    for name, data in iter_sources(paths):
+        reason = next((why for suffix, why in not_run.items() if name.endswith(suffix)), None)
+        if reason is None:
+            items.append((name, data, fork_name, timeout))
+        else:
+            yield not_run_file(name, data, fork_name, reason)
     if jobs == 1:
         yield from map(run_file, items)
         return
