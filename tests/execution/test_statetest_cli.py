@@ -77,3 +77,20 @@ class StateTestCommandTests(SynchronousTestCase):
             usage.UsageError, statetest.Options().parseOptions, ["--fork", "Nope", "x"]
         )
         self.assertRaises(usage.UsageError, statetest.Options().parseOptions, [])
+
+    def test_not_run_files_count_as_failures(self):
+        """A file listed in ``not_run`` is reported failed, with the reason, without running."""
+        [(name, results, skipped, _)] = list(
+            statetest.run_paths([self.path], not_run={"add11.json": "too slow"})
+        )
+        self.assertTrue(results)
+        self.assertEqual({r["pass"] for r in results}, {False})
+        self.assertEqual(results[0]["error"], "not run: too slow")
+        self.assertEqual(results[0]["name"], "add11")
+
+    def test_parallel_run_matches_serial(self):
+        """-j 2 gives the same results as one process."""
+        serial = [r for _, rs, _, _ in statetest.run_paths([self.folder]) for r in rs]
+        parallel = [r for _, rs, _, _ in statetest.run_paths([self.folder], jobs=2) for r in rs]
+        key = lambda r: (r["name"], sorted(r["indexes"].items()), r["root"])  # noqa: E731
+        self.assertEqual(sorted(map(key, serial)), sorted(map(key, parallel)))
