@@ -8,8 +8,10 @@ evm-benchmarks must all pass. Failures are reported with their file, case and in
 """
 
 import glob
+import json
 import os
 import tarfile
+import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -19,8 +21,9 @@ from zkos_tw.cli.statetest import run_file, run_paths
 FULL = os.environ.get("ZKOS_CONFORMANCE", "") == "full"
 PASS_RATE = 0.995
 # Seconds one case may run in the full run before it counts as failed; the slowest passing
-# cases (VMTests/vmPerformance/loopMul, 10 million loop iterations) need about five minutes.
-CASE_TIMEOUT = int(os.environ.get("ZKOS_CONFORMANCE_TIMEOUT", "900"))
+# cases (VMTests/vmPerformance/loopMul, 10 million loop iterations) need 5-10 minutes.
+# ZKOS_CONFORMANCE_REPORT=path writes a JSON summary (counts, wall time, slowest files, failures).
+CASE_TIMEOUT = int(os.environ.get("ZKOS_CONFORMANCE_TIMEOUT", "1800"))
 # Files reported as failed without running them, with the reason (see docs/conformance.md).
 NOT_RUN = {
     "stTimeConsuming/CALLBlake2f_MaxRounds.json": (
@@ -228,13 +231,31 @@ class FullConformanceTests(SynchronousTestCase):
         jobs = int(os.environ.get("ZKOS_CONFORMANCE_JOBS", "2"))
         passed = 0
         failures = []
-        for _, results, _, _ in run_paths([archive], "Cancun", jobs, CASE_TIMEOUT, NOT_RUN):
+        file_seconds = []
+        started = time.perf_counter()
+        for name, results, _, seconds in run_paths(
+            [archive], "Cancun", jobs, CASE_TIMEOUT, NOT_RUN
+        ):
+            file_seconds.append((round(seconds, 2), name))
             for result in results:
                 if result["pass"]:
                     passed += 1
                 else:
                     failures.append(result)
         total = passed + len(failures)
+        report = os.environ.get("ZKOS_CONFORMANCE_REPORT")
+        if report:
+            with open(report, "w") as f:
+                summary = {
+                    "passed": passed,
+                    "failed": len(failures),
+                    "total": total,
+                    "jobs": jobs,
+                    "seconds": round(time.perf_counter() - started, 1),
+                    "slowest_files": sorted(file_seconds, reverse=True)[:25],
+                    "failures": failures,
+                }
+                json.dump(summary, f, indent=1)
         self.assertTrue(total >= 20_000, f"only {total} Cancun cases found")
         rate = passed / total
         self.assertTrue(
