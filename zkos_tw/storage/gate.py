@@ -5,6 +5,10 @@ invalidates every open transaction when it does. Every transaction therefore run
 ``shared()``; a resize runs inside ``exclusive()``, which waits until no transaction is open and
 holds new ones back until it is done. Resizes are rare (the map doubles each time), so the cost
 is two uncontended lock round-trips per transaction.
+
+A waiting resize has priority: new transactions wait behind it. Without that, a thread that
+opens read transactions in a tight loop can starve the resize for minutes (seen in the test
+suite: a 1.6 s test took 469 s under load). Shared entry does not nest.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ class Gate:
         self._cond = threading.Condition()
         self._active = 0
         self._exclusive = False
+        self._waiting = 0  # resizes waiting for the open transactions to end
 
     def enter(self) -> None:
-        """Enter shared: wait while a resize runs."""
+        """Enter shared: wait while a resize runs or waits to run."""
         with self._cond:
-            while self._exclusive:
+            while self._exclusive or self._waiting:
                 self._cond.wait()
             self._active += 1
 
@@ -52,8 +57,12 @@ class Gate:
         The caller must not hold shared entry itself (that would wait forever).
         """
         with self._cond:
-            while self._exclusive or self._active:
-                self._cond.wait()
+            self._waiting += 1
+            try:
+                while self._exclusive or self._active:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
             self._exclusive = True
         try:
             yield
