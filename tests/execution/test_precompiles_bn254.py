@@ -279,3 +279,15 @@ class PairingArithmeticTests(SynchronousTestCase):
         p = cast_point_to_fq12(bn128.multiply(bn128.G1, 7))
         numerator, denominator = miller_loop_fraction(q, p)
         self.assertEqual(numerator / denominator, miller_loop(q, p, final_exponentiate=False))
+
+
+class RecursionLimitTests(SynchronousTestCase):
+    """Importing py_ecc must not leave the interpreter's recursion limit at 100,000."""
+
+    def test_limit_restored(self):
+        """With the limit py_ecc sets, nested input overflows the C stack instead of raising."""
+        import sys
+
+        import zkos_tw.execution.precompiles.bn254  # noqa: F401 - the import under test
+
+        self.assertLessEqual(sys.getrecursionlimit(), 10_000)

@@ -17,8 +17,16 @@ one Frobenius) and its hard part ``(p**4 - p**2 + 1) / r``. The tests check both
 from __future__ import annotations
 
 import functools
+import sys
 
-from py_ecc.optimized_bn128 import (
+# py_ecc raises the interpreter's recursion limit to 100,000 when it is first imported. At that
+# limit a deeply nested input (a JSON-RPC body of 100,000 brackets) overflows the C stack on
+# Python 3.11 and kills the process instead of raising RecursionError. Put the limit back to what
+# the EVM needs (1024 nested calls of a few Python frames each) afterwards, whoever imported
+# py_ecc first.
+_RECURSION_LIMIT = 10_000
+
+from py_ecc.optimized_bn128 import (  # noqa: E402 - next to the recursion limit fix
     FQ,
     FQ2,
     FQ12,
@@ -34,14 +42,16 @@ from py_ecc.optimized_bn128 import (
     normalize,
     twist,
 )
-from py_ecc.optimized_bn128 import add as point_add
-from py_ecc.optimized_bn128.optimized_pairing import (
+from py_ecc.optimized_bn128 import add as point_add  # noqa: E402
+from py_ecc.optimized_bn128.optimized_pairing import (  # noqa: E402
     cast_point_to_fq12,
     linefunc,
     pseudo_binary_encoding,
 )
 
-from zkos_tw.execution.precompiles import PrecompileFailure
+from zkos_tw.execution.precompiles import PrecompileFailure  # noqa: E402
+
+sys.setrecursionlimit(_RECURSION_LIMIT)
 
 GAS_ECADD = 150
 GAS_ECMUL = 6000
