@@ -6,6 +6,7 @@ they are wired; the underscore keyword arguments are the test seams (STYLE rule 
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import urlsplit
 
@@ -22,7 +23,13 @@ from zkos_tw.config import NodeConfig
 from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
 from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
-from zkos_tw.sequencer.blocks import BlockHeader
+from zkos_tw.rpc import create_rpc_service
+from zkos_tw.sequencer.accounts import StorageAccountReader
+from zkos_tw.sequencer.backend import NodeBackend
+from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, BlockHeader
+from zkos_tw.sequencer.mempool import Mempool
+from zkos_tw.sequencer.service import Sequencer
+from zkos_tw.sequencer.sink import BlockSink
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
 
@@ -52,6 +59,45 @@ class ChainService(Service):
         if self.chain is not None:
             self.chain.close()
             self.chain = None
+
+
+def start_main_node(config: NodeConfig, reactor, node, chain, status, registry):
+    """Add the mempool, the sequencer and the JSON-RPC server over the opened ``chain``."""
+    reader = StorageAccountReader(chain.storage)
+    mempool = Mempool(
+        reader,
+        chain_id=config.genesis.chain_id,
+        block_gas_limit=config.sequencer.block_gas_limit,
+        max_input_bytes=config.tx_validator.max_input_bytes,
+        max_pending_txs=config.mempool.max_pending_txs,
+        max_pending_size=config.mempool.max_pending_size,
+    )
+    with open(config.genesis.genesis_input_path, "rb") as f:
+        genesis_document = json.load(f)
+    backend = NodeBackend(
+        chain=chain,
+        mempool=mempool,
+        genesis_document=genesis_document,
+        chain_id=config.genesis.chain_id,
+        bridgehub_address=config.genesis.bridgehub_address,
+        eth_call_gas=config.rpc.eth_call_gas,
+        next_base_fee=config.sequencer.base_fee_override or DEFAULT_BASE_FEE,
+        next_gas_limit=config.sequencer.block_gas_limit,
+    )
+    sink = BlockSink(chain.storage, chain.tree)
+    sink.add_listener(backend.block_stored)
+    sequencer = Sequencer(
+        reactor,
+        config.sequencer,
+        config.genesis.chain_id,
+        chain,
+        mempool,
+        sink,
+        on_sealed=lambda block: status.block_sealed(block.number, block.header.timestamp),
+    )
+    sequencer.setServiceParent(node)
+    create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
+    return sequencer, backend
 
 
 def block_timestamp(block_record: bytes) -> int:
@@ -166,7 +212,14 @@ def create_node_from_config(
     chain_service = ChainService(config, status, _open_chain or open_chain)
     chain_service.setServiceParent(node)
     launcher.add_step("chain data and genesis", chain_service.open)
-    # TODO(#6): the sequencer and JSON-RPC; TODO(#7): L1 discovery and the priority watcher.
-    # Each becomes a launcher step and child services.
+
+    async def start_sequencer_and_rpc() -> None:
+        if config.role != "main_node":
+            # TODO(#6): Replay commands from the main node's block stream for external nodes.
+            raise StartupError("external nodes are not supported yet; run a main node")
+        start_main_node(config, reactor, node, chain_service.chain, status, registry)
+
+    launcher.add_step("sequencer and JSON-RPC", start_sequencer_and_rpc)
+    # TODO(#7): L1 discovery and the priority-transaction watcher, as launcher steps.
     launcher.setServiceParent(node)
     return node

@@ -93,6 +93,8 @@ class NodeProcess:
         self.l1_port = free_port()
         self.metrics_port = free_port()
         self.status_port = free_port()
+        self.rpc_port = free_port()
+        self.rpc_url = f"http://127.0.0.1:{self.rpc_port}"
         self.log_path = os.path.join(workdir, "node.log")
         self.args = [
             twistd_path(),
@@ -105,6 +107,8 @@ class NodeProcess:
             str(self.metrics_port),
             "--status-server-address",
             f"127.0.0.1:{self.status_port}",
+            "--rpc-address",
+            f"127.0.0.1:{self.rpc_port}",
             "--genesis-genesis-input-path",
             GENESIS,
             "--general-rocks-db-path",

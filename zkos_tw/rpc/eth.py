@@ -240,7 +240,12 @@ class EthNamespace:
         if found is None:
             raise BackendError("block not found")
         if kind != 0x7F:
-            check_call_fees(request, int(found.get("baseFeePerGas") or "0x0", 16))
+            base_fee = int(found.get("baseFeePerGas") or "0x0", 16)
+            if number == 0:
+                # The genesis block is not produced by the sequencer: its 1 gwei base fee applies
+                # to no transaction, so check against the fee the next block charges.
+                base_fee = getattr(self.backend, "next_base_fee", base_fee)
+            check_call_fees(request, base_fee)
         return number
 
     @rpc_method("eth_call", "call_request", "block_id", "any", "any", required=1)

@@ -21,7 +21,7 @@ from zkos_tw.execution.transactions import Transaction, decode_transaction, intr
 from zkos_tw.interfaces import IRpcBackend
 from zkos_tw.rpc.errors import BackendError, BlockNotFound, ExecutionReverted
 from zkos_tw.rpc.logfilter import log_matches
-from zkos_tw.sequencer.blocks import BlockHeader
+from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, BlockHeader
 from zkos_tw.sequencer.mempool_errors import PoolError
 from zkos_tw.sequencer.receipts import StoredReceipt
 from zkos_tw.sequencer.rpc_shapes import block_object as make_block_object
@@ -57,6 +57,8 @@ class NodeBackend:
         chain_id: int,
         bridgehub_address: str,
         eth_call_gas: int,
+        next_base_fee: int = DEFAULT_BASE_FEE,
+        next_gas_limit: int = 100_000_000,
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
@@ -65,6 +67,11 @@ class NodeBackend:
         self.chain_id = chain_id
         self.bridgehub_address = bridgehub_address
         self._eth_call_gas = eth_call_gas
+        # The base fee of the blocks the sequencer produces (for the eth_call fee check at block 0).
+        self.next_base_fee = next_base_fee
+        # Block 0 (genesis, gas limit 5000) is no block a transaction ever runs in: calls "at
+        # block 0" get the gas limit of the blocks the sequencer produces.
+        self._next_gas_limit = next_gas_limit
         self._in_thread = _in_thread
         self._block_listeners: list = []
         self._pending_listeners: list = []
@@ -276,7 +283,7 @@ class NodeBackend:
             state,
             coinbase=coinbase,
             number=number,
-            gas_limit=header.gas_limit,
+            gas_limit=self._gas_limit(header),
             timestamp=timestamp,
             base_fee=0,
             chain_id=self.chain_id,
@@ -348,6 +355,9 @@ class NodeBackend:
             state.end_transaction()
         return output, result, gas - output.gas_left
 
+    def _gas_limit(self, header: BlockHeader) -> int:
+        return header.gas_limit if header.number > 0 else self._next_gas_limit
+
     def _call(self, request, number: int) -> bytes:
         gas = request.gas if request.gas is not None else self._eth_call_gas
         output, result, _ = self._simulate(request, number, gas)
@@ -364,7 +374,12 @@ class NodeBackend:
         _, header = self._header(number)
         if header is None:
             raise BlockNotFound(number)
-        cap = min(request.gas or header.gas_limit, header.gas_limit)
+        gas_limit = self._gas_limit(header)
+        cap = min(request.gas or gas_limit, gas_limit)
+        if request.to is not None and not request.input and not self.code(request.to, number):
+            # A plain transfer to an account without code costs exactly the intrinsic gas.
+            _, _, used = self._simulate(request, number, cap)
+            return used
         output, _, used = self._simulate(request, number, cap)
         if isinstance(output.error, Revert):
             raise ExecutionReverted(output.output)
