@@ -20,8 +20,10 @@ PACKAGE_SOURCES := setup.py setup.cfg pyproject.toml $(wildcard ext/*.pyx ext/*.
 
 .PHONY: run test tools venv install lint bench bench-load conformance clean
 
+# Until deposits from L1 fund the rich account (issue #7), the dev chain starts from
+# dev-genesis.json, which funds it at genesis.
 run: install tools
-	$(BIN)/twistd --pidfile= -n zkos --dev
+	$(BIN)/twistd --pidfile= -n zkos --dev --genesis-genesis-input-path=dev-genesis.json
 
 TEST_LOG := .tox/make-test.log
 TEST_ENVS := lint,py311-cext,py311-pure,py312-cext,py313-cext
