@@ -45,10 +45,15 @@ def measure(path: str, writes: int, per_block: int, pool: int | None, seed: int)
             n = min(per_block, writes - done)
             chosen = rng.sample(keys, n) if keys else [rng.randbytes(32) for _ in range(n)]
             state = tuple((k, rng.randbytes(32)) for k in chosen)
-            storage.write_block(BlockWrite(
-                number, number.to_bytes(32, "big"), b"wal" + number.to_bytes(8, "big"), b"block",
-                state_writes=state,
-            ))
+            storage.write_block(
+                BlockWrite(
+                    number,
+                    number.to_bytes(32, "big"),
+                    b"wal" + number.to_bytes(8, "big"),
+                    b"block",
+                    state_writes=state,
+                )
+            )
             number += 1
             done += n
         elapsed = time.perf_counter() - started
@@ -88,8 +93,11 @@ def main(argv: list[str] | None = None) -> int:
             "raw_state_entry_bytes": 40 + 33,
             "new_keys": measure(os.path.join(base, "new"), args.writes, args.per_block, None, 1),
             "rewrites": measure(
-                os.path.join(base, "rewrites"), args.writes, args.per_block,
-                max(args.per_block, args.writes // 10), 2,
+                os.path.join(base, "rewrites"),
+                args.writes,
+                args.per_block,
+                max(args.per_block, args.writes // 10),
+                2,
             ),
         }
     finally:

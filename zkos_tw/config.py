@@ -75,8 +75,10 @@ class GeneralConfig:
         512, v.positive_int, "in-memory window of recent blocks"
     )
     zkstack_cli_config_dir: str | None = param(
-        None, v.text, "zkstack chain directory (not supported: set the values directly)",
-        optional=True
+        None,
+        v.text,
+        "zkstack chain directory (not supported: set the values directly)",
+        optional=True,
     )
     main_node_rpc_url: str | None = param(
         None, v.url, "main node JSON-RPC URL (required on an external node)", optional=True

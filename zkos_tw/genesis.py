@@ -115,9 +115,7 @@ def parse_genesis(document: dict) -> GenesisInput:
             ) from None
         if amount >= 2**256:
             raise GenesisError(f"genesis.json: balances[{n}] amount does not fit 256 bits")
-        balances.append(
-            (_hex(pair[0], 20, f"balances[{n}] address"), amount)
-        )
+        balances.append((_hex(pair[0], 20, f"balances[{n}] address"), amount))
     version = document.get("execution_version")
     if not isinstance(version, int):
         raise GenesisError("genesis.json: execution_version must be an integer")

@@ -50,8 +50,13 @@ def make_block(number: int) -> BlockWrite:
         for i in range(number % 3 + 1)
     )
     logs = tuple(
-        LogWrite(i, i, rng.randbytes(20), tuple(rng.randbytes(32) for _ in range(i % 4)),
-                 rng.randbytes(i * 7))
+        LogWrite(
+            i,
+            i,
+            rng.randbytes(20),
+            tuple(rng.randbytes(32) for _ in range(i % 4)),
+            rng.randbytes(i * 7),
+        )
         for i in range(len(txs))
     )
     keys = rng.sample(SHARED_KEYS, 10) + [_h(b"own key", n, b"a"), _h(b"own key", n, b"b")]
@@ -66,8 +71,15 @@ def make_block(number: int) -> BlockWrite:
     record = b"block %d|" % number + rng.randbytes(50)
     parts = BlockWrite(number, block_hash(number), b"", record, txs, logs, state, preimages, tree)
     return BlockWrite(
-        number, parts.block_hash, b"wal1" + n + digest(parts), record, txs, logs, state,
-        preimages, tree,
+        number,
+        parts.block_hash,
+        b"wal1" + n + digest(parts),
+        record,
+        txs,
+        logs,
+        state,
+        preimages,
+        tree,
     )
 
 
@@ -100,9 +112,7 @@ def check_block(storage, number: int) -> None:
     stored = storage.block(number)
     assert stored is not None, f"block {number}: no block entry"
     assert storage.block_number_by_hash(stored.block_hash) == number, f"block {number}: hash index"
-    txs = tuple(
-        TxWrite(h, storage.transaction(h), storage.receipt(h)) for h in stored.tx_hashes
-    )
+    txs = tuple(TxWrite(h, storage.transaction(h), storage.receipt(h)) for h in stored.tx_hashes)
     for index, h in enumerate(stored.tx_hashes):
         location = storage.tx_location(h)
         assert location == TxLocation(number, index), f"block {number}: tx {index} at {location}"
@@ -119,7 +129,14 @@ def check_block(storage, number: int) -> None:
             node = value
         tree.append((key, node))
     rebuilt = BlockWrite(
-        number, stored.block_hash, b"", stored.block_record, txs, storage.logs(number),
-        state, preimages, tuple(tree),
+        number,
+        stored.block_hash,
+        b"",
+        stored.block_record,
+        txs,
+        storage.logs(number),
+        state,
+        preimages,
+        tuple(tree),
     )
     assert digest(rebuilt) == wal[-32:], f"block {number}: content differs from the WAL digest"

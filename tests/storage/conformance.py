@@ -22,7 +22,10 @@ ZERO = b"\x00" * 32
 def plain_block(number: int, **fields) -> BlockWrite:
     """A minimal block ``number`` with the given extra fields."""
     return BlockWrite(
-        number, bytes([number % 256]) * 31 + b"\xbb", b"wal %d" % number, b"record %d" % number,
+        number,
+        bytes([number % 256]) * 31 + b"\xbb",
+        b"wal %d" % number,
+        b"record %d" % number,
         **fields,
     )
 
@@ -103,7 +106,9 @@ class BlockStorageConformance:
             [s.state_at(n).read(KEY_A) for n in range(5)],
             [None, b"\x01" * 32, b"\x01" * 32, b"\x03" * 32, ZERO],
         )
-        self.assertEqual([s.state_at(n).read(KEY_B) for n in range(5)], [None, None] + [b"\x02" * 32] * 3)
+        self.assertEqual(
+            [s.state_at(n).read(KEY_B) for n in range(5)], [None, None] + [b"\x02" * 32] * 3
+        )
 
     def test_state_neighbours_do_not_leak(self):
         """A key never written reads None even when its neighbours in key order were written."""
@@ -295,10 +300,15 @@ class BlockStorageConformance:
 
     def test_tree_store_get_versioned(self):
         """``get_versioned`` answers the newest record ``prefix || v`` with ``v <= version``."""
+
         def v(n):
             return n.to_bytes(8, "big")
 
-        patch0 = ((b"L" + v(1) + v(0), b"a0"), (b"L" + v(2) + v(0), b"b0"), (b"L" + v(1) + v(0) + b"x", b"long"))
+        patch0 = (
+            (b"L" + v(1) + v(0), b"a0"),
+            (b"L" + v(2) + v(0), b"b0"),
+            (b"L" + v(1) + v(0) + b"x", b"long"),
+        )
         patch2 = ((b"L" + v(1) + v(2), b"a2"),)
         self.storage.write_block(plain_block(0, tree_patch=patch0))
         self.storage.write_block(plain_block(1))

@@ -9,14 +9,17 @@ from zkos_tw.storage import LogWrite, StorageError, StoredBlock, TxLocation
 from zkos_tw.storage import codecs as c
 
 BLOCK = StoredBlock(7, b"\xaa" * 32, (b"\x11" * 32, b"\x22" * 32), b"rec")
-BLOCK_V1 = bytes.fromhex(
-    "01" + "aa" * 32 + "00000002" + "11" * 32 + "22" * 32 + "726563"
-)
+BLOCK_V1 = bytes.fromhex("01" + "aa" * 32 + "00000002" + "11" * 32 + "22" * 32 + "726563")
 LOGS = (LogWrite(1, 2, b"\x33" * 20, (b"\x44" * 32,), b"dd"), LogWrite(0, 0, b"\x55" * 20, (), b""))
 LOGS_V1 = bytes.fromhex(
-    "01" "00000002"
-    "00000001" "00000002" + "33" * 20 + "01" + "44" * 32 + "00000002" "6464"
-    "00000000" "00000000" + "55" * 20 + "00" "00000000"
+    "01"
+    "00000002"
+    "00000001"
+    "00000002" + "33" * 20 + "01" + "44" * 32 + "00000002"
+    "6464"
+    "00000000"
+    "00000000" + "55" * 20 + "00"
+    "00000000"
 )
 
 
@@ -41,7 +44,9 @@ class KeyLayoutTests(TestCase):
 
     def test_state_key(self):
         """State history keys are the flat key followed by the block number."""
-        self.assertEqual(c.state_key(b"\x77" * 32, 9), b"\x77" * 32 + bytes.fromhex("0000000000000009"))
+        self.assertEqual(
+            c.state_key(b"\x77" * 32, 9), b"\x77" * 32 + bytes.fromhex("0000000000000009")
+        )
 
     def test_meta_keys(self):
         """Meta keys: the schema version and one last-block entry per database."""
@@ -107,9 +112,16 @@ class CodecRefusalTests(TestCase):
     def test_unknown_format(self):
         """A record with format byte 2 is refused, naming the record and both versions."""
         e = self.assertRaises(StorageError, c.decode_number, b"\x02" + bytes(8), "last block")
-        self.assertEqual(str(e), "last block record has format version 2, this node reads version 1")
-        for decode in (c.decode_envelope, c.decode_schema, c.decode_tx_location, c.decode_logs,
-                       c.decode_state_value):
+        self.assertEqual(
+            str(e), "last block record has format version 2, this node reads version 1"
+        )
+        for decode in (
+            c.decode_envelope,
+            c.decode_schema,
+            c.decode_tx_location,
+            c.decode_logs,
+            c.decode_state_value,
+        ):
             self.assertRaises(StorageError, decode, b"\x09")
         self.assertRaises(StorageError, c.decode_block, 0, b"\x09" + bytes(40))
 

@@ -62,19 +62,30 @@ class OpenTests(LMDBTestCase):
         self.assertIsNone(storage.last_block())
         self.assertEqual(
             storage.entries(),
-            {"block_replay_wal": 0, "repository": 0, "state": 0, "preimages": 0, "tree": 0, "meta": 1},
+            {
+                "block_replay_wal": 0,
+                "repository": 0,
+                "state": 0,
+                "preimages": 0,
+                "tree": 0,
+                "meta": 1,
+            },
         )
         storage.close()
         with raw_env(self.path) as (env, dbs), env.begin() as txn:
-            self.assertEqual(txn.get(b"schema_version", db=dbs[c.META_DB]), bytes.fromhex("0100000001"))
+            self.assertEqual(
+                txn.get(b"schema_version", db=dbs[c.META_DB]), bytes.fromhex("0100000001")
+            )
 
     def test_blocks_survive_reopen(self):
         """Blocks written and closed are all there after reopening."""
         self.written(0, 1, 2, 3)
         storage = self.open()
         self.assertEqual(storage.last_block(), 3)
-        self.assertEqual(storage.last_blocks(), dict.fromkeys(
-            ["block_replay_wal", "repository", "state", "preimages", "tree"], 3))
+        self.assertEqual(
+            storage.last_blocks(),
+            dict.fromkeys(["block_replay_wal", "repository", "state", "preimages", "tree"], 3),
+        )
         for number in range(4):
             check_block(storage, number)
         storage.write_block(make_block(4))
@@ -197,8 +208,9 @@ class MapGrowthTests(LMDBTestCase):
         storage = self.open(map_size=SMALL)
         big = tuple((bytes([i]) * 32, os.urandom(50_000)) for i in range(8))
         bw = make_block(0)
-        storage.write_block(type(bw)(bw.number, bw.block_hash, bw.wal_record, bw.block_record,
-                                     preimages=big))
+        storage.write_block(
+            type(bw)(bw.number, bw.block_hash, bw.wal_record, bw.block_record, preimages=big)
+        )
         self.assertGreaterEqual(storage.map_size(), 8 * SMALL)
         self.assertEqual(storage.preimage(bytes([3]) * 32), big[3][1])
 
@@ -208,8 +220,11 @@ class MapGrowthTests(LMDBTestCase):
         storage.write_block(make_block(0))
         big = ((b"\x01" * 32, os.urandom(4 * SMALL)),)
         bw = make_block(1)
-        e = self.assertRaises(StorageError, storage.write_block, type(bw)(
-            1, bw.block_hash, bw.wal_record, bw.block_record, preimages=big))
+        e = self.assertRaises(
+            StorageError,
+            storage.write_block,
+            type(bw)(1, bw.block_hash, bw.wal_record, bw.block_record, preimages=big),
+        )
         self.assertIn("is full", str(e))
         self.assertEqual(storage.last_block(), 0)
         self.assertIsNone(storage.preimage(b"\x01" * 32))
@@ -222,7 +237,10 @@ class MapGrowthTests(LMDBTestCase):
         storage.write_block(make_block(0))
         subprocess.run(
             [sys.executable, "-m", "tests.storage.crash_writer", self.path, "150"],
-            cwd=REPO_ROOT, check=True, stdout=subprocess.DEVNULL, timeout=60,
+            cwd=REPO_ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60,
         )
         self.assertEqual(storage.last_block(), 150)
         self.assertGreater(storage.map_size(), SMALL)

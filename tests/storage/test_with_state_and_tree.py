@@ -30,21 +30,33 @@ class GenesisAndBlockTests(TestCase):
         storage = LMDBStorage(self.path)
         tree = MerkleTree(storage.tree_store())
         genesis, patch0 = build_genesis(genesis_input, tree)
-        storage.write_block(BlockWrite(
-            0, genesis.block_hash, b"wal 0", genesis.header_rlp,
-            state_writes=genesis.storage_writes, preimages=genesis.preimages,
-            tree_patch=tuple(patch0.records),
-        ))
+        storage.write_block(
+            BlockWrite(
+                0,
+                genesis.block_hash,
+                b"wal 0",
+                genesis.header_rlp,
+                state_writes=genesis.storage_writes,
+                preimages=genesis.preimages,
+                tree_patch=tuple(patch0.records),
+            )
+        )
         state = FlatState(storage.state_at(0), storage.preimage_store())
         state.set_balance(ALICE, 10**18)
         state.set_nonce(ALICE, 3)
         output = state.finish_block()
         patch1 = tree.apply(1, output.tree_writes())
-        storage.write_block(BlockWrite(
-            1, b"\x01" * 32, b"wal 1", b"block 1",
-            state_writes=tuple(output.tree_writes()), preimages=output.preimages,
-            tree_patch=tuple(patch1.records),
-        ))
+        storage.write_block(
+            BlockWrite(
+                1,
+                b"\x01" * 32,
+                b"wal 1",
+                b"block 1",
+                state_writes=tuple(output.tree_writes()),
+                preimages=output.preimages,
+                tree_patch=tuple(patch1.records),
+            )
+        )
         storage.close()
 
         storage = LMDBStorage(self.path)

@@ -9,6 +9,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "version": ("zkos_tw.cli.version", "Print the version and which compiled extensions loaded"),
     "statetest": ("zkos_tw.cli.statetest", "Run Ethereum state tests against the EVM"),
     "config": ("zkos_tw.cli.config", "Print the effective configuration or the parameter table"),
-    "genesis": ("zkos_tw.cli.genesis", "Compute and check the genesis commitment of a genesis.json"),
+    "genesis": (
+        "zkos_tw.cli.genesis",
+        "Compute and check the genesis commitment of a genesis.json",
+    ),
     "bench": ("zkos_tw.cli.bench", "Run benchmarks (tree, ...) and print JSON"),
 }

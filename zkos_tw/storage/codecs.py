@@ -174,7 +174,13 @@ def decode_tx_location(data: bytes) -> TxLocation:
 def encode_block_v1(block: StoredBlock) -> bytes:
     """Format 1: format byte, block hash (32), tx count u32, tx hashes (32 each), block record."""
     return b"".join(
-        (_V1, block.block_hash, _U32.pack(len(block.tx_hashes)), *block.tx_hashes, block.block_record)
+        (
+            _V1,
+            block.block_hash,
+            _U32.pack(len(block.tx_hashes)),
+            *block.tx_hashes,
+            block.block_record,
+        )
     )
 
 

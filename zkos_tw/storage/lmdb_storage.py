@@ -271,9 +271,7 @@ class LMDBStorage:
             if last is not None and bw.number <= last:
                 stored = txn.get(c.block_key(bw.number), db=wal)
                 if stored is None:
-                    raise StorageError(
-                        f"block {bw.number} is older than the first stored block"
-                    )
+                    raise StorageError(f"block {bw.number} is older than the first stored block")
                 if c.decode_envelope(stored, "WAL") != bw.wal_record:
                     raise StorageError(
                         f"block {bw.number} is already stored with a different WAL record"
@@ -468,7 +466,9 @@ def _puts(bw: BlockWrite) -> dict[bytes, list[tuple[bytes, bytes]]]:
             c.REPO_BLOCK + number_key,
             c.encode_block_v1(
                 StoredBlock(
-                    bw.number, bw.block_hash, tuple(tx.tx_hash for tx in bw.transactions),
+                    bw.number,
+                    bw.block_hash,
+                    tuple(tx.tx_hash for tx in bw.transactions),
                     bw.block_record,
                 )
             ),
