@@ -50,3 +50,22 @@ bytecode = st.lists(
     st.one_of(st.sampled_from([0x5B, 0x60, 0x61, 0x7F, 0x00, 0x56]), st.integers(0, 255)),
     max_size=200,
 ).map(bytes)
+
+
+#: Mempool histories for tests/sequencer/test_mempool_properties.py: (kind, ...) steps over 3
+#: senders — "add" (sender, nonce, fee level), "mine" (sender, count), "balance" (sender, level),
+#: "invalid" (which pending transaction the VM refuses).
+mempool_ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"),
+            st.integers(0, 2),
+            st.integers(0, 3),
+            st.integers(0, 2),
+        ),
+        st.tuples(st.just("mine"), st.integers(0, 2), st.integers(1, 3)),
+        st.tuples(st.just("balance"), st.integers(0, 2), st.integers(0, 5)),
+        st.tuples(st.just("invalid"), st.integers(0, 50)),
+    ),
+    max_size=40,
+)

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+import tests.strategies  # noqa: F401 - loads the hypothesis settings profile (ci on CI)
 import zkos_tw.hashing
 from zkos_tw import extensions
 from zkos_tw.hashing import _pure

@@ -6,33 +6,16 @@ transaction once, in nonce order per sender)."""
 from __future__ import annotations
 
 from hypothesis import example, given, settings
-from hypothesis import strategies as st
 from twisted.trial.unittest import SynchronousTestCase
 
-import tests.strategies  # noqa: F401  (registers and loads the settings profiles)
 from tests.sequencer.mempool_helpers import ADDRESSES, FakeAccounts, make_pool, sign
+from tests.strategies import mempool_ops
 from zkos_tw.sequencer.mempool_errors import PoolError
 
 SENDERS = 3
 #: Fee levels far enough apart that each replaces the one below it.
 FEES = [(2000, 100), (3000, 200), (4000, 300)]
 COST = {level: fee * 21_000 + 1 for level, (fee, _) in enumerate(FEES)}
-
-# TODO(issue 6): move to tests/strategies.py (owned by another engineer at the time of writing).
-mempool_ops = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("add"),
-            st.integers(0, SENDERS - 1),
-            st.integers(0, 3),
-            st.integers(0, len(FEES) - 1),
-        ),
-        st.tuples(st.just("mine"), st.integers(0, SENDERS - 1), st.integers(1, 3)),
-        st.tuples(st.just("balance"), st.integers(0, SENDERS - 1), st.integers(0, 5)),
-        st.tuples(st.just("invalid"), st.integers(0, 50)),
-    ),
-    max_size=40,
-)
 
 
 class InvariantTests(SynchronousTestCase):
