@@ -10,6 +10,7 @@ evm-benchmarks must all pass. Failures are reported with their file, case and in
 import glob
 import json
 import os
+import sys
 import tarfile
 import time
 
@@ -258,6 +259,12 @@ class FullConformanceTests(SynchronousTestCase):
                 json.dump(summary, f, indent=1)
         self.assertTrue(total >= 20_000, f"only {total} Cancun cases found")
         rate = passed / total
+        slowest = ", ".join(f"{name} {s:.0f}s" for s, name in sorted(file_seconds)[-3:][::-1])
+        sys.stderr.write(
+            f"\nCancun state tests: {passed}/{total} cases pass ({rate:.3%}), "
+            f"{len(failures)} failing, {time.perf_counter() - started:.0f}s with {jobs} jobs; "
+            f"slowest: {slowest}\n"
+        )
         self.assertTrue(
             rate >= PASS_RATE,
             f"{passed}/{total} passed ({rate:.4%}) < {PASS_RATE:.1%}:\n{_describe(failures)}",
