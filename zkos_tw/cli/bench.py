@@ -94,7 +94,7 @@ def _run_all(options) -> dict:
 
 
 class Options(usage.Options):
-    synopsis = "Usage: zkosctl bench BENCHMARK [options]  (each prints JSON)"
+    synopsis = "Usage: zkosctl bench"
     longdesc = "Each benchmark prints one JSON object; see `zkosctl bench BENCHMARK --help`."
     subCommands = [
         [name, None, cls, f"the {name} benchmark"] for name, (cls, _) in BENCHMARKS.items()
