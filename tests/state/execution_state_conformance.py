@@ -18,6 +18,7 @@ class IExecutionStateConformance:
     """Mixin of conformance tests; ``self.make_state()`` gives an empty state."""
 
     def make_state(self):
+        """An empty state of the implementation under test; each binding overrides this."""
         raise NotImplementedError
 
     def test_provides(self):

@@ -89,18 +89,24 @@ def calldatasize(evm) -> None:
     evm.pc += 1
 
 
-def calldatacopy(evm) -> None:
-    """CALLDATACOPY: copy call data to memory, zero-padded."""
+def _copy_to_memory_from(evm, source: bytes) -> None:
+    """The body of CALLDATACOPY and CODECOPY: pop (memory start, source start, size), charge the
+    copy and memory growth, copy zero-padded."""
     stack = evm.stack
     memory_start = stack.pop()
-    data_start = stack.pop()
+    source_start = stack.pop()
     size = stack.pop()
     memory_gas, grow = memory_extension(evm.memory, memory_start, size)
     charge_gas(evm, GAS_VERY_LOW + GAS_COPY * ((size + 31) >> 5) + memory_gas)
     if grow:
         evm.memory += bytes(grow)
-    copy_to_memory(evm, memory_start, evm.message.data, data_start, size)
+    copy_to_memory(evm, memory_start, source, source_start, size)
     evm.pc += 1
+
+
+def calldatacopy(evm) -> None:
+    """CALLDATACOPY: copy call data to memory, zero-padded."""
+    _copy_to_memory_from(evm, evm.message.data)
 
 
 def codesize(evm) -> None:
@@ -112,16 +118,7 @@ def codesize(evm) -> None:
 
 def codecopy(evm) -> None:
     """CODECOPY: copy the running code to memory, zero-padded."""
-    stack = evm.stack
-    memory_start = stack.pop()
-    code_start = stack.pop()
-    size = stack.pop()
-    memory_gas, grow = memory_extension(evm.memory, memory_start, size)
-    charge_gas(evm, GAS_VERY_LOW + GAS_COPY * ((size + 31) >> 5) + memory_gas)
-    if grow:
-        evm.memory += bytes(grow)
-    copy_to_memory(evm, memory_start, evm.message.code, code_start, size)
-    evm.pc += 1
+    _copy_to_memory_from(evm, evm.message.code)
 
 
 def gasprice(evm) -> None:
