@@ -65,11 +65,24 @@ class StateTestCommandTests(SynchronousTestCase):
         self.assertEqual(lines[-1], "0 passed, 0 failed, 1 skipped")
         self.assertEqual(code, 0)
 
-    def test_cext_is_refused(self):
-        """--cext fails clearly while no compiled interpreter exists."""
-        code, _, err = run_cli(["--cext", self.path])
-        self.assertEqual(code, 2)
-        self.assertIn("no compiled interpreter", err)
+    def test_cext_matches_pure(self):
+        """--cext passes the same cases as --pure (a clear usage error when it is not built)."""
+        from zkos_tw.execution import engines
+
+        if engines.CEXT is None:
+            error = self.assertRaises(usage.UsageError, run_cli, ["--cext", self.path])
+            self.assertIn("not loaded", str(error))
+            return
+        code, out, _ = run_cli(["--cext", self.path])
+        pure_code, pure_out, _ = run_cli(["--pure", self.path])
+        self.assertEqual((code, out.splitlines()[-1]), (0, pure_out.splitlines()[-1]))
+        self.assertEqual(pure_code, 0)
+
+    def test_pure_and_cext_exclude_each_other(self):
+        """--pure with --cext is a usage error."""
+        self.assertRaises(
+            usage.UsageError, statetest.Options().parseOptions, ["--pure", "--cext", "x"]
+        )
 
     def test_bad_options(self):
         """An unknown fork and a missing path are usage errors."""

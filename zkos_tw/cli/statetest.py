@@ -5,6 +5,8 @@ transaction bytes through the execution layer, and compares the post-state Merkl
 and ``keccak(rlp(logs))`` with the expected ones. One JSON line per case
 ``{file, name, fork, indexes, pass, expected_root, root, error, ms}``, then a closing line
 ``N passed, M failed, K skipped`` (K counts tests without a post-state for the fork).
+``--pure`` / ``--cext`` choose the instruction loop (``execution.engines``; default: the one
+the dispatcher picked, the compiled loop when it is built).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import rlp
 from twisted.python import usage
 
+from zkos_tw.execution import engines
 from zkos_tw.execution.exceptions import InvalidTransaction
 from zkos_tw.execution.forks import FORKS
 from zkos_tw.execution.message import BlockEnvironment
@@ -37,8 +40,8 @@ class Options(usage.Options):
     optFlags = [
         ["json", None, "Print the closing summary as a JSON line too"],
         ["failures-only", None, "Print only the cases that fail"],
-        ["pure", None, "Use the pure-Python interpreter (the default)"],
-        ["cext", None, "Use the compiled interpreter"],
+        ["pure", None, "Use the pure-Python interpreter"],
+        ["cext", None, "Use the compiled interpreter (default when it is built)"],
     ]
     optParameters = [
         ["fork", None, "Cancun", "Fork whose post-states to check"],
@@ -59,6 +62,11 @@ class Options(usage.Options):
             raise usage.UsageError("--pure and --cext exclude each other")
         if self["jobs"] < 1:
             raise usage.UsageError("-j must be at least 1")
+        self["engine"] = "cext" if self["cext"] else "pure" if self["pure"] else "default"
+        try:
+            engines.by_name(self["engine"])
+        except ValueError as e:
+            raise usage.UsageError(str(e)) from None
 
 
 # -- loading ---------------------------------------------------------------------------------
@@ -119,8 +127,9 @@ def _block_hash(number: int) -> bytes:
     return keccak256(str(number).encode())
 
 
-def build_block_env(env: dict, state, fork) -> BlockEnvironment:
-    """The ``BlockEnvironment`` described by a test's ``env`` section."""
+def build_block_env(env: dict, state, fork, engine=None) -> BlockEnvironment:
+    """The ``BlockEnvironment`` described by a test's ``env`` section (``engine``: an
+    ``execute_code`` from ``execution.engines``, None for the default)."""
     return BlockEnvironment(
         state,
         coinbase=_address(env["currentCoinbase"]),
@@ -133,6 +142,7 @@ def build_block_env(env: dict, state, fork) -> BlockEnvironment:
         excess_blob_gas=_int(env.get("currentExcessBlobGas", "0x0")),
         block_hashes=_block_hash,
         fork=fork,
+        engine=engine,
     )
 
 
@@ -165,11 +175,11 @@ def logs_hash(logs) -> bytes:
 # -- running --------------------------------------------------------------------------------
 
 
-def run_case(test: dict, post: dict, fork) -> dict:
+def run_case(test: dict, post: dict, fork, engine=None) -> dict:
     """Run one post-state entry; return the result fields (without file and name)."""
     started = time.perf_counter()
     state = build_pre_state(test["pre"])
-    block_env = build_block_env(test["env"], state, fork)
+    block_env = build_block_env(test["env"], state, fork, engine)
     error = None
     logs = ()
     rejected = False
@@ -211,11 +221,13 @@ def _alarm(signum, frame):
 def run_file(item) -> tuple[str, list[dict], int, float]:
     """Run every case of one test file for a fork: ``(name, results, skipped, seconds)``.
 
-    ``item`` is ``(name, data, fork_name)`` or ``(name, data, fork_name, timeout_seconds)``;
+    ``item`` is ``(name, data, fork_name)``, optionally followed by ``timeout_seconds`` and an
+    engine name (``"pure"``, ``"cext"``, ``"default"``: names, since items cross processes);
     a case past the timeout (SIGALRM, Unix only) is reported as a failure.
     """
     name, data, fork_name = item[:3]
     timeout = item[3] if len(item) > 3 else 0
+    engine = engines.by_name(item[4] if len(item) > 4 else "default")
     fork = FORKS[fork_name]
     started = time.perf_counter()
     results = []
@@ -234,7 +246,7 @@ def run_file(item) -> tuple[str, list[dict], int, float]:
                 previous = signal.signal(signal.SIGALRM, _alarm)
                 signal.alarm(timeout)
             try:
-                result = run_case(test, post, fork)
+                result = run_case(test, post, fork, engine)
             except CaseTimeout:
                 result = _broken(name, fork_name, f"timeout: still running after {timeout} s")
                 result["indexes"] = post.get("indexes", {})
@@ -272,8 +284,9 @@ def not_run_file(name: str, data: bytes, fork_name: str, reason: str):
     return name, results, skipped, 0.0
 
 
-def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None):
-    """Yield ``run_file`` results for every test file under ``paths``.
+def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None, engine="default"):
+    """Yield ``run_file`` results for every test file under ``paths`` (``engine``: a name for
+    ``engines.by_name``).
 
     ``not_run`` maps file-name suffixes to a reason: those files are reported as failed
     without being run.
@@ -283,7 +296,7 @@ def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None):
     for name, data in iter_sources(paths):
         reason = next((why for suffix, why in not_run.items() if name.endswith(suffix)), None)
         if reason is None:
-            items.append((name, data, fork_name, timeout))
+            items.append((name, data, fork_name, timeout, engine))
         else:
             yield not_run_file(name, data, fork_name, reason)
     if jobs == 1:
@@ -295,19 +308,16 @@ def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None):
 
 def run(options) -> int:
     """Run the tests; exit 0 when every case passed, 1 otherwise."""
-    if options["cext"]:
-        print(
-            "zkosctl statetest: --cext: no compiled interpreter exists yet "
-            "(the Cython path is a later issue); use --pure",
-            file=sys.stderr,
-        )
-        return 2
     passed = failed = skipped = 0
     file_times = []
     started = time.perf_counter()
     out = sys.stdout
     for name, results, file_skipped, seconds in run_paths(
-        options["paths"], options["fork"], options["jobs"], options["timeout"]
+        options["paths"],
+        options["fork"],
+        options["jobs"],
+        options["timeout"],
+        engine=options.get("engine", "default"),
     ):
         skipped += file_skipped
         file_times.append((seconds, name))

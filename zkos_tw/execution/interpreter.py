@@ -2,7 +2,8 @@
 
 ``process_message_call`` is the entry point of a transaction's top-level message;
 ``process_message`` and ``process_create_message`` run one frame each (CALL-family and CREATE
-instructions use them for child frames); ``execute_code`` is the instruction loop.
+instructions use them for child frames); ``execute_code`` is the pure instruction loop; ``process_message`` runs the loop chosen for the
+block (``block_env.engine``, see ``engines.py``).
 Every frame runs inside one state checkpoint: ``begin()`` before, ``commit()`` on success,
 ``rollback()`` on a revert or an exceptional halt.
 """
@@ -139,7 +140,7 @@ def process_message(message: Message, block_env, tx_env) -> Frame:
         target = message.current_target
         state.set_balance(caller, state.get_balance(caller) - value)
         state.set_balance(target, state.get_balance(target) + value)
-    evm = execute_code(message, block_env, tx_env)
+    evm = block_env.engine(message, block_env, tx_env)
     if evm.error is not None:
         state.rollback()
     else:

@@ -38,6 +38,7 @@ class BlockEnvironment:
         "blob_gas_price",
         "opcodes",
         "precompiles",
+        "engine",
     )
 
     def __init__(
@@ -55,6 +56,7 @@ class BlockEnvironment:
         block_hashes=None,
         excess_blob_gas: int = 0,
         fork: Fork = CANCUN,
+        engine=None,
     ):
         from zkos_tw.execution.gas import blob_gas_price
         from zkos_tw.execution.instructions import opcode_table
@@ -80,6 +82,10 @@ class BlockEnvironment:
             for address, function in PRECOMPILES.items()
             if int.from_bytes(address, "big") <= fork.precompile_count
         }
+        # The instruction loop of every frame of this block (``engines.by_name``); None: DEFAULT.
+        if engine is None:
+            from zkos_tw.execution.engines import DEFAULT as engine
+        self.engine = engine
 
     def precompile_addresses(self) -> list[bytes]:
         """The addresses warm at the start of every transaction (EIP-2929)."""
