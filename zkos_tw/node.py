@@ -215,7 +215,8 @@ def create_node_from_config(
 
     async def start_sequencer_and_rpc() -> None:
         if config.role != "main_node":
-            # TODO(#6): Replay commands from the main node's block stream for external nodes.
+            # External nodes run Sequencer.replay_block on records from the main node's block
+            # stream; the stream (port 3053) is the issue that follows the L1 issue (#7).
             raise StartupError("external nodes are not supported yet; run a main node")
         start_main_node(config, reactor, node, chain_service.chain, status, registry)
 

@@ -124,3 +124,12 @@ class SequencerTests(SynchronousTestCase):
         self.reactor.advance(1)
         self.assertEqual(self.sealed, [])
         self.assertEqual(self.chain.storage.last_block(), 0)
+
+    def test_stop_seals_what_ran(self):
+        """Stopping while a block waits for its time: the executed transactions are stored."""
+        for nonce in range(2):
+            self.mempool.add(signed(nonce))
+        self.successResultOf(defer.maybeDeferred(self.sequencer.stopService))
+        self.assertEqual([(b.number, b.seal_reason) for b in self.sealed], [(1, "shutdown")])
+        self.assertEqual(self.chain.storage.last_block(), 1)
+        self.assertEqual(StorageAccountReader(self.chain.storage).nonce_of(RICH), 2)

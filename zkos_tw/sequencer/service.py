@@ -1,6 +1,11 @@
-"""``Sequencer``: the main node's block producer (``Produce`` commands), as a Twisted service.
+"""``Sequencer``: the block producer, as a Twisted service.
 
-It waits until the mempool has an executable transaction, then builds one block:
+Blocks come from commands (``zkos_tw.sequencer.commands``): ``Produce`` builds the next block
+from the mempool (the main node), ``Replay`` executes a recorded block again (external nodes,
+WAL re-execution). Both run through ``execute``: the same builder, the same worker-thread
+execution, the same one-transaction write and the same notifications.
+
+For ``Produce`` it waits until the mempool has an executable transaction, then builds one block:
 
 * the block context (number, the last 256 hashes, the timestamp when the first transaction was
   available, base fee, coinbase, gas limit) comes from the chain tip;
@@ -28,7 +33,15 @@ from twisted.logger import Logger
 from zkos_tw.execution.exceptions import InvalidTransaction
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, DEFAULT_PUBDATA_PRICE, BlockContext
 from zkos_tw.sequencer.builder import BlockBuilder, BlockFull, SealedBlock
+from zkos_tw.sequencer.commands import (
+    MempoolSource,
+    Produce,
+    Replay,
+    ReplayDivergence,
+    ReplaySource,
+)
 from zkos_tw.sequencer.tip import ChainTip
+from zkos_tw.sequencer.wal import ReplayRecord
 from zkos_tw.state.keys import ACCOUNT_PROPERTIES_STORAGE_ADDRESS
 from zkos_tw.state.view import FlatState
 
@@ -143,17 +156,63 @@ class Sequencer(Service):
         )
 
     async def produce_block(self) -> SealedBlock | None:
-        """Build, seal and store one block; ``None`` if nothing could be included."""
-        context = self._context()
+        """Build, seal and store the next block from the pool; ``None`` if nothing was included."""
+        return await self.execute(Produce())
+
+    async def replay_block(self, record: ReplayRecord) -> SealedBlock:
+        """Execute a recorded block again and store it; ``ReplayDivergence`` if it differs."""
+        return await self.execute(Replay(record))
+
+    async def execute(self, command: Produce | Replay) -> SealedBlock | None:
+        """Run one block command (``Produce`` or ``Replay``) through the one block path."""
+        if isinstance(command, Replay):
+            context = self._replay_context(command.record)
+            source = ReplaySource(command.record)
+            expected = command.record.block_output_hash
+        else:
+            context = self._context()
+            source = MempoolSource(self._mempool, context.base_fee)
+            expected = None
+        try:
+            return await self._build(context, source, expected)
+        except ReplayDivergence:
+            # The state view may hold part of the refused block: read on from storage.
+            self._reset_state()
+            raise
+
+    def _replay_context(self, record: ReplayRecord) -> BlockContext:
+        context = record.context
+        if context.number != self.tip.number + 1:
+            raise ReplayDivergence(
+                f"replay of block {context.number} but the next block is {self.tip.number + 1}"
+            )
+        if context.block_hashes != self.tip.hashes:
+            raise ReplayDivergence(
+                f"block {context.number}: recorded parent 0x{context.parent_hash.hex()} is not "
+                f"our block {self.tip.number} 0x{self.tip.hash.hex()}"
+            )
+        if context.chain_id != self._chain_id:
+            raise ReplayDivergence(
+                f"block {context.number}: chain id {context.chain_id}, ours is {self._chain_id}"
+            )
+        return context
+
+    def _reset_state(self) -> None:
+        storage = self._chain.storage
+        self._state = FlatState(storage.state_at(self.tip.number), storage.preimage_store())
+
+    async def _build(self, context: BlockContext, source, expected: bytes | None):
         builder = BlockBuilder(
             context, self._state, max_transactions=self._config.max_transactions_in_block
         )
-        best = self._mempool.best_transactions(context.base_fee)
         deadline: float | None = None
         reason = None
         while reason is None and self.running:
-            batch = [ptx for _, ptx in zip(range(BATCH_SIZE), best, strict=False)]
+            batch = source.next_batch(BATCH_SIZE)
             if not batch:
+                if not source.waits:
+                    reason = "replay"
+                    break
                 if not builder.transactions:
                     return None  # nothing executable: no empty blocks
                 remaining = deadline - self._reactor.seconds()
@@ -163,12 +222,14 @@ class Sequencer(Service):
                 await self._wait(remaining)
                 continue
             outcomes = await self._in_thread(_execute_batch, builder, batch)
-            for ptx, outcome in outcomes:
+            for candidate, outcome in outcomes:
                 if isinstance(outcome, InvalidTransaction):
-                    self._mempool.mark_invalid(ptx.hash, str(outcome))
+                    source.rejected(candidate, str(outcome))
                 elif isinstance(outcome, BlockFull):
-                    best.skip(ptx)
+                    source.did_not_fit(candidate)
                     reason = outcome.reason
+            if not source.waits:
+                continue  # a replayed block seals when its list is exhausted
             if builder.transactions and deadline is None:
                 deadline = self._reactor.seconds() + self._config.block_time
             if reason is None:
@@ -179,13 +240,26 @@ class Sequencer(Service):
             # Stopping, or every candidate was refused: leave the state as it was.
             self._state.finish_block()
             return None
-        block = await self._in_thread(self._seal_and_store, builder, reason or "timeout")
+        if reason is None:
+            if not source.waits:
+                # Stopping half-way through a replay: the block is not stored, the state reset.
+                self._reset_state()
+                return None
+            reason = "shutdown"  # stopping: what already ran is sealed and stored
+        block = await self._in_thread(self._seal_and_store, builder, reason, expected)
         self._after_block(block)
         return block
 
-    def _seal_and_store(self, builder: BlockBuilder, reason: str) -> SealedBlock:
-        """(worker thread) Seal the block and write it in one storage transaction."""
+    def _seal_and_store(
+        self, builder: BlockBuilder, reason: str, expected: bytes | None = None
+    ) -> SealedBlock:
+        """(worker thread) Seal the block, check a replay's result, write it in one transaction."""
         block = builder.seal(reason)
+        if expected is not None and block.output_hash() != expected:
+            raise ReplayDivergence(
+                f"block {block.number}: output hash 0x{block.output_hash().hex()} differs from "
+                f"the recorded 0x{expected.hex()}"
+            )
         self._sink.persist(block, previous_timestamp=self.tip.timestamp)
         return block
 
@@ -215,13 +289,13 @@ class Sequencer(Service):
 def _execute_batch(builder: BlockBuilder, batch) -> list:
     """(worker thread) Execute ``batch`` in order; stop at the first that does not fit."""
     outcomes = []
-    for ptx in batch:
+    for candidate in batch:
         try:
-            builder.add(ptx.raw, ptx.tx, ptx.sender)
-            outcomes.append((ptx, None))
+            builder.add(candidate.raw, candidate.tx, candidate.sender)
+            outcomes.append((candidate, None))
         except InvalidTransaction as e:
-            outcomes.append((ptx, e))
+            outcomes.append((candidate, e))
         except BlockFull as e:
-            outcomes.append((ptx, e))
+            outcomes.append((candidate, e))
             break
     return outcomes

@@ -1,0 +1,109 @@
+"""Block commands: where a block's context and transactions come from.
+
+The sequencer runs every block through one code path (``Sequencer.execute``); only the source
+differs (the reference's ``Produce`` / ``Replay`` commands, §1.3 and §4.5):
+
+* ``Produce``: the main node builds the next block from the mempool. The context comes from the
+  chain tip and the clock; transactions come from the pool's best-transactions iterator; a
+  transaction the VM refuses is dropped from the pool; the block seals on the seal rules.
+* ``Replay``: a block already sealed elsewhere (the WAL of the main node, the block stream of an
+  external node, our own WAL) is executed again with its recorded context and transactions. Every
+  transaction must be included, in order; the block seals when the list is exhausted, and the
+  result must match the record's ``block_output_hash``. Anything else is a ``ReplayDivergence``.
+
+A source hands out candidates in batches (``next_batch``) and hears what happened to each
+(``rejected``, ``did_not_fit``). ``waits`` tells the sequencer whether an empty batch means "wait
+for more until the block time is up" (Produce) or "the block is complete" (Replay).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zkos_tw.execution.transactions import decode_transaction, recover_sender
+from zkos_tw.sequencer.wal import ReplayRecord
+
+
+class ReplayDivergence(Exception):
+    """Re-executing a recorded block did not give the recorded result."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A transaction offered to the block: EIP-2718 bytes, decoded form, sender and hash."""
+
+    raw: bytes
+    tx: object  # zkos_tw.execution.transactions.Transaction
+    sender: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True)
+class Produce:
+    """Build the next block from the mempool."""
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Execute the recorded block ``record`` again, exactly."""
+
+    record: ReplayRecord
+
+
+class MempoolSource:
+    """Candidates from the pool, best first; refused ones leave the pool."""
+
+    waits = True
+
+    def __init__(self, mempool, base_fee: int):
+        self._mempool = mempool
+        self._best = mempool.best_transactions(base_fee)
+
+    def next_batch(self, size: int) -> list:
+        return [ptx for _, ptx in zip(range(size), self._best, strict=False)]
+
+    def rejected(self, candidate, reason: str) -> None:
+        self._mempool.mark_invalid(candidate.hash, reason)
+
+    def did_not_fit(self, candidate) -> None:
+        self._best.skip(candidate)
+
+
+class ReplaySource:
+    """Candidates from a replay record, in the recorded order; every one must be included."""
+
+    waits = False
+
+    def __init__(self, record: ReplayRecord):
+        self._number = record.context.number
+        self._candidates = [
+            self._decode(index, raw) for index, raw in enumerate(record.transactions)
+        ]
+        self._next = 0
+
+    def _decode(self, index: int, raw: bytes) -> Candidate:
+        try:
+            tx = decode_transaction(raw)
+            sender = recover_sender(tx)
+        except Exception as e:  # noqa: BLE001 - any decoding failure is a divergence
+            raise ReplayDivergence(
+                f"block {self._number}: transaction {index} cannot be decoded: {e}"
+            ) from None
+        return Candidate(raw, tx, sender, tx.hash)
+
+    def next_batch(self, size: int) -> list:
+        batch = self._candidates[self._next : self._next + size]
+        self._next += len(batch)
+        return batch
+
+    def rejected(self, candidate, reason: str) -> None:
+        raise ReplayDivergence(
+            f"block {self._number}: transaction 0x{candidate.hash.hex()} was refused on replay: "
+            f"{reason}"
+        )
+
+    def did_not_fit(self, candidate) -> None:
+        raise ReplayDivergence(
+            f"block {self._number}: transaction 0x{candidate.hash.hex()} does not fit the block "
+            "on replay"
+        )
