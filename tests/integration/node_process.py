@@ -119,8 +119,11 @@ class NodeProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        """Start (or, after it exited, start again on the same data directory and ports)."""
         os.makedirs(self.workdir, exist_ok=True)
-        self._log = open(self.log_path, "wb")
+        if getattr(self, "_log", None):
+            self._log.close()
+        self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             self.args,
             cwd=self.workdir,
