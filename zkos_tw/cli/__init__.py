@@ -14,4 +14,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Compute and check the genesis commitment of a genesis.json",
     ),
     "bench": ("zkos_tw.cli.bench", "Run benchmarks (tree, ...) and print JSON"),
+    "load": ("zkos_tw.cli.load", "Put a node under transaction load; print TPS and latencies"),
 }

@@ -1,0 +1,121 @@
+"""Watching a load run: which block took each transaction, and how fast ``eth_blockNumber`` is.
+
+``InclusionWatcher`` polls ``eth_blockNumber`` every ``interval`` seconds on its own connection;
+for every new block it fetches the block (hashes only, all new blocks in one batch) and marks
+this run's transactions in it as included at the time the block was seen. Inclusion latency is
+"time the batch carrying the transaction was sent" to "time a poll saw it in a block", so it
+includes up to one poll interval plus one block fetch.
+
+``BlockNumberSampler`` times ``eth_blockNumber`` calls, one at a time every ``interval``
+seconds, on a third connection: the RPC's responsiveness while the node is under load.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred
+from twisted.internet.task import deferLater
+
+from zkos_tw.load.client import JsonRpcClient, RpcError
+from zkos_tw.load.stats import RunRecord
+
+
+def _sleep(clock, seconds: float) -> Deferred:
+    return deferLater(clock, seconds, lambda: None)
+
+
+class InclusionWatcher:
+    """Marks submitted transactions as included when a block carrying them shows up."""
+
+    def __init__(
+        self,
+        client: JsonRpcClient,
+        clock,
+        record: RunRecord,
+        start_block: int,
+        interval: float = 0.02,
+    ):
+        self.client = client
+        self.clock = clock
+        self.record = record
+        self.interval = interval
+        self.last_block = start_block
+        #: tx hash -> time its batch was sent; included ones leave
+        self.in_flight: dict[str, float] = {}
+        self.errors = 0
+        self._stopped = False
+
+    def sent(self, tx_hashes, at: float) -> None:
+        for tx_hash in tx_hashes:
+            self.in_flight[tx_hash] = at
+
+    def refused(self, tx_hash: str) -> None:
+        self.in_flight.pop(tx_hash, None)
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    async def poll_once(self) -> int:
+        """Fetch the blocks after ``last_block`` up to the tip; how many transactions of ours
+        they carried."""
+        tip = int(await self.client.call("eth_blockNumber"), 16)
+        if tip <= self.last_block:
+            return 0
+        numbers = list(range(self.last_block + 1, tip + 1))
+        answers = await self.client.batch(
+            [("eth_getBlockByNumber", [hex(n), False]) for n in numbers]
+        )
+        now = self.clock.seconds()
+        found = 0
+        for number, block in zip(numbers, answers, strict=True):
+            if isinstance(block, RpcError) or block is None:
+                # not served yet (or an error): ask again from here next time
+                return found
+            ours = 0
+            hashes = block.get("transactions") or []
+            for tx_hash in hashes:
+                sent_at = self.in_flight.pop(tx_hash.lower(), None)
+                if sent_at is not None:
+                    ours += 1
+                    self.record.inclusion_latencies.append(now - sent_at)
+            if ours:
+                self.record.blocks[number] = ours
+                self.record.block_sizes[number] = len(hashes)
+                self.record.last_included = now
+                found += ours
+            self.last_block = number
+        return found
+
+    async def run(self, finished) -> None:
+        """Poll until ``finished()`` says so (checked after each poll) or ``stop()``."""
+        while not self._stopped:
+            try:
+                await self.poll_once()
+            except RpcError:
+                self.errors += 1
+            if finished():
+                return
+            await _sleep(self.clock, self.interval)
+
+
+class BlockNumberSampler:
+    """Times ``eth_blockNumber`` round trips until stopped."""
+
+    def __init__(self, client: JsonRpcClient, clock, record: RunRecord, interval: float = 0.05):
+        self.client = client
+        self.clock = clock
+        self.record = record
+        self.interval = interval
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    async def run(self) -> None:
+        while not self._stopped:
+            started = self.clock.seconds()
+            try:
+                await self.client.call("eth_blockNumber")
+                self.record.block_number_latencies.append(self.clock.seconds() - started)
+            except RpcError:
+                self.record.block_number_errors += 1
+            await _sleep(self.clock, self.interval)
