@@ -23,8 +23,8 @@ from zkos_tw.sequencer.wal import ReplayRecord
 class Node:
     """A chain in a fresh LMDB directory with its pool and sequencer (work runs inline)."""
 
-    def __init__(self, case: SynchronousTestCase, reactor):
-        config = load_config(
+    def __init__(self, case: SynchronousTestCase, reactor, l1_queue=None):
+        self.config = config = load_config(
             {
                 "general_rocks_db_path": os.path.abspath(case.mktemp()),
                 "genesis_genesis_input_path": os.path.join(REPO_ROOT, "dev-genesis.json"),
@@ -47,6 +47,7 @@ class Node:
             self.mempool,
             BlockSink(self.chain.storage, self.chain.tree),
             on_sealed=self.sealed.append,
+            l1_queue=l1_queue,
             _in_thread=inline,
         )
         self.sequencer.startService()

@@ -17,7 +17,7 @@ from zkos_tw.execution.exceptions import InvalidTransaction, Revert
 from zkos_tw.execution.forks import CANCUN
 from zkos_tw.execution.interpreter import create_address, process_message_call
 from zkos_tw.execution.message import BlockEnvironment, Message, TransactionEnvironment
-from zkos_tw.execution.transactions import Transaction, decode_transaction, intrinsic_gas
+from zkos_tw.execution.transactions import Transaction, intrinsic_gas
 from zkos_tw.interfaces import IRpcBackend
 from zkos_tw.rpc.errors import BackendError, BlockNotFound, ExecutionReverted
 from zkos_tw.rpc.logfilter import log_matches
@@ -29,6 +29,7 @@ from zkos_tw.sequencer.rpc_shapes import (
     header_object,
     log_objects,
     receipt_object,
+    stored_transaction,
     transaction_object,
 )
 from zkos_tw.sequencer.wal import ReplayRecord
@@ -129,7 +130,7 @@ class NodeBackend:
         receipt = StoredReceipt.decode(self._storage.receipt(tx_hash))
         stored, header = self._header(location.block_number)
         return transaction_object(
-            decode_transaction(raw),
+            stored_transaction(raw),
             receipt.sender,
             tx_hash,
             block_hash=stored.block_hash,

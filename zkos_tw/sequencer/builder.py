@@ -14,6 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zkos_tw.execution.exceptions import InvalidTransaction
+from zkos_tw.execution.l1_transactions import (
+    PRIORITY_TX_TYPE,
+    L1Transaction,
+    apply_l1_transaction,
+)
 from zkos_tw.execution.message import BlockEnvironment
 from zkos_tw.execution.processing import apply_transaction
 from zkos_tw.execution.transactions import Transaction
@@ -27,7 +32,7 @@ class IncludedTransaction:
     """A transaction of the block: envelope bytes, decoded form, sender, hash."""
 
     raw: bytes
-    tx: Transaction
+    tx: Transaction | L1Transaction
     sender: bytes
     tx_hash: bytes
 
@@ -130,6 +135,42 @@ class BlockBuilder:
         self.transactions.append(IncludedTransaction(raw, tx, sender, tx.hash))
         self.receipts.append(stored)
         return stored
+
+    def add_l1(self, tx: L1Transaction) -> StoredReceipt:
+        """Execute an L1 priority (0x7f) or upgrade (0x7e) transaction; never rejected.
+
+        Only the block limits apply (``BlockFull``); the receipt carries the transaction's
+        L2->L1 log and the effective gas price is its ``max_fee_per_gas`` (reference §3.7).
+        """
+        reason = self.full
+        if reason:
+            raise BlockFull(reason)
+        if self.gas_used + tx.gas > self.context.gas_limit:
+            raise BlockFull("gas_limit")
+        outcome = apply_l1_transaction(
+            self._env, tx, self.gas_used, tx_number_in_block=len(self.transactions)
+        )
+        stored = StoredReceipt(
+            tx_type=tx.tx_type,
+            succeeded=outcome.succeeded,
+            cumulative_gas_used=outcome.cumulative_gas_used,
+            gas_used=outcome.gas_used,
+            effective_gas_price=outcome.effective_gas_price,
+            sender=tx.initiator,
+            to=tx.to,
+            contract_address=None,
+            logs=tuple(outcome.receipt.logs),
+            l2_to_l1_logs=(outcome.l2_to_l1_log.record_entry(),),
+        )
+        self.gas_used = outcome.cumulative_gas_used
+        self.transactions.append(IncludedTransaction(tx.raw, tx, tx.initiator, tx.hash))
+        self.receipts.append(stored)
+        return stored
+
+    @property
+    def l1_transactions(self) -> int:
+        """How many priority (0x7f) transactions the block holds so far."""
+        return sum(1 for t in self.transactions if t.tx.tx_type == PRIORITY_TX_TYPE)
 
     def seal(self, reason: str) -> SealedBlock:
         """Finish the block: the header over the included transactions, and the state output."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zkos_tw.execution.l1_transactions import decode_envelope, is_l1_envelope
 from zkos_tw.execution.transactions import decode_transaction, recover_sender
 from zkos_tw.sequencer.wal import ReplayRecord
 
@@ -50,23 +51,41 @@ class Replay:
     record: ReplayRecord
 
 
+def l1_candidate(tx) -> Candidate:
+    """An L1 transaction (``L1Transaction``) as a block candidate."""
+    return Candidate(tx.raw, tx, tx.initiator, tx.hash)
+
+
 class MempoolSource:
-    """Candidates from the pool, best first; refused ones leave the pool."""
+    """Candidates for a produced block: the L1 transactions first, then the pool, best first.
+
+    Refused pool transactions leave the pool. L1 transactions are never refused; one that does
+    not fit the block waits for the next block, and so do the L1 transactions after it.
+    """
 
     waits = True
 
-    def __init__(self, mempool, base_fee: int):
+    def __init__(self, mempool, base_fee: int, l1_transactions=()):
         self._mempool = mempool
         self._best = mempool.best_transactions(base_fee)
+        self._l1 = [l1_candidate(tx) for tx in l1_transactions]
 
     def next_batch(self, size: int) -> list:
-        return [ptx for _, ptx in zip(range(size), self._best, strict=False)]
+        batch, self._l1 = self._l1[:size], self._l1[size:]
+        if len(batch) < size:
+            batch += [ptx for _, ptx in zip(range(size - len(batch)), self._best, strict=False)]
+        return batch
 
     def rejected(self, candidate, reason: str) -> None:
+        if isinstance(candidate, Candidate):
+            raise AssertionError(f"an L1 transaction was refused: {reason}")
         self._mempool.mark_invalid(candidate.hash, reason)
 
     def did_not_fit(self, candidate) -> None:
-        self._best.skip(candidate)
+        if isinstance(candidate, Candidate):
+            self._l1 = []
+        else:
+            self._best.skip(candidate)
 
 
 class ReplaySource:
@@ -83,6 +102,8 @@ class ReplaySource:
 
     def _decode(self, index: int, raw: bytes) -> Candidate:
         try:
+            if is_l1_envelope(raw):
+                return l1_candidate(decode_envelope(raw))
             tx = decode_transaction(raw)
             sender = recover_sender(tx)
         except Exception as e:  # noqa: BLE001 - any decoding failure is a divergence

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import rlp
 
-from zkos_tw.execution.transactions import Transaction
+from zkos_tw.execution.l1_transactions import L1Transaction, decode_envelope, is_l1_envelope
+from zkos_tw.execution.transactions import Transaction, decode_transaction
 from zkos_tw.sequencer.blocks import BlockHeader
 from zkos_tw.sequencer.receipts import StoredReceipt
 
@@ -73,6 +74,10 @@ def transaction_object(
     base_fee: int | None = None,
 ) -> dict:
     """The RPC transaction (alloy's shape); block fields are null for a pending transaction."""
+    if isinstance(tx, L1Transaction):
+        return l1_transaction_object(
+            tx, block_hash=block_hash, block_number=block_number, index=index
+        )
     obj = {
         "hash": data(tx_hash),
         "type": qty(tx.tx_type),
@@ -110,6 +115,61 @@ def transaction_object(
             else:
                 obj["gasPrice"] = qty(tx.max_fee_per_gas)
     return obj
+
+
+def l1_transaction_object(tx: L1Transaction, *, block_hash, block_number, index) -> dict:
+    """An L1 (0x7f) or upgrade (0x7e) transaction, flattened as the reference shows it (§3.7)."""
+    return {
+        "hash": data(tx.hash),
+        "type": qty(tx.tx_type),
+        "initiator": data(tx.initiator),
+        "from": data(tx.initiator),
+        "to": address(tx.to),
+        "gas": qty(tx.gas),
+        "gasPerPubdataByteLimit": qty(tx.gas_per_pubdata_byte_limit),
+        "maxFeePerGas": qty(tx.max_fee_per_gas),
+        "maxPriorityFeePerGas": qty(tx.max_priority_fee_per_gas),
+        "gasPrice": qty(tx.max_fee_per_gas),
+        "nonce": qty(tx.nonce),
+        "value": qty(tx.value),
+        "toMint": qty(tx.to_mint),
+        "refundRecipient": data(tx.refund_recipient),
+        "input": data(tx.data),
+        "factoryDeps": [data(dep) for dep in tx.factory_deps],
+        "blockHash": None if block_hash is None else data(block_hash),
+        "blockNumber": None if block_number is None else qty(block_number),
+        "transactionIndex": None if index is None else qty(index),
+        "v": "0x0",
+        "r": data(bytes(32)),
+        "s": data(bytes(32)),
+        "yParity": "0x0",
+    }
+
+
+def stored_transaction(raw: bytes):
+    """Decode a stored transaction: an L1 envelope or a signed L2 envelope."""
+    if is_l1_envelope(raw):
+        return decode_envelope(raw)
+    return decode_transaction(raw)
+
+
+def _as_int(value) -> int:
+    return value if isinstance(value, int) else int.from_bytes(value, "big")
+
+
+def l2_to_l1_log_objects(receipt: StoredReceipt) -> list[dict]:
+    """The receipt's L2->L1 logs with the reference's snake_case keys (§3.7)."""
+    return [
+        {
+            "l2_shard_id": _as_int(shard),
+            "is_service": bool(_as_int(service)),
+            "tx_number_in_block": _as_int(number),
+            "sender": data(sender),
+            "key": data(key),
+            "value": data(value),
+        }
+        for shard, service, number, sender, key, value in receipt.l2_to_l1_logs
+    ]
 
 
 def log_objects(
@@ -165,7 +225,7 @@ def receipt_object(
             first_log_index=first_log_index,
         ),
         "logsBloom": data(receipt.bloom),
-        "l2ToL1Logs": [],
+        "l2ToL1Logs": l2_to_l1_log_objects(receipt),
         "transactionHash": data(tx_hash),
         "transactionIndex": qty(tx_index),
         "blockHash": data(block_hash),

@@ -31,6 +31,7 @@ from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
 
 from zkos_tw.execution.exceptions import InvalidTransaction
+from zkos_tw.execution.l1_transactions import L1_TX_TYPES
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, DEFAULT_PUBDATA_PRICE, BlockContext
 from zkos_tw.sequencer.builder import BlockBuilder, BlockFull, SealedBlock
 from zkos_tw.sequencer.commands import (
@@ -40,6 +41,7 @@ from zkos_tw.sequencer.commands import (
     ReplayDivergence,
     ReplaySource,
 )
+from zkos_tw.sequencer.l1_queue import L1TransactionQueue
 from zkos_tw.sequencer.tip import ChainTip
 from zkos_tw.sequencer.wal import ReplayRecord
 from zkos_tw.state.keys import ACCOUNT_PROPERTIES_STORAGE_ADDRESS
@@ -65,6 +67,7 @@ class Sequencer(Service):
         sink,
         *,
         on_sealed: Callable[[SealedBlock], object] | None = None,
+        l1_queue: L1TransactionQueue | None = None,
         _in_thread=deferToThread,
     ):
         self._reactor = reactor
@@ -74,6 +77,8 @@ class Sequencer(Service):
         self._mempool = mempool
         self._sink = sink
         self._on_sealed = on_sealed
+        self._l1_queue = l1_queue
+        self._remove_l1_listener = None
         self._in_thread = _in_thread
         self._base_fee = (
             DEFAULT_BASE_FEE if config.base_fee_override is None else config.base_fee_override
@@ -99,6 +104,8 @@ class Sequencer(Service):
         self.tip = ChainTip.load(storage)
         self._state = FlatState(storage.state_at(self.tip.number), storage.preimage_store())
         self._remove_listener = self._mempool.add_pending_listener(lambda ptx: self._poke())
+        if self._l1_queue is not None:
+            self._remove_l1_listener = self._l1_queue.add_listener(self._poke)
         self._loop = defer.ensureDeferred(self._run())
         self._loop.addErrback(self._crashed)
 
@@ -106,6 +113,9 @@ class Sequencer(Service):
         super().stopService()
         if self._remove_listener is not None:
             self._remove_listener()
+        if self._remove_l1_listener is not None:
+            self._remove_l1_listener()
+            self._remove_l1_listener = None
         self._poke()
         # Let a block being written finish: it is one transaction, never half there.
         return self._loop
@@ -131,9 +141,28 @@ class Sequencer(Service):
 
     # -- production -----------------------------------------------------------------------------
 
+    def _l1_for_next_block(self) -> list | None:
+        """The L1 transactions the next block starts with; ``None`` if it must wait for L1.
+
+        With an L1, block 1 starts with the genesis upgrade transaction (reference §7.6): until
+        the watcher found it, no block is produced. Then come the priority transactions from
+        the next id on, as far as they arrived without a gap.
+        """
+        queue = self._l1_queue
+        if queue is None:
+            return []
+        first = []
+        if self.tip.number == 0:
+            if queue.upgrade is None:
+                return None
+            first.append(queue.upgrade)
+        limit = self._config.max_transactions_in_block - len(first)
+        return first + queue.available(self.tip.next_priority_id, limit)
+
     async def _run(self) -> None:
         while self.running:
-            if self._mempool.pending_count() == 0:
+            l1 = self._l1_for_next_block()
+            if l1 is None or (not l1 and self._mempool.pending_count() == 0):
                 await self._wait()
                 continue
             if await self.produce_block() is None:
@@ -170,8 +199,11 @@ class Sequencer(Service):
             source = ReplaySource(command.record)
             expected = command.record.block_output_hash
         else:
+            l1 = self._l1_for_next_block()
+            if l1 is None:
+                return None  # block 1 waits for the genesis upgrade transaction
             context = self._context()
-            source = MempoolSource(self._mempool, context.base_fee)
+            source = MempoolSource(self._mempool, context.base_fee, l1)
             expected = None
         try:
             return await self._build(context, source, expected)
@@ -190,6 +222,11 @@ class Sequencer(Service):
             raise ReplayDivergence(
                 f"block {context.number}: recorded parent 0x{context.parent_hash.hex()} is not "
                 f"our block {self.tip.number} 0x{self.tip.hash.hex()}"
+            )
+        if record.starting_l1_priority_id != self.tip.next_priority_id:
+            raise ReplayDivergence(
+                f"block {context.number}: starts at priority id "
+                f"{record.starting_l1_priority_id}, ours is {self.tip.next_priority_id}"
             )
         if context.chain_id != self._chain_id:
             raise ReplayDivergence(
@@ -260,13 +297,19 @@ class Sequencer(Service):
                 f"block {block.number}: output hash 0x{block.output_hash().hex()} differs from "
                 f"the recorded 0x{expected.hex()}"
             )
-        self._sink.persist(block, previous_timestamp=self.tip.timestamp)
+        self._sink.persist(
+            block,
+            previous_timestamp=self.tip.timestamp,
+            starting_l1_priority_id=self.tip.next_priority_id,
+        )
         return block
 
     def _after_block(self, block: SealedBlock) -> None:
         self.tip = self.tip.advance(block)
         self.blocks_produced += 1
-        mined = [(t.sender, t.tx.nonce) for t in block.transactions]
+        mined = [
+            (t.sender, t.tx.nonce) for t in block.transactions if t.tx.tx_type not in L1_TX_TYPES
+        ]
         # Account records live under 0x8003 with the account, padded, as the slot.
         changed = {
             w.slot[12:]
@@ -274,6 +317,8 @@ class Sequencer(Service):
             if w.address == ACCOUNT_PROPERTIES_STORAGE_ADDRESS
         }
         self._mempool.on_block_mined(mined, changed_accounts=changed)
+        if self._l1_queue is not None:
+            self._l1_queue.included_up_to(self.tip.next_priority_id)
         log.info(
             "sealed block {number} with {count} txs ({reason}), gas {gas}",
             number=block.number,
@@ -291,7 +336,10 @@ def _execute_batch(builder: BlockBuilder, batch) -> list:
     outcomes = []
     for candidate in batch:
         try:
-            builder.add(candidate.raw, candidate.tx, candidate.sender)
+            if candidate.tx.tx_type in L1_TX_TYPES:
+                builder.add_l1(candidate.tx)
+            else:
+                builder.add(candidate.raw, candidate.tx, candidate.sender)
             outcomes.append((candidate, None))
         except InvalidTransaction as e:
             outcomes.append((candidate, e))

@@ -62,10 +62,14 @@ class BlockSink:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    def persist(self, block: SealedBlock, previous_timestamp: int) -> None:
+    def persist(
+        self, block: SealedBlock, previous_timestamp: int, starting_l1_priority_id: int = 0
+    ) -> None:
         """Store ``block`` in one write transaction (tree version included)."""
         patch = self._tree.apply(block.number, block.state_output.tree_writes())
-        self._storage.write_block(block_write(block, patch, previous_timestamp))
+        self._storage.write_block(
+            block_write(block, patch, previous_timestamp, starting_l1_priority_id)
+        )
 
     def notify(self, block: SealedBlock) -> None:
         """Tell the listeners (RPC subscriptions, mempool, health) about a stored block."""

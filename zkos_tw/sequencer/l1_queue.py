@@ -1,0 +1,68 @@
+"""``L1TransactionQueue``: L1 transactions waiting for a block.
+
+The L1 watcher (``zkos_tw.l1``) pushes what it reads from L1 here: the genesis upgrade
+transaction (0x7e, block 1 always starts with it, reference §7.6) and the priority transactions
+(0x7f) by priority id. The sequencer takes them in id order, starting at the next id its chain
+has not included yet, before any L2 transaction of the block (reference §7.3). Ids below that
+are never offered, so a restart never includes a priority transaction twice, and a missing id
+holds every later one back, so none is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from zkos_tw.execution.l1_transactions import PRIORITY_TX_TYPE, UPGRADE_TX_TYPE, L1Transaction
+
+
+class L1TransactionQueue:
+    """The L1 transactions the sequencer may include; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._upgrade: L1Transaction | None = None
+        self._priority: dict[int, L1Transaction] = {}
+        self._listeners: list[Callable[[], object]] = []
+
+    def set_upgrade(self, tx: L1Transaction) -> None:
+        """The genesis upgrade transaction (type 0x7e)."""
+        if tx.tx_type != UPGRADE_TX_TYPE:
+            raise ValueError(f"the genesis upgrade transaction has type {tx.tx_type:#x}, not 0x7e")
+        self._upgrade = tx
+        self._announce()
+
+    def push(self, tx: L1Transaction) -> None:
+        """A priority transaction (type 0x7f) read from L1; a repeated id is ignored."""
+        if tx.tx_type != PRIORITY_TX_TYPE:
+            raise ValueError(f"a priority transaction has type {tx.tx_type:#x}, not 0x7f")
+        if tx.priority_id not in self._priority:
+            self._priority[tx.priority_id] = tx
+            self._announce()
+
+    @property
+    def upgrade(self) -> L1Transaction | None:
+        return self._upgrade
+
+    def available(self, next_id: int, limit: int | None = None) -> list[L1Transaction]:
+        """Priority transactions ``next_id, next_id + 1, ...`` as far as they are gapless."""
+        found = []
+        while (limit is None or len(found) < limit) and next_id in self._priority:
+            found.append(self._priority[next_id])
+            next_id += 1
+        return found
+
+    def included_up_to(self, next_id: int) -> None:
+        """Forget priority transactions below ``next_id`` (they are in stored blocks)."""
+        for priority_id in [i for i in self._priority if i < next_id]:
+            del self._priority[priority_id]
+
+    def __len__(self) -> int:
+        return len(self._priority)
+
+    def add_listener(self, listener: Callable[[], object]) -> Callable[[], None]:
+        """Call ``listener()`` when something new arrives; returns the remover."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _announce(self) -> None:
+        for listener in list(self._listeners):
+            listener()
