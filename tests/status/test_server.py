@@ -63,6 +63,20 @@ class HealthTests(TestCase):
         code, body = await self.get()
         self.assertEqual(code, 200)
 
+    async def test_problem_source(self):
+        """A problem source (the L1 connection) is asked on every request."""
+        from zkos_tw.l1.health import L1Health
+
+        l1 = L1Health(self.clock)
+        self.status.add_problem_source(l1)
+        self.status.set_phase("running")
+        l1.failed("connection refused")
+        code, body = await self.get()
+        self.assertEqual((code, body["problems"]), (503, ["L1 unreachable: connection refused"]))
+        l1.succeeded()
+        code, body = await self.get()
+        self.assertEqual((code, body["problems"]), (200, []))
+
     async def test_stopping_is_503(self):
         """After SIGTERM (phase stopping) the answer is 503, as in the reference."""
         self.status.set_phase("stopping")

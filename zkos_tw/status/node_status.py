@@ -22,6 +22,7 @@ class NodeStatus:
         self.phase = "starting"
         self._last_block: tuple[int, int] | None = None
         self._problems: dict[str, str] = {}
+        self._sources: list = []
 
     def set_phase(self, phase: str) -> None:
         """Move to one of ``PHASES``."""
@@ -44,5 +45,12 @@ class NodeStatus:
         """Part ``name`` is healthy again."""
         self._problems.pop(name, None)
 
+    def add_problem_source(self, source) -> None:
+        """Also report ``source.problems()`` (a list of strings), e.g. the L1 connection's."""
+        self._sources.append(source)
+
     def problems(self):
-        return [f"{name}: {text}" for name, text in sorted(self._problems.items())]
+        found = [f"{name}: {text}" for name, text in sorted(self._problems.items())]
+        for source in self._sources:
+            found.extend(source.problems())
+        return found
