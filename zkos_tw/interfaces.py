@@ -423,3 +423,30 @@ class IMempool(Interface):
 
     def add_pending_listener(listener):
         """Call ``listener(ptx)`` whenever a transaction becomes pending; returns a remover."""
+
+
+class IPriorityTxSink(Interface):
+    """Where the L1 watcher delivers L1 priority transactions (``L1Transaction``, type 0x7f).
+
+    Transactions arrive in priority-id order without gaps, starting at the id the watcher was
+    started with (the node's next expected priority id, restored from storage on restart).
+    """
+
+    next_priority_id = Attribute("The priority id the next ``put`` must carry (``int``).")
+
+    def put(tx):
+        """Accept ``tx``; return a Deferred firing once it is accepted (a full sink makes the
+        watcher wait). Raise ``ValueError`` if ``tx.nonce`` is not ``next_priority_id``."""
+
+
+class IPriorityTxSource(Interface):
+    """What the sequencer takes L1 priority transactions from (in priority-id order)."""
+
+    def take_ready(limit=None):
+        """Up to ``limit`` transactions available now (oldest first), without waiting."""
+
+    def peek():
+        """The oldest available transaction, or ``None``."""
+
+    def get():
+        """A Deferred firing with the next transaction once there is one."""
