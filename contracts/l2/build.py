@@ -23,7 +23,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 SOLC_VERSION = "0.8.37"
 #: Contract name -> genesis address.
-GENESIS_CONTRACTS = {"WrappedBaseToken": "0x0000000000000000000000000000000000010007"}
+GENESIS_CONTRACTS = {
+    "L2GenesisUpgrade": "0x0000000000000000000000000000000000010001",
+    "WrappedBaseToken": "0x0000000000000000000000000000000000010007",
+}
 EXECUTION_VERSION = 3
 SETTINGS = {
     "optimizer": {"enabled": True, "runs": 200},
