@@ -1,0 +1,778 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""The compiled twin of ``zkos_tw.execution.interpreter.execute_code`` (the instruction loop).
+
+Loaded through ``zkos_tw.extensions`` by ``zkos_tw.execution.engines``; never import it directly.
+``execute_code(message, block_env, tx_env) -> Frame`` returns the same ``Frame`` fields as the
+pure loop for every input (gas left, output, error type and arguments, logs, refunds, deletions,
+touched accounts, warm sets, state writes).
+
+Design (see docs/execution.md, "The compiled path"):
+
+* the stack is a C array of 256-bit words, four little-endian uint64 limbs each
+  (``ext/zkos_u256.h`` holds the arithmetic); gas, pc and the refund counter are C integers;
+* memory is the frame's own ``bytearray`` used through its C pointer (no copies, so Python
+  instructions see it as it is);
+* jump destinations are analysed once per code and cached as a bitmap;
+* dispatch is a C switch; arithmetic, stack, memory, jumps, KECCAK256 (the C keccak of
+  ``ext/zkos_hash.h``), SLOAD/SSTORE/TLOAD/TSTORE, LOG and the environment run here;
+* the rare heavy instructions (CALL family, CREATE/CREATE2, SELFDESTRUCT, BALANCE and the other
+  account reads, BLOCKHASH, BLOBHASH, ...) run the pure instruction of the fork's table on the
+  same ``Frame``: the top stack items, gas, pc and refunds are handed over and read back. Child
+  frames go through ``process_message`` and so through the block's engine again;
+* a frame given 2**40 gas or more runs on the pure loop (C gas and memory bounds assume less).
+"""
+
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memmove, memset
+
+from zkos_tw.execution import exceptions as _exceptions
+from zkos_tw.execution.instructions import control_flow as _control_flow
+from zkos_tw.execution.interpreter import execute_code as _pure_execute_code
+from zkos_tw.execution.interpreter import run_precompile as _run_precompile
+from zkos_tw.execution.message import Frame
+from zkos_tw.execution.receipts import Log
+
+
+cdef extern from "zkos_hash.h" nogil:
+    void zk_keccak256(const uint8_t *data, size_t length, uint8_t *out)
+
+
+cdef extern from "zkos_u256.h":
+    int zk_is_zero(const uint64_t *a) nogil
+    void zk_set_u64(uint64_t *r, uint64_t v) nogil
+    int zk_fits_u64(const uint64_t *a) nogil
+    uint64_t zk_clamp(const uint64_t *a, uint64_t big) nogil
+    int zk_eq(const uint64_t *a, const uint64_t *b) nogil
+    int zk_lt(const uint64_t *a, const uint64_t *b) nogil
+    int zk_slt(const uint64_t *a, const uint64_t *b) nogil
+    void zk_add(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_sub(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_mul(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_div(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_mod(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_sdiv(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_smod(uint64_t *r, const uint64_t *a, const uint64_t *b) nogil
+    void zk_addmod(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *n) nogil
+    void zk_mulmod(uint64_t *r, const uint64_t *a, const uint64_t *b, const uint64_t *n) nogil
+    int zk_bit_length(const uint64_t *a) nogil
+    void zk_exp(uint64_t *r, const uint64_t *base, const uint64_t *exponent) nogil
+    void zk_shl(uint64_t *r, const uint64_t *a, unsigned shift) nogil
+    void zk_shr(uint64_t *r, const uint64_t *a, unsigned shift) nogil
+    void zk_sar(uint64_t *r, const uint64_t *a, unsigned shift) nogil
+    void zk_signextend(uint64_t *r, const uint64_t *byte_num, const uint64_t *value) nogil
+    void zk_byte(uint64_t *r, const uint64_t *index, const uint64_t *word) nogil
+    void zk_from_be32(uint64_t *r, const uint8_t *p) nogil
+    void zk_to_be32(uint8_t *p, const uint64_t *a) nogil
+    void zk_from_be(uint64_t *r, const uint8_t *p, unsigned size) nogil
+    int64_t zk_memory_cost(uint64_t words) nogil
+    object zk_to_pylong(const uint64_t *a)
+    int zk_from_pylong(object v, uint64_t *r) except -1
+
+
+# A frame with this much gas or more runs on the pure loop: below it, any memory end past
+# MEMORY_LIMIT costs more gas than the frame has, so offsets fit C integers.
+cdef extern from *:
+    """
+    #define ZK_GAS_CEILING (1LL << 40)
+    #define ZK_MEMORY_LIMIT (1ULL << 32)
+    #define ZK_CLAMP (1ULL << 33)
+    #define ZK_TOO_MUCH_GAS (1LL << 62)
+    """
+    int64_t GAS_CEILING "ZK_GAS_CEILING"
+    uint64_t MEMORY_LIMIT "ZK_MEMORY_LIMIT"
+    uint64_t CLAMP "ZK_CLAMP"  # offsets and sizes at or past this are "too big" (out of gas)
+    int64_t TOO_MUCH_GAS "ZK_TOO_MUCH_GAS"
+DEF STACK_LIMIT = 1024
+DEF FALLBACK_ITEMS = 7       # the most items a Python-run instruction pops (CALL)
+
+# Outcomes of the C loop.
+DEF DONE = 0
+DEF REVERTED = 1
+DEF OUT_OF_GAS = 2
+DEF UNDERFLOW = 3
+DEF OVERFLOW = 4
+DEF INVALID_OPCODE = 5
+DEF BAD_JUMP = 6
+DEF STATIC_WRITE = 7
+DEF OUT_OF_BOUNDS = 8
+
+# How each opcode byte runs: 0 invalid for the fork, 1 in C, 2 through the pure instruction.
+DEF MODE_INVALID = 0
+DEF MODE_C = 1
+DEF MODE_PYTHON = 2
+
+_NATIVE = (
+    set(range(0x00, 0x0C)) | set(range(0x10, 0x1E)) | {0x20}
+    | {0x30, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3A, 0x3D, 0x3E}
+    | {0x41, 0x42, 0x43, 0x45, 0x46, 0x47, 0x48}
+    | set(range(0x50, 0xA5)) | {0xF3, 0xFD}
+)
+
+# Items an instruction run in C needs on the stack, the gas charged before it runs (the fixed
+# part; the instruction charges the rest) and whether it grows the stack by one.
+cdef uint8_t NEED[256]
+cdef int64_t STATIC_GAS[256]
+cdef uint8_t GROWS[256]
+
+
+def _init_tables():
+    need = {0x01: 2, 0x02: 2, 0x03: 2, 0x04: 2, 0x05: 2, 0x06: 2, 0x07: 2, 0x08: 3, 0x09: 3,
+            0x0A: 2, 0x0B: 2, 0x10: 2, 0x11: 2, 0x12: 2, 0x13: 2, 0x14: 2, 0x15: 1, 0x16: 2,
+            0x17: 2, 0x18: 2, 0x19: 1, 0x1A: 2, 0x1B: 2, 0x1C: 2, 0x1D: 2, 0x20: 2, 0x35: 1,
+            0x37: 3, 0x39: 3, 0x3E: 3, 0x50: 1, 0x51: 1, 0x52: 2, 0x53: 2, 0x54: 1, 0x55: 2,
+            0x56: 1, 0x57: 2, 0x5C: 1, 0x5D: 2, 0x5E: 3, 0xF3: 2, 0xFD: 2}
+    gas = {0x01: 3, 0x02: 5, 0x03: 3, 0x04: 5, 0x05: 5, 0x06: 5, 0x07: 5, 0x08: 8, 0x09: 8,
+           0x0A: 10, 0x0B: 5, 0x20: 30, 0x30: 2, 0x32: 2, 0x33: 2, 0x34: 2, 0x35: 3, 0x36: 2,
+           0x37: 3, 0x38: 2, 0x39: 3, 0x3A: 2, 0x3D: 2, 0x3E: 3, 0x41: 2, 0x42: 2, 0x43: 2,
+           0x45: 2, 0x46: 2, 0x47: 5, 0x48: 2, 0x50: 2, 0x51: 3, 0x52: 3, 0x53: 3, 0x56: 8,
+           0x57: 10, 0x58: 2, 0x59: 2, 0x5A: 2, 0x5B: 1, 0x5C: 100, 0x5D: 100, 0x5E: 3,
+           0x5F: 2}
+    grows = {0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3A, 0x3D, 0x41, 0x42, 0x43, 0x45, 0x46,
+             0x47, 0x48, 0x58, 0x59, 0x5A, 0x5F}
+    for op in range(0x10, 0x1E):
+        gas.setdefault(op, 3)
+    for i in range(32):
+        gas[0x60 + i] = 3
+        grows.add(0x60 + i)
+    for i in range(16):
+        need[0x80 + i] = i + 1
+        gas[0x80 + i] = 3
+        grows.add(0x80 + i)
+        need[0x90 + i] = i + 2
+        gas[0x90 + i] = 3
+    for i in range(5):
+        need[0xA0 + i] = 2 + i
+        gas[0xA0 + i] = 375 + 375 * i
+    for op in range(256):
+        NEED[op] = need.get(op, 0)
+        STATIC_GAS[op] = gas.get(op, 0)
+        GROWS[op] = 1 if op in grows else 0
+
+
+_init_tables()
+
+# opcode table (per fork, from instructions.opcode_table) -> (table, bytes of 256 modes)
+_MODES = {}
+# code -> bitmap of valid jump destinations (1 byte per code byte)
+_JUMPDESTS = {}
+_JUMPDEST_CACHE_SIZE = 4096
+
+
+cdef bytes _modes(object table):
+    cached = _MODES.get(id(table))
+    if cached is not None and cached[0] is table:
+        return cached[1]
+    invalid = _control_flow.invalid
+    modes = bytearray(256)
+    for op in range(256):
+        if table[op] is invalid:
+            modes[op] = MODE_INVALID
+        elif op in _NATIVE:
+            modes[op] = MODE_C
+        else:
+            modes[op] = MODE_PYTHON
+    result = bytes(modes)
+    _MODES[id(table)] = (table, result)
+    return result
+
+
+cdef bytes _jumpdests(bytes code):
+    cached = _JUMPDESTS.get(code)
+    if cached is not None:
+        return cached
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(code), i = 0
+    cdef const uint8_t *c = <const uint8_t *>PyBytes_AS_STRING(code)
+    cdef bytes bitmap = PyBytes_FromStringAndSize(NULL, n)
+    cdef uint8_t *b = <uint8_t *>PyBytes_AS_STRING(bitmap)
+    cdef uint8_t op
+    memset(b, 0, n)
+    while i < n:
+        op = c[i]
+        if op == 0x5B:
+            b[i] = 1
+        elif 0x60 <= op <= 0x7F:
+            i += op - 0x5F
+        i += 1
+    if len(_JUMPDESTS) >= _JUMPDEST_CACHE_SIZE:
+        _JUMPDESTS.clear()
+    _JUMPDESTS[code] = bitmap
+    return bitmap
+
+
+cdef inline int64_t _memory_gas(uint64_t msize, uint64_t offset, uint64_t size) noexcept nogil:
+    """Gas to grow a memory of ``msize`` bytes to cover [offset, offset + size); 0 if size is 0.
+    ``offset`` and ``size`` are clamped to CLAMP."""
+    cdef uint64_t end
+    if size == 0:
+        return 0
+    end = offset + size
+    if end <= msize:
+        return 0
+    if end > MEMORY_LIMIT:
+        return TOO_MUCH_GAS
+    return zk_memory_cost((end + 31) >> 5) - zk_memory_cost(msize >> 5)
+
+
+cdef inline int _grow(bytearray memory, uint64_t msize, uint64_t offset, uint64_t size) except -1:
+    """Grow ``memory`` (already paid for) to cover [offset, offset + size)."""
+    cdef uint64_t end, new_size
+    if size == 0:
+        return 0
+    end = offset + size
+    if end <= msize:
+        return 0
+    new_size = ((end + 31) >> 5) << 5
+    PyByteArray_Resize(memory, <Py_ssize_t>new_size)
+    memset(<uint8_t *>PyByteArray_AS_STRING(memory) + msize, 0, new_size - msize)
+    return 0
+
+
+cdef inline void _copy_padded(uint8_t *dest, const uint8_t *source, uint64_t source_size,
+                              uint64_t start, uint64_t size) noexcept nogil:
+    """dest[0:size] = source[start:start + size], zero-padded past the end of source."""
+    cdef uint64_t available = 0
+    if start < source_size:
+        available = source_size - start
+        if available > size:
+            available = size
+        memcpy(dest, source + start, available)
+    if available < size:
+        memset(dest + available, 0, size - available)
+
+
+cdef inline uint64_t words(uint64_t size) noexcept nogil:
+    return (size + 31) >> 5
+
+
+cdef class _Loop:
+    """The C state of one frame while it runs."""
+
+    cdef uint64_t *stack
+    cdef int sp
+    cdef int64_t gas
+    cdef int64_t refund
+    cdef Py_ssize_t pc
+    cdef int error_argument
+
+    def __cinit__(self):
+        self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
+        if self.stack == NULL:
+            raise MemoryError
+
+    def __dealloc__(self):
+        free(self.stack)
+
+
+cdef int _run(_Loop loop, object evm, object message, object block_env, object tx_env,
+              const uint8_t *modes, object table) except -1:
+    """Run the frame; return DONE, REVERTED or an exceptional outcome. Python exceptions from
+    instructions run in Python propagate (the Frame is up to date when they do)."""
+    cdef uint64_t *stk = loop.stack
+    cdef int sp = 0
+    cdef int64_t gas = message.gas
+    cdef int64_t refund = 0
+    cdef Py_ssize_t pc = 0
+    cdef int64_t cost
+    cdef bytes code_object = evm.code
+    cdef const uint8_t *code = <const uint8_t *>PyBytes_AS_STRING(code_object)
+    cdef bytes message_code = message.code
+    cdef Py_ssize_t code_size = PyBytes_GET_SIZE(message_code)
+    cdef bytes jumpdest_map = _jumpdests(message_code)
+    cdef const uint8_t *jumpdest = <const uint8_t *>PyBytes_AS_STRING(jumpdest_map)
+    cdef bytearray memory = evm.memory
+    cdef uint8_t *mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+    cdef uint64_t msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+    cdef bytes data = message.data
+    cdef const uint8_t *data_ptr = <const uint8_t *>PyBytes_AS_STRING(data)
+    cdef uint64_t data_size = <uint64_t>PyBytes_GET_SIZE(data)
+    cdef bint is_static = message.is_static
+    cdef object target = message.current_target
+    cdef object state = evm.state
+    cdef object accessed_storage_keys = evm.accessed_storage_keys
+    cdef uint64_t *a
+    cdef uint64_t *b
+    cdef uint64_t *c
+    cdef uint64_t tmp[4]
+    cdef uint64_t offset, size, source
+    cdef uint8_t digest[32]
+    cdef int op, n, i, mode, outcome = DONE
+    cdef unsigned shift
+    cdef object key, value, original, current, items, slot, return_data
+    cdef bytes output
+
+    while True:
+        op = code[pc]
+        mode = modes[op]
+        if mode == MODE_C:
+            if sp < NEED[op]:
+                outcome = UNDERFLOW
+                break
+            cost = STATIC_GAS[op]
+            if gas < cost:
+                outcome = OUT_OF_GAS
+                break
+            gas -= cost
+            if GROWS[op] and sp >= STACK_LIMIT:
+                outcome = OVERFLOW
+                break
+            a = stk + 4 * (sp - 1)      # the top item
+            b = a - 4                   # the one below
+            if op >= 0x60:
+                if op < 0x80:           # PUSH1..PUSH32
+                    n = op - 0x5F
+                    a += 4
+                    if n == 1:
+                        zk_set_u64(a, code[pc + 1])
+                    else:
+                        zk_from_be(a, code + pc + 1, n)
+                    sp += 1
+                    pc += n + 1
+                    continue
+                if op < 0x90:           # DUP1..DUP16
+                    memcpy(a + 4, stk + 4 * (sp - (op - 0x7F)), 32)
+                    sp += 1
+                elif op < 0xA0:         # SWAP1..SWAP16
+                    c = stk + 4 * (sp - 1 - (op - 0x8F))
+                    memcpy(tmp, c, 32)
+                    memcpy(c, a, 32)
+                    memcpy(a, tmp, 32)
+                elif op < 0xA5:         # LOG0..LOG4
+                    n = op - 0xA0
+                    offset = zk_clamp(a, CLAMP)
+                    size = zk_clamp(b, CLAMP)
+                    cost = 8 * size + _memory_gas(msize, offset, size)
+                    if gas < cost:
+                        outcome = OUT_OF_GAS
+                        break
+                    gas -= cost
+                    items = PyBytes_FromStringAndSize(NULL, 32 * n)
+                    for i in range(n):
+                        zk_to_be32(<uint8_t *>PyBytes_AS_STRING(items) + 32 * i,
+                                   stk + 4 * (sp - 3 - i))
+                    sp -= 2 + n
+                    if size and offset + size > msize:
+                        _grow(memory, msize, offset, size)
+                        mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+                        msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+                    if is_static:
+                        outcome = STATIC_WRITE
+                        break
+                    evm.logs.append(Log(
+                        target,
+                        tuple([items[32 * i:32 * i + 32] for i in range(n)]),
+                        PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"",
+                    ))
+                else:                   # RETURN, REVERT
+                    offset = zk_clamp(a, CLAMP)
+                    size = zk_clamp(b, CLAMP)
+                    sp -= 2
+                    cost = _memory_gas(msize, offset, size)
+                    if gas < cost:
+                        outcome = OUT_OF_GAS
+                        break
+                    gas -= cost
+                    if size and offset + size > msize:
+                        _grow(memory, msize, offset, size)
+                        mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+                        msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+                    evm.output = PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b""
+                    if op == 0xF3:
+                        outcome = DONE
+                        pc += 1
+                    else:
+                        outcome = REVERTED  # REVERT raises before its pc moves on
+                    break
+                pc += 1
+                continue
+
+            if op == 0x00:              # STOP
+                pc += 1
+                break
+            elif op == 0x01:
+                zk_add(b, a, b)
+                sp -= 1
+            elif op == 0x02:
+                zk_mul(b, a, b)
+                sp -= 1
+            elif op == 0x03:
+                zk_sub(b, a, b)
+                sp -= 1
+            elif op == 0x04:
+                zk_div(b, a, b)
+                sp -= 1
+            elif op == 0x05:
+                zk_sdiv(b, a, b)
+                sp -= 1
+            elif op == 0x06:
+                zk_mod(b, a, b)
+                sp -= 1
+            elif op == 0x07:
+                zk_smod(b, a, b)
+                sp -= 1
+            elif op == 0x08:
+                zk_addmod(b - 4, a, b, b - 4)
+                sp -= 2
+            elif op == 0x09:
+                zk_mulmod(b - 4, a, b, b - 4)
+                sp -= 2
+            elif op == 0x0A:            # EXP
+                cost = 50 * ((zk_bit_length(b) + 7) >> 3)
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                zk_exp(b, a, b)
+                sp -= 1
+            elif op == 0x0B:
+                zk_signextend(b, a, b)
+                sp -= 1
+            elif op == 0x10:
+                zk_set_u64(b, zk_lt(a, b))
+                sp -= 1
+            elif op == 0x11:
+                zk_set_u64(b, zk_lt(b, a))
+                sp -= 1
+            elif op == 0x12:
+                zk_set_u64(b, zk_slt(a, b))
+                sp -= 1
+            elif op == 0x13:
+                zk_set_u64(b, zk_slt(b, a))
+                sp -= 1
+            elif op == 0x14:
+                zk_set_u64(b, zk_eq(a, b))
+                sp -= 1
+            elif op == 0x15:
+                zk_set_u64(a, zk_is_zero(a))
+            elif op == 0x16:
+                b[0] &= a[0]; b[1] &= a[1]; b[2] &= a[2]; b[3] &= a[3]
+                sp -= 1
+            elif op == 0x17:
+                b[0] |= a[0]; b[1] |= a[1]; b[2] |= a[2]; b[3] |= a[3]
+                sp -= 1
+            elif op == 0x18:
+                b[0] ^= a[0]; b[1] ^= a[1]; b[2] ^= a[2]; b[3] ^= a[3]
+                sp -= 1
+            elif op == 0x19:
+                a[0] = ~a[0]; a[1] = ~a[1]; a[2] = ~a[2]; a[3] = ~a[3]
+            elif op == 0x1A:
+                zk_byte(b, a, b)
+                sp -= 1
+            elif op == 0x1B:
+                zk_shl(b, b, <unsigned>zk_clamp(a, 256))
+                sp -= 1
+            elif op == 0x1C:
+                zk_shr(b, b, <unsigned>zk_clamp(a, 256))
+                sp -= 1
+            elif op == 0x1D:
+                zk_sar(b, b, <unsigned>zk_clamp(a, 256))
+                sp -= 1
+            elif op == 0x20:            # KECCAK256
+                offset = zk_clamp(a, CLAMP)
+                size = zk_clamp(b, CLAMP)
+                cost = 6 * words(size) + _memory_gas(msize, offset, size)
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                if size and offset + size > msize:
+                    _grow(memory, msize, offset, size)
+                    mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+                    msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+                zk_keccak256(mem + offset if size else <uint8_t *>b"", size, digest)
+                zk_from_be32(b, digest)
+                sp -= 1
+            elif op == 0x30:            # ADDRESS
+                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(target), 20)
+                sp += 1
+            elif op == 0x32:            # ORIGIN
+                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(tx_env.origin), 20)
+                sp += 1
+            elif op == 0x33:            # CALLER
+                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(message.caller), 20)
+                sp += 1
+            elif op == 0x34:            # CALLVALUE
+                zk_from_pylong(message.value, a + 4)
+                sp += 1
+            elif op == 0x35:            # CALLDATALOAD
+                offset = zk_clamp(a, CLAMP)
+                _copy_padded(digest, data_ptr, data_size, offset, 32)
+                zk_from_be32(a, digest)
+            elif op == 0x36:            # CALLDATASIZE
+                zk_set_u64(a + 4, data_size)
+                sp += 1
+            elif op == 0x37 or op == 0x39 or op == 0x3E:  # CALLDATACOPY CODECOPY RETURNDATACOPY
+                offset = zk_clamp(a, CLAMP)
+                source = zk_clamp(b, CLAMP)
+                size = zk_clamp(b - 4, CLAMP)
+                sp -= 3
+                cost = 3 * words(size) + _memory_gas(msize, offset, size)
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                if op == 0x3E:
+                    return_data = evm.return_data
+                    if source + size > <uint64_t>PyBytes_GET_SIZE(return_data):
+                        outcome = OUT_OF_BOUNDS
+                        break
+                if size and offset + size > msize:
+                    _grow(memory, msize, offset, size)
+                    mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+                    msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+                if size:
+                    if op == 0x37:
+                        _copy_padded(mem + offset, data_ptr, data_size, source, size)
+                    elif op == 0x39:
+                        _copy_padded(mem + offset, <const uint8_t *>PyBytes_AS_STRING(message_code),
+                                     <uint64_t>code_size, source, size)
+                    else:
+                        memcpy(mem + offset, <const uint8_t *>PyBytes_AS_STRING(return_data) + source,
+                               size)
+            elif op == 0x38:            # CODESIZE
+                zk_set_u64(a + 4, <uint64_t>code_size)
+                sp += 1
+            elif op == 0x3A:            # GASPRICE
+                zk_from_pylong(tx_env.gas_price, a + 4)
+                sp += 1
+            elif op == 0x3D:            # RETURNDATASIZE
+                zk_set_u64(a + 4, <uint64_t>PyBytes_GET_SIZE(evm.return_data))
+                sp += 1
+            elif op == 0x41:            # COINBASE
+                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(block_env.coinbase), 20)
+                sp += 1
+            elif op == 0x42:
+                zk_from_pylong(block_env.timestamp, a + 4)
+                sp += 1
+            elif op == 0x43:
+                zk_from_pylong(block_env.number, a + 4)
+                sp += 1
+            elif op == 0x45:
+                zk_from_pylong(block_env.gas_limit, a + 4)
+                sp += 1
+            elif op == 0x46:
+                zk_from_pylong(block_env.chain_id, a + 4)
+                sp += 1
+            elif op == 0x47:            # SELFBALANCE
+                zk_from_pylong(state.get_balance(target), a + 4)
+                sp += 1
+            elif op == 0x48:
+                zk_from_pylong(block_env.base_fee, a + 4)
+                sp += 1
+            elif op == 0x50:            # POP
+                sp -= 1
+            elif op == 0x51 or op == 0x52 or op == 0x53:  # MLOAD MSTORE MSTORE8
+                offset = zk_clamp(a, CLAMP)
+                size = 1 if op == 0x53 else 32
+                cost = _memory_gas(msize, offset, size)
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                if offset + size > msize:
+                    _grow(memory, msize, offset, size)
+                    mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+                    msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+                if op == 0x51:
+                    zk_from_be32(a, mem + offset)
+                elif op == 0x52:
+                    zk_to_be32(mem + offset, b)
+                    sp -= 2
+                else:
+                    mem[offset] = <uint8_t>(b[0] & 0xFF)
+                    sp -= 2
+            elif op == 0x54:            # SLOAD
+                key = zk_to_pylong(a)
+                slot = (target, key)
+                if slot in accessed_storage_keys:
+                    cost = 100
+                else:
+                    accessed_storage_keys.add(slot)
+                    cost = 2100
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                zk_from_pylong(state.get_storage(target, key), a)
+            elif op == 0x55:            # SSTORE
+                key = zk_to_pylong(a)
+                value = zk_to_pylong(b)
+                sp -= 2
+                if gas <= 2300:
+                    outcome = OUT_OF_GAS
+                    break
+                original = state.get_original_storage(target, key)
+                current = state.get_storage(target, key)
+                cost = 0
+                slot = (target, key)
+                if slot not in accessed_storage_keys:
+                    accessed_storage_keys.add(slot)
+                    cost += 2100
+                if original == current and current != value:
+                    cost += 20000 if original == 0 else 2900
+                else:
+                    cost += 100
+                if current != value:
+                    if original != 0 and current != 0 and value == 0:
+                        refund += 4800
+                    if original != 0 and current == 0:
+                        refund -= 4800
+                    if original == value:
+                        refund += 19900 if original == 0 else 2800
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                if is_static:
+                    outcome = STATIC_WRITE
+                    break
+                state.set_storage(target, key, value)
+            elif op == 0x56:            # JUMP
+                if not zk_fits_u64(a) or a[0] >= <uint64_t>code_size or not jumpdest[a[0]]:
+                    outcome = BAD_JUMP
+                    break
+                pc = <Py_ssize_t>a[0]
+                sp -= 1
+                continue
+            elif op == 0x57:            # JUMPI
+                sp -= 2
+                if not zk_is_zero(b):
+                    if not zk_fits_u64(a) or a[0] >= <uint64_t>code_size or not jumpdest[a[0]]:
+                        outcome = BAD_JUMP
+                        break
+                    pc = <Py_ssize_t>a[0]
+                    continue
+            elif op == 0x58:            # PC
+                zk_set_u64(a + 4, <uint64_t>pc)
+                sp += 1
+            elif op == 0x59:            # MSIZE
+                zk_set_u64(a + 4, msize)
+                sp += 1
+            elif op == 0x5A:            # GAS
+                zk_set_u64(a + 4, <uint64_t>gas)
+                sp += 1
+            elif op == 0x5B:            # JUMPDEST
+                pass
+            elif op == 0x5C:            # TLOAD
+                zk_from_pylong(state.get_transient_storage(target, zk_to_pylong(a)), a)
+            elif op == 0x5D:            # TSTORE
+                sp -= 2
+                if is_static:
+                    outcome = STATIC_WRITE
+                    break
+                state.set_transient_storage(target, zk_to_pylong(a), zk_to_pylong(b))
+            elif op == 0x5E:            # MCOPY
+                offset = zk_clamp(a, CLAMP)
+                source = zk_clamp(b, CLAMP)
+                size = zk_clamp(b - 4, CLAMP)
+                sp -= 3
+                cost = 3 * words(size) + _memory_gas(
+                    msize, offset if offset > source else source, size)
+                if gas < cost:
+                    outcome = OUT_OF_GAS
+                    break
+                gas -= cost
+                if size:
+                    if offset > source:
+                        _grow(memory, msize, offset, size)
+                    else:
+                        _grow(memory, msize, source, size)
+                    mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+                    msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+                    memmove(mem + offset, mem + source, size)
+            elif op == 0x5F:            # PUSH0
+                zk_set_u64(a + 4, 0)
+                sp += 1
+            pc += 1
+        elif mode == MODE_PYTHON:
+            # Hand the frame to the pure instruction: the top items, gas, pc and refunds.
+            n = sp if sp < FALLBACK_ITEMS else FALLBACK_ITEMS
+            items = [zk_to_pylong(stk + 4 * (sp - n + i)) for i in range(n)]
+            sp -= n
+            evm.stack = items
+            evm.gas_left = gas
+            evm.pc = pc
+            evm.refund_counter = refund
+            loop.sp = sp
+            table[op](evm)
+            n = len(items)
+            if sp + n > STACK_LIMIT:
+                outcome = OVERFLOW
+                gas = evm.gas_left
+                break
+            for i in range(n):
+                zk_from_pylong(items[i], stk + 4 * (sp + i))
+            sp += n
+            gas = evm.gas_left
+            pc = evm.pc
+            refund = evm.refund_counter
+            memory = evm.memory
+            mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+            msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+            if not evm.running:
+                break
+        else:
+            outcome = INVALID_OPCODE
+            loop.error_argument = op
+            break
+
+    loop.sp = sp
+    loop.gas = gas
+    loop.refund = refund
+    loop.pc = pc
+    # The stack as the pure loop leaves it (tests and tools read it).
+    evm.stack = [zk_to_pylong(stk + 4 * i) for i in range(sp)]
+    return outcome
+
+
+def execute_code(message, block_env, tx_env):
+    """The instruction loop of one frame (the compiled twin of ``interpreter.execute_code``)."""
+    if message.gas >= GAS_CEILING:
+        return _pure_execute_code(message, block_env, tx_env)
+    evm = Frame(message, block_env, tx_env)
+    cdef _Loop loop
+    cdef int outcome
+    try:
+        precompile = block_env.precompiles.get(message.code_address)
+        if precompile is not None:
+            _run_precompile(evm, precompile)
+            return evm
+        table = block_env.opcodes
+        loop = _Loop()
+        try:
+            outcome = _run(loop, evm, message, block_env, tx_env,
+                           <const uint8_t *>PyBytes_AS_STRING(_modes(table)), table)
+        except IndexError:
+            raise _exceptions.StackUnderflow from None
+        evm.pc = loop.pc
+        evm.refund_counter = loop.refund
+        if outcome == DONE:
+            evm.running = False
+            evm.gas_left = loop.gas
+        elif outcome == REVERTED:
+            evm.gas_left = loop.gas
+            raise _exceptions.Revert
+        elif outcome == OUT_OF_GAS:
+            raise _exceptions.OutOfGas
+        elif outcome == UNDERFLOW:
+            raise _exceptions.StackUnderflow
+        elif outcome == OVERFLOW:
+            raise _exceptions.StackOverflow
+        elif outcome == INVALID_OPCODE:
+            raise _exceptions.InvalidOpcode(loop.error_argument)
+        elif outcome == BAD_JUMP:
+            raise _exceptions.InvalidJumpDestination
+        elif outcome == STATIC_WRITE:
+            raise _exceptions.WriteInStaticContext
+        elif outcome == OUT_OF_BOUNDS:
+            raise _exceptions.OutOfBoundsRead
+    except _exceptions.ExceptionalHalt as error:
+        evm.gas_left = 0
+        evm.output = b""
+        evm.error = error
+    except _exceptions.Revert as error:
+        evm.error = error
+    return evm
