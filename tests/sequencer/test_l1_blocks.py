@@ -144,3 +144,23 @@ class ReopenTests(SynchronousTestCase):
         chain = open_chain(config)
         self.addCleanup(chain.close)
         self.assertEqual(ChainTip.load(chain.storage).next_priority_id, 3)
+
+
+class QueueTests(SynchronousTestCase):
+    """``L1TransactionQueue`` as the watcher's ``IPriorityTxSink``."""
+
+    def test_interface_order_and_backpressure(self):
+        from zope.interface.verify import verifyObject
+
+        from zkos_tw.interfaces import IPriorityTxSink
+
+        queue = L1TransactionQueue(next_priority_id=5, capacity=2)
+        self.assertTrue(verifyObject(IPriorityTxSink, queue))
+        self.assertRaises(ValueError, queue.put, deposit(4))
+        self.successResultOf(queue.put(deposit(5)))
+        waiting = queue.put(deposit(6))  # now full: the watcher waits
+        self.assertNoResult(waiting)
+        self.assertEqual([tx.nonce for tx in queue.available(5)], [5, 6])
+        queue.included_up_to(6)
+        self.successResultOf(waiting)
+        self.assertEqual((queue.next_priority_id, len(queue)), (7, 1))

@@ -12,16 +12,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from twisted.internet import defer
+from zope.interface import implementer
+
 from zkos_tw.execution.l1_transactions import PRIORITY_TX_TYPE, UPGRADE_TX_TYPE, L1Transaction
+from zkos_tw.interfaces import IPriorityTxSink
+
+#: Priority transactions held before the watcher has to wait (a full block's worth).
+DEFAULT_CAPACITY = 1000
 
 
+@implementer(IPriorityTxSink)
 class L1TransactionQueue:
-    """The L1 transactions the sequencer may include; see the module docstring."""
+    """The L1 transactions the sequencer may include; see the module docstring.
 
-    def __init__(self) -> None:
+    As the watcher's ``IPriorityTxSink`` it takes transactions strictly in id order from
+    ``next_priority_id`` (the chain's next id at start-up) and makes the watcher wait while
+    ``capacity`` transactions are waiting for a block.
+    """
+
+    def __init__(self, next_priority_id: int = 0, capacity: int = DEFAULT_CAPACITY) -> None:
         self._upgrade: L1Transaction | None = None
         self._priority: dict[int, L1Transaction] = {}
         self._listeners: list[Callable[[], object]] = []
+        self._capacity = capacity
+        self._room: list[defer.Deferred] = []
+        self.next_priority_id = next_priority_id
+
+    def put(self, tx: L1Transaction) -> defer.Deferred:
+        """(``IPriorityTxSink``) The next priority transaction from the watcher."""
+        if tx.tx_type != PRIORITY_TX_TYPE or tx.priority_id != self.next_priority_id:
+            raise ValueError(
+                f"expected priority transaction {self.next_priority_id}, got type "
+                f"{tx.tx_type:#x} id {tx.nonce}"
+            )
+        self.push(tx)
+        if len(self._priority) < self._capacity:
+            return defer.succeed(None)
+        waiting = defer.Deferred()
+        self._room.append(waiting)
+        return waiting
 
     def set_upgrade(self, tx: L1Transaction) -> None:
         """The genesis upgrade transaction (type 0x7e)."""
@@ -36,6 +66,7 @@ class L1TransactionQueue:
             raise ValueError(f"a priority transaction has type {tx.tx_type:#x}, not 0x7f")
         if tx.priority_id not in self._priority:
             self._priority[tx.priority_id] = tx
+            self.next_priority_id = max(self.next_priority_id, tx.priority_id + 1)
             self._announce()
 
     @property
@@ -54,6 +85,9 @@ class L1TransactionQueue:
         """Forget priority transactions below ``next_id`` (they are in stored blocks)."""
         for priority_id in [i for i in self._priority if i < next_id]:
             del self._priority[priority_id]
+        self.next_priority_id = max(self.next_priority_id, next_id)
+        while self._room and len(self._priority) < self._capacity:
+            self._room.pop(0).callback(None)
 
     def __len__(self) -> int:
         return len(self._priority)
