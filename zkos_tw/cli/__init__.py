@@ -14,5 +14,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Compute and check the genesis commitment of a genesis.json",
     ),
     "bench": ("zkos_tw.cli.bench", "Run benchmarks (tree, ...) and print JSON"),
+    "deposit": ("zkos_tw.cli.deposit", "Deposit ETH from L1 to L2 and wait for the L2 receipt"),
     "load": ("zkos_tw.cli.load", "Put a node under transaction load; print TPS and latencies"),
 }
