@@ -148,6 +148,14 @@ class L1Client:
         self.backoff = backoff
         self.health = health if health is not None else L1Health(reactor)
         self._ids = itertools.count(1)
+        #: The connection pool to close on shutdown (set by ``create_l1_client``).
+        self.pool = None
+
+    def close(self) -> defer.Deferred:
+        """Close cached keep-alive connections (call on service stop)."""
+        if self.pool is None:
+            return defer.succeed(None)
+        return self.pool.closeCachedConnections()
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -330,4 +338,6 @@ def create_l1_client(url: str, reactor, *, health: L1Health | None = None, **opt
 
     pool = HTTPConnectionPool(reactor, persistent=True)
     http = HTTPClient(Agent(reactor, pool=pool))
-    return L1Client(url, reactor=reactor, http_client=http, health=health, **options)
+    client = L1Client(url, reactor=reactor, http_client=http, health=health, **options)
+    client.pool = pool
+    return client
