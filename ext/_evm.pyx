@@ -157,7 +157,7 @@ _init_tables()
 
 # opcode table (per fork, from instructions.opcode_table) -> (table, bytes of 256 modes)
 _MODES = {}
-# code -> bitmap of valid jump destinations (1 byte per code byte)
+# code -> (code + 33 zero bytes, bitmap of valid jump destinations with 1 byte per code byte)
 _JUMPDESTS = {}
 _JUMPDEST_CACHE_SIZE = 4096
 
@@ -180,7 +180,8 @@ cdef bytes _modes(object table):
     return result
 
 
-cdef bytes _jumpdests(bytes code):
+cdef tuple _analyse(bytes code):
+    """``(padded code, jump destination bitmap)``, computed once per code."""
     cached = _JUMPDESTS.get(code)
     if cached is not None:
         return cached
@@ -188,7 +189,10 @@ cdef bytes _jumpdests(bytes code):
     cdef const uint8_t *c = <const uint8_t *>PyBytes_AS_STRING(code)
     cdef bytes bitmap = PyBytes_FromStringAndSize(NULL, n)
     cdef uint8_t *b = <uint8_t *>PyBytes_AS_STRING(bitmap)
+    cdef bytes padded = PyBytes_FromStringAndSize(NULL, n + 33)
     cdef uint8_t op
+    memcpy(PyBytes_AS_STRING(padded), c, n)
+    memset(PyBytes_AS_STRING(padded) + n, 0, 33)
     memset(b, 0, n)
     while i < n:
         op = c[i]
@@ -199,8 +203,9 @@ cdef bytes _jumpdests(bytes code):
         i += 1
     if len(_JUMPDESTS) >= _JUMPDEST_CACHE_SIZE:
         _JUMPDESTS.clear()
-    _JUMPDESTS[code] = bitmap
-    return bitmap
+    result = (padded, bitmap)
+    _JUMPDESTS[code] = result
+    return result
 
 
 cdef inline int64_t _memory_gas(uint64_t msize, uint64_t offset, uint64_t size) noexcept nogil:
@@ -277,11 +282,12 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     cdef int64_t refund = 0
     cdef Py_ssize_t pc = 0
     cdef int64_t cost
-    cdef bytes code_object = evm.code
-    cdef const uint8_t *code = <const uint8_t *>PyBytes_AS_STRING(code_object)
     cdef bytes message_code = message.code
     cdef Py_ssize_t code_size = PyBytes_GET_SIZE(message_code)
-    cdef bytes jumpdest_map = _jumpdests(message_code)
+    cdef tuple analysed = _analyse(message_code)
+    cdef bytes code_object = analysed[0]
+    cdef const uint8_t *code = <const uint8_t *>PyBytes_AS_STRING(code_object)
+    cdef bytes jumpdest_map = analysed[1]
     cdef const uint8_t *jumpdest = <const uint8_t *>PyBytes_AS_STRING(jumpdest_map)
     cdef bytearray memory = evm.memory
     cdef uint8_t *mem = <uint8_t *>PyByteArray_AS_STRING(memory)
@@ -728,11 +734,42 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     return outcome
 
 
+cdef object _new_frame(object message, object block_env, object tx_env):
+    """A ``Frame`` like ``Frame(message, block_env, tx_env)`` without its Python code analysis
+    (the loop has its own): ``code`` is the padded code, ``valid_jump_destinations`` None."""
+    cdef object evm = _frame_new(Frame)
+    cdef bytes code = message.code
+    evm.pc = 0
+    evm.stack = []
+    evm.memory = bytearray()
+    evm.code = _analyse(code)[0]
+    evm.gas_left = message.gas
+    evm.valid_jump_destinations = None
+    evm.logs = []
+    evm.refund_counter = 0
+    evm.running = True
+    evm.message = message
+    evm.output = b""
+    evm.accounts_to_delete = set()
+    evm.touched_accounts = set()
+    evm.return_data = b""
+    evm.error = None
+    evm.accessed_addresses = message.accessed_addresses
+    evm.accessed_storage_keys = message.accessed_storage_keys
+    evm.block_env = block_env
+    evm.tx_env = tx_env
+    evm.state = block_env.state
+    return evm
+
+
+_frame_new = object.__new__
+
+
 def execute_code(message, block_env, tx_env):
     """The instruction loop of one frame (the compiled twin of ``interpreter.execute_code``)."""
     if message.gas >= GAS_CEILING:
         return _pure_execute_code(message, block_env, tx_env)
-    evm = Frame(message, block_env, tx_env)
+    evm = _new_frame(message, block_env, tx_env)
     cdef _Loop loop
     cdef int outcome
     try:
