@@ -4,6 +4,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from zkos_tw.cli.deposit import DepositError, Options, _wait_receipt, parse_amount
+from zkos_tw.config import GenesisConfig
 
 RICH = "0x36615Cf349d7F6344891B1e7CA7C72883F5dc049"
 
@@ -30,13 +31,14 @@ class OptionsTests(SynchronousTestCase):
         return options
 
     def test_defaults(self):
-        """The rich key, chain 270, the reference bridgehub, localhost RPCs."""
+        """The rich key, chain 270, the configured default bridgehub, localhost RPCs."""
         options = self.parse("--amount", "1eth", "--to", RICH.lower())
         self.assertEqual(options["amount"], 10**18)
         self.assertEqual(options["to"], RICH)
         self.assertEqual(options["account"].address, RICH)
         self.assertEqual(options["chain-id"], 270)
-        self.assertEqual(options["bridgehub"].lower(), "0x8bd76a67b984e8f0b902a82220a90fc45d9738a9")
+        expected = GenesisConfig().bridgehub_address
+        self.assertEqual(options["bridgehub"].lower(), expected.lower())
         self.assertEqual(options["l1-rpc-url"], "http://localhost:8545")
         self.assertEqual(options["l2-rpc-url"], "http://localhost:3050")
 
