@@ -90,7 +90,7 @@ class GenesisConfig:
     """Which chain this node serves."""
 
     bridgehub_address: str = param(
-        "0x8bd76a67b984e8f0b902a82220a90fc45d9738a9", v.address, "L1 Bridgehub contract address"
+        "0xf10A110E59a22b444c669C83b02f0E6d945b2b69", v.address, "L1 Bridgehub contract address"
     )
     chain_id: int = param(270, v.positive_int, "L2 chain id")
     genesis_input_path: str = param("./genesis.json", v.text, "genesis.json to start from")
