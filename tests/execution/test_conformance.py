@@ -5,6 +5,10 @@ transaction types, creates and collisions, self-destruct, refunds and transient 
 under a minute on one core. With ``ZKOS_CONFORMANCE=full`` every Cancun case runs (in
 ``ZKOS_CONFORMANCE_JOBS`` processes, default 2) and the test fails below a 99.5% pass rate; the
 evm-benchmarks must all pass. Failures are reported with their file, case and indexes.
+
+Every test runs on both instruction loops (``execution.engines``): the pure reference and the
+compiled ``ext/_evm.pyx`` (skipped when it is not built, failed when ZKOS_REQUIRE_EXTENSIONS is
+set). ``EngineAgreementTests`` checks that both pass exactly the same set of slice cases.
 """
 
 import glob
@@ -14,10 +18,12 @@ import sys
 import tarfile
 import time
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.fixtures import fixture_path
+from zkos_tw import extensions
 from zkos_tw.cli.statetest import run_file, run_paths
+from zkos_tw.execution import engines
 
 FULL = os.environ.get("ZKOS_CONFORMANCE", "") == "full"
 PASS_RATE = 0.995
@@ -162,6 +168,31 @@ SLICE = {
 
 
 _SLICE_FILES: dict = {}  # read from the archive once per test run
+_SLICE_RESULTS: dict = {}  # (engine name, file) -> results, shared by the slice tests
+
+
+def _require_engine(name):
+    """Skip a test of the compiled loop when it is not built (fail when it was required)."""
+    if name == "cext" and engines.CEXT is None:
+        if extensions.REQUIRE_EXTENSIONS:
+            raise AssertionError("ZKOS_REQUIRE_EXTENSIONS is set but zkos_tw._ext._evm is missing")
+        raise SkipTest("zkos_tw._ext._evm is not built (pure-only install)")
+
+
+def _slice_files():
+    if not _SLICE_FILES:
+        names = [name for names in SLICE.values() for name in names]
+        _SLICE_FILES.update(_archive_files(names))
+    return _SLICE_FILES
+
+
+def _slice_results(engine, key):
+    """The results of one slice file on one engine, run once per test process."""
+    if (engine, key) not in _SLICE_RESULTS:
+        files = _slice_files()
+        _, results, _, _ = run_file((key, files[key], "Cancun", 0, engine))
+        _SLICE_RESULTS[engine, key] = results
+    return _SLICE_RESULTS[engine, key]
 
 
 def _archive_files(names):
@@ -183,23 +214,22 @@ def _describe(failures) -> str:
     )
 
 
-class StateTestSliceTests(SynchronousTestCase):
+class StateTestSliceMixin:
     """The representative slice: every listed file is present and every case passes."""
 
-    def _files(self):
-        if not _SLICE_FILES:
-            names = [name for names in SLICE.values() for name in names]
-            _SLICE_FILES.update(_archive_files(names))
-        return _SLICE_FILES
+    engine = "pure"
+
+    def setUp(self):
+        _require_engine(self.engine)
 
     def _run_family(self, family):
-        files = self._files()
+        files = _slice_files()
         failures = []
         cases = 0
         for name in SLICE[family]:
             key = "GeneralStateTests/" + name
             self.assertIn(key, files, f"{name} is not in the archive")
-            _, results, _, _ = run_file((key, files[key], "Cancun"))
+            results = _slice_results(self.engine, key)
             cases += len(results)
             failures += [r for r in results if not r["pass"]]
         self.assertTrue(cases > 0, f"no Cancun cases in the {family} slice")
@@ -212,19 +242,61 @@ def _add_family_test(family):
 
     test.__name__ = f"test_{family}"
     test.__doc__ = f"Every Cancun case of the {family.replace('_', ', ')} slice passes."
-    setattr(StateTestSliceTests, test.__name__, test)
+    setattr(StateTestSliceMixin, test.__name__, test)
 
 
 for _family in SLICE:
     _add_family_test(_family)
 
 
-class FullConformanceTests(SynchronousTestCase):
+class StateTestSliceTests(StateTestSliceMixin, SynchronousTestCase):
+    """The slice on the pure reference loop."""
+
+    engine = "pure"
+
+
+class CompiledStateTestSliceTests(StateTestSliceMixin, SynchronousTestCase):
+    """The slice on the compiled loop (``ext/_evm.pyx``)."""
+
+    engine = "cext"
+
+
+class EngineAgreementTests(SynchronousTestCase):
+    """The compiled and the pure loop pass exactly the same set of slice cases."""
+
+    def setUp(self):
+        _require_engine("cext")
+
+    def test_same_passing_cases(self):
+        """The set of passing (file, case, indexes) is identical, and so is every post-state
+        root the two loops computed."""
+        passing = {}
+        roots = {}
+        for engine in ("pure", "cext"):
+            passing[engine] = set()
+            roots[engine] = {}
+            for names in SLICE.values():
+                for name in names:
+                    key = "GeneralStateTests/" + name
+                    for r in _slice_results(engine, key):
+                        case = (r["file"], r["name"], json.dumps(r["indexes"], sort_keys=True))
+                        roots[engine][case] = r["root"]
+                        if r["pass"]:
+                            passing[engine].add(case)
+        self.assertTrue(len(passing["pure"]) > 100, "the slice should hold hundreds of cases")
+        self.assertEqual(passing["cext"], passing["pure"])
+        self.assertEqual(roots["cext"], roots["pure"])
+
+
+class FullConformanceMixin:
     """All 20,969 Cancun cases and the London evm-benchmarks (``ZKOS_CONFORMANCE=full``)."""
+
+    engine = "pure"
 
     def setUp(self):
         if not FULL:
             self.skipTest("set ZKOS_CONFORMANCE=full to run every state test (tox -e conformance)")
+        _require_engine(self.engine)
 
     def test_cancun_pass_rate(self):
         """At least 99.5% of the Cancun cases pass."""
@@ -235,7 +307,7 @@ class FullConformanceTests(SynchronousTestCase):
         file_seconds = []
         started = time.perf_counter()
         for name, results, _, seconds in run_paths(
-            [archive], "Cancun", jobs, CASE_TIMEOUT, NOT_RUN
+            [archive], "Cancun", jobs, CASE_TIMEOUT, NOT_RUN, engine=self.engine
         ):
             file_seconds.append((round(seconds, 2), name))
             for result in results:
@@ -246,8 +318,11 @@ class FullConformanceTests(SynchronousTestCase):
         total = passed + len(failures)
         report = os.environ.get("ZKOS_CONFORMANCE_REPORT")
         if report:
+            if self.engine != "pure":
+                report = f"{report}.{self.engine}"
             with open(report, "w") as f:
                 summary = {
+                    "engine": self.engine,
                     "passed": passed,
                     "failed": len(failures),
                     "total": total,
@@ -261,7 +336,7 @@ class FullConformanceTests(SynchronousTestCase):
         rate = passed / total
         slowest = ", ".join(f"{name} {s:.0f}s" for s, name in sorted(file_seconds)[-3:][::-1])
         sys.stderr.write(
-            f"\nCancun state tests: {passed}/{total} cases pass ({rate:.3%}), "
+            f"\nCancun state tests ({self.engine}): {passed}/{total} cases pass ({rate:.3%}), "
             f"{len(failures)} failing, {time.perf_counter() - started:.0f}s with {jobs} jobs; "
             f"slowest: {slowest}\n"
         )
@@ -277,8 +352,20 @@ class FullConformanceTests(SynchronousTestCase):
         paths += sorted(glob.glob(os.path.join(folder, "micro", "*.json")))
         failures = []
         cases = 0
-        for _, results, _, _ in run_paths(paths, "London", 1):
+        for _, results, _, _ in run_paths(paths, "London", 1, engine=self.engine):
             cases += len(results)
             failures += [r for r in results if not r["pass"]]
         self.assertTrue(cases > 0)
         self.assertEqual(failures, [], _describe(failures))
+
+
+class FullConformanceTests(FullConformanceMixin, SynchronousTestCase):
+    """The full run on the pure reference loop."""
+
+    engine = "pure"
+
+
+class CompiledFullConformanceTests(FullConformanceMixin, SynchronousTestCase):
+    """The full run on the compiled loop (``ext/_evm.pyx``)."""
+
+    engine = "cext"
