@@ -236,18 +236,30 @@ def make_deposit(options, out=sys.stdout) -> dict:
     if options["no-wait"]:
         return summary
 
+    import requests
+
     l2 = Web3(Web3.HTTPProvider(options["l2-rpc-url"], request_kwargs={"timeout": 15}))
+    unreachable = []
 
     def l2_receipt(h):
+        # The node may still be starting: an unreachable L2 counts as "not yet" until the
+        # timeout, and the message says so.
         try:
-            return l2.eth.get_transaction_receipt(h)
+            receipt = l2.eth.get_transaction_receipt(h)
         except TransactionNotFound:
             return None
+        except requests.exceptions.ConnectionError:
+            unreachable.append(True)
+            return None
+        unreachable.clear()
+        return receipt
 
     started = time.monotonic()
     try:
         receipt = _wait_receipt(l2_receipt, l2_hash, timeout, "L2")
     except DepositError as e:
+        if unreachable:
+            raise DepositError(f"{e}: cannot reach the node at {options['l2-rpc-url']}") from None
         raise DepositError(f"{e}: is the node at {options['l2-rpc-url']} watching L1?") from None
     summary["l2_wait_seconds"] = round(time.monotonic() - started, 3)
     summary["l2_block"] = receipt["blockNumber"]
