@@ -23,11 +23,19 @@ from zkos_tw.load.runner import RICH_KEY, LoadConfig, LoadError, LoadRun
 DURATION_BUDGET_TPS = 5000
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be positive")
-    return value
+def _number(options, name: str, kind, minimum) -> None:
+    """Convert option ``name`` in place; a UsageError naming it when it is not a number of
+    ``kind`` at least ``minimum`` (``None`` stays ``None``)."""
+    text = options[name]
+    if text is None:
+        return
+    try:
+        value = kind(text)
+    except (TypeError, ValueError):
+        raise usage.UsageError(f"--{name} must be a number, got {text!r}") from None
+    if value < minimum:
+        raise usage.UsageError(f"--{name} must be at least {minimum}, got {text!r}")
+    options[name] = value
 
 
 class Options(usage.Options):
@@ -36,36 +44,30 @@ class Options(usage.Options):
     optParameters = [
         ["rpc-url", None, "http://127.0.0.1:3050", "JSON-RPC endpoint (http://)"],
         ["private-key", None, RICH_KEY, "Key of the funded account that pays for the run"],
-        ["senders", None, 100, "Accounts that send the load", int],
-        ["txs", None, None, "Transactions to send (default 10000)", int],
-        ["duration", None, None, "Stop submitting after this many seconds", _positive_float],
-        ["rate", None, None, "Pace submission to this many tx/s (default: as fast as it goes)",
-         _positive_float],
-        ["batch-size", None, 100, "eth_sendRawTransaction requests per JSON-RPC batch", int],
-        ["connections", None, 4, "HTTP connections (and batches in flight) for submission", int],
-        ["max-pending", None, None, "Hold back while this many of ours wait for a block", int],
+        ["senders", None, "100", "Accounts that send the load"],
+        ["txs", None, None, "Transactions to send (default 10000)"],
+        ["duration", None, None, "Stop submitting after this many seconds"],
+        ["rate", None, None, "Pace submission to this many tx/s (default: as fast as it goes)"],
+        ["batch-size", None, "100", "eth_sendRawTransaction requests per JSON-RPC batch"],
+        ["connections", None, "4", "HTTP connections (and batches in flight) for submission"],
+        ["max-pending", None, None, "Hold back while this many of ours wait for a block"],
         ["kind", None, "transfer", "transfer (ETH) or erc20 (deploys TestToken)"],
         ["client", None, "raw", "HTTP client: raw (ours, keep-alive) or treq (persistent pool)"],
-        ["timeout", None, 60.0, "Seconds to wait for inclusion after the last submission",
-         _positive_float],
-        ["priority-fee", None, 0, "maxPriorityFeePerGas in wei", int],
+        ["timeout", None, "60", "Seconds to wait for inclusion after the last submission"],
+        ["priority-fee", None, "0", "maxPriorityFeePerGas in wei"],
         ["seed", None, None, "Hex seed for the sender keys (default: random, fresh accounts)"],
-    ]  # fmt: skip
+    ]
 
     def postOptions(self) -> None:
         if self["kind"] not in KINDS:
             raise usage.UsageError(f"--kind must be one of {', '.join(KINDS)}")
         if self["client"] not in ("raw", "treq"):
             raise usage.UsageError("--client must be raw or treq")
-        for name in ("senders", "batch-size", "connections"):
-            if self[name] < 1:
-                raise usage.UsageError(f"--{name} must be at least 1")
-        if self["txs"] is not None and self["txs"] < 1:
-            raise usage.UsageError("--txs must be at least 1")
-        if self["max-pending"] is not None and self["max-pending"] < 1:
-            raise usage.UsageError("--max-pending must be at least 1")
-        if self["priority-fee"] < 0:
-            raise usage.UsageError("--priority-fee must not be negative")
+        for name in ("senders", "txs", "batch-size", "connections", "max-pending"):
+            _number(self, name, int, 1)
+        _number(self, "priority-fee", int, 0)
+        for name in ("duration", "rate", "timeout"):
+            _number(self, name, float, 0.001)
         if self["seed"] is not None:
             try:
                 bytes.fromhex(self["seed"].removeprefix("0x"))

@@ -197,13 +197,12 @@ class LoadRun:
         async def worker():
             try:
                 for index, batch in queue:
-                    now = clock.seconds()
-                    if config.duration is not None and now - start >= config.duration:
-                        return
                     if config.rate:
                         due = start + index * config.batch_size / config.rate
-                        if due > now:
-                            await _sleep(clock, due - now)
+                        if due > clock.seconds():
+                            await _sleep(clock, due - clock.seconds())
+                    if config.duration is not None and clock.seconds() - start >= config.duration:
+                        return
                     while config.max_pending and len(watcher.in_flight) >= config.max_pending:
                         await _sleep(clock, config.poll_interval)
                     await self._send(submit, watcher, batch)

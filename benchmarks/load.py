@@ -1,0 +1,287 @@
+"""Load benchmark, ours against anvil in one run: ``python benchmarks/load.py``; prints JSON.
+
+1. Starts our node (``twistd -n zkos --dev`` from this interpreter's environment, from
+   ``dev-genesis.json``, which funds the rich account at genesis; a fresh temporary data
+   directory and free ports), runs ``zkosctl load``'s run against it, stops it.
+2. Starts anvil (``--block-time 0.1``, the same rich account through the zkSync rich-wallet
+   mnemonic, whose first key is the rich key) on a free port, runs the same load, stops it.
+3. Prints both results, the CPU seconds each peer's process used during its run, and
+   ``ours / anvil`` for the included TPS.
+
+The peers run one after the other, never at the same time, so neither takes CPU from the
+other. ``--profile-node DIR`` records our node with py-spy (``py-spy record``, all threads) while
+it is under load and writes ``DIR/node.speedscope.json`` and the top functions to the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.task import react
+
+from zkos_tw.devnet.anvil import AnvilError, find_anvil
+from zkos_tw.load.runner import LoadConfig, LoadError, LoadRun
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RICH_MNEMONIC = "stuff slice staff easily soup parent arm payment cotton trade scatter struggle"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_rpc(url: str, process: subprocess.Popen, log_path: str, timeout: float = 60.0) -> None:
+    """Block until ``eth_blockNumber`` answers at ``url`` (before the reactor runs)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"}).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            with open(log_path, errors="replace") as f:
+                tail = f.read()[-2000:]
+            raise SystemExit(f"load benchmark: {process.args[0]} exited while starting:\n{tail}")
+        try:
+            request = urllib.request.Request(url, body, {"content-type": "application/json"})
+            with urllib.request.urlopen(request, timeout=2) as answer:
+                if b"result" in answer.read():
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"load benchmark: nothing answers at {url} after {timeout:g} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its waited-for children, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
+class Peer:
+    """A child process serving JSON-RPC at ``url``; ``stop()`` ends it (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, name: str, args: list[str], url: str, workdir: str, env=None):
+        self.name = name
+        self.url = url
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            args,
+            cwd=workdir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        wait_rpc(url, self.process, self.log_path)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def start_ours(workdir: str, genesis: str, dev: bool) -> Peer:
+    twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
+    rpc_port = free_port()
+    args = [
+        twistd, "--pidfile=", "-n", "zkos",
+        "--genesis-genesis-input-path", genesis,
+        "--general-rocks-db-path", os.path.join(workdir, "db"),
+        "--rpc-address", f"127.0.0.1:{rpc_port}",
+        "--general-l1-rpc-url", f"http://127.0.0.1:{free_port()}",
+        "--general-prometheus-port", str(free_port()),
+        "--status-server-address", f"127.0.0.1:{free_port()}",
+    ]  # fmt: skip
+    if dev:
+        args.append("--dev")
+        l1_state = os.path.join(REPO_ROOT, "zkos-l1-state.json")
+        if os.path.exists(l1_state):
+            args += ["--dev-l1-state-path", l1_state]
+    env = dict(os.environ)
+    env.setdefault("ZKOS_TOOLS_DIR", os.path.join(REPO_ROOT, ".tools"))
+    return Peer("zkos", args, f"http://127.0.0.1:{rpc_port}", workdir, env)
+
+
+def start_anvil(workdir: str, block_time: float) -> Peer:
+    port = free_port()
+    args = [
+        find_anvil(None), "--host", "127.0.0.1", "--port", str(port),
+        "--block-time", f"{block_time:g}", "--mnemonic", RICH_MNEMONIC,
+    ]  # fmt: skip
+    return Peer("anvil", args, f"http://127.0.0.1:{port}", workdir)
+
+
+class Profiler:
+    """``py-spy record`` attached to a pid while the load runs."""
+
+    def __init__(self, pid: int, out_dir: str):
+        self.path = os.path.join(out_dir, "node.speedscope.json")
+        self.raw_path = os.path.join(out_dir, "node.py-spy.txt")
+        spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
+        if spy is None:
+            raise SystemExit("load benchmark: --profile-node needs py-spy (pip install py-spy)")
+        self.process = subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--threads", "--idle", "--rate", "200",
+             "--format", "raw", "--output", self.raw_path, "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+
+    def stop(self) -> dict:
+        self.process.send_signal(signal.SIGINT)
+        _, err = self.process.communicate(timeout=60)
+        if not os.path.exists(self.raw_path):
+            return {"error": err.decode(errors="replace")[-500:]}
+        return top_functions(self.raw_path)
+
+
+def top_functions(raw_path: str, limit: int = 25) -> dict:
+    """Self and inclusive sample shares per function from py-spy's raw (collapsed) output."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    total = 0
+    with open(raw_path) as f:
+        for line in f:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            if not stack:
+                continue
+            samples = int(count)
+            total += samples
+            frames = stack.split(";")
+            threads[frames[0]] = threads.get(frames[0], 0) + samples
+            own[frames[-1]] = own.get(frames[-1], 0) + samples
+            for frame in set(frames[1:]):
+                inclusive[frame] = inclusive.get(frame, 0) + samples
+
+    def share(table):
+        ranked = sorted(table.items(), key=lambda item: -item[1])[:limit]
+        return [[name, round(100 * n / total, 1)] for name, n in ranked]
+
+    return {
+        "samples": total,
+        "threads_pct": share(threads),
+        "self_pct": share(own),
+        "inclusive_pct": share(inclusive),
+        "raw": raw_path,
+    }
+
+
+async def measure(reactor, peer: Peer, config: LoadConfig, profile_dir: str | None) -> dict:
+    before = cpu_seconds(peer.process.pid)
+    profiler = Profiler(peer.process.pid, profile_dir) if profile_dir else None
+    try:
+        record = await LoadRun(config, reactor).run()
+    except LoadError as e:
+        raise SystemExit(f"load benchmark: {peer.name}: {e}") from None
+    finally:
+        profile = profiler.stop() if profiler else None
+    result = record.result()
+    result["peer_cpu_seconds"] = round(cpu_seconds(peer.process.pid) - before, 2)
+    if profile is not None:
+        result["profile"] = profile
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--txs", type=int, default=20_000)
+    parser.add_argument("--senders", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--kind", default="transfer", choices=("transfer", "erc20"))
+    parser.add_argument("--client", default="raw", choices=("raw", "treq"))
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--genesis", default=os.path.join(REPO_ROOT, "dev-genesis.json"))
+    parser.add_argument("--anvil-block-time", type=float, default=0.1)
+    parser.add_argument("--peers", default="ours,anvil", help="comma-separated: ours, anvil")
+    parser.add_argument("--no-dev", action="store_true", help="run our node without --dev")
+    parser.add_argument("--profile-node", metavar="DIR", help="py-spy our node into DIR")
+    args = parser.parse_args(argv)
+    peers = [p for p in args.peers.split(",") if p]
+    unknown = set(peers) - {"ours", "anvil"}
+    if unknown:
+        parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
+    if "anvil" in peers:
+        try:
+            find_anvil(None)
+        except AnvilError as e:
+            parser.error(str(e))
+    config = LoadConfig(
+        senders=args.senders,
+        txs=args.txs,
+        batch_size=args.batch_size,
+        connections=args.connections,
+        kind=args.kind,
+        client=args.client,
+        timeout=args.timeout,
+    )
+    output = {
+        "benchmark": "load",
+        "settings": {
+            "txs": args.txs,
+            "senders": args.senders,
+            "batch_size": args.batch_size,
+            "connections": args.connections,
+            "kind": args.kind,
+            "client": args.client,
+            "anvil_block_time": args.anvil_block_time,
+            "ours_dev": not args.no_dev,
+        },
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]},
+    }
+    workdir = tempfile.mkdtemp(prefix="zkos-bench-load-")
+
+    async def run_all(reactor):
+        for name in peers:
+            url_config = config
+            if name == "ours":
+                peer = start_ours(workdir, args.genesis, not args.no_dev)
+                profile_dir = args.profile_node
+            else:
+                peer = start_anvil(workdir, args.anvil_block_time)
+                profile_dir = None
+            try:
+                url_config = LoadConfig(**{**config.__dict__, "rpc_url": peer.url})
+                output[name] = await measure(reactor, peer, url_config, profile_dir)
+            finally:
+                peer.stop()
+
+    try:
+        react(lambda reactor: ensureDeferred(run_all(reactor)), [])
+    except SystemExit as e:
+        if e.code not in (0, None):
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    if "ours" in output and "anvil" in output:
+        ours, anvil = output["ours"]["included_tps"], output["anvil"]["included_tps"]
+        output["included_tps_ratio_ours_to_anvil"] = (
+            round(ours / anvil, 3) if ours and anvil else None
+        )
+    print(json.dumps(output, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tests of the load generator (``zkos_tw.load``, ``zkosctl load``)."""
