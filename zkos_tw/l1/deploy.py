@@ -386,7 +386,14 @@ def free_port() -> int:
 class AnvilProcess:
     """anvil for building the state: the rich mnemonic, fixed genesis time and block interval."""
 
-    def __init__(self, anvil_path: str, port: int, dump_path: str | None = None, load_path=None):
+    def __init__(
+        self,
+        anvil_path: str,
+        port: int,
+        dump_path: str | None = None,
+        load_path: str | None = None,
+        extra_args: tuple[str, ...] = (),
+    ):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         argv = [anvil_path, "--host", "127.0.0.1", "--port", str(port)]
@@ -403,6 +410,7 @@ class AnvilProcess:
             ]
         if dump_path:
             argv += ["--dump-state", dump_path]
+        argv += list(extra_args)
         self.argv = argv
         self._log = tempfile.TemporaryFile()
         env = dict(os.environ, ZKOS_CHILD_PARENT_PID=str(os.getpid()))
