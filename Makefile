@@ -40,6 +40,10 @@ conformance: venv tools
 bench: venv tools
 	$(BIN)/tox run -e bench
 
+# Our node and anvil (--block-time 0.1) under the same transfer load, one after the other (JSON).
+bench-load: venv tools
+	$(BIN)/tox run -e bench-load
+
 lint: venv
 	$(BIN)/tox run -e lint
 
