@@ -1,8 +1,10 @@
 """``zkosctl bench NAME [--json]``: reproducible benchmarks that print JSON.
 
 Each benchmark is one entry of ``BENCHMARKS`` (name -> options class, runner); ``all`` runs
-every one. ``tree`` applies random-key blocks to a growing state tree and reports leaf updates
-per second for the compiled and the pure-Python paths (the pure one in a child process with
+every one. ``evm`` times our compiled and pure EVM loops against py-evm and pyrevm on the evmone
+suite and our Solidity loops (``zkos_tw.cli.bench_evm``; exit status 1 on a gas mismatch).
+``tree`` applies random-key blocks to a growing state tree and reports leaf updates per second
+for the compiled and the pure-Python paths (the pure one in a child process with
 ``ZKOS_NO_EXTENSIONS=1``), the patch bytes and the in-memory bytes per million leaves.
 """
 
@@ -16,6 +18,7 @@ import sys
 from twisted.python import usage
 
 import zkos_tw
+from zkos_tw.cli.bench_evm import EvmOptions, format_text, run_evm
 
 
 class TreeOptions(usage.Options):
@@ -77,7 +80,11 @@ def run_tree(options) -> dict:
 #: name -> (options class, runner returning a JSON-able dict). Add an entry per benchmark.
 BENCHMARKS = {
     "tree": (TreeOptions, run_tree),
+    "evm": (EvmOptions, run_evm),
 }
+
+#: name -> the human-readable form of its result (benchmarks without one print indented JSON).
+TEXT_FORMATS = {"evm": format_text}
 
 
 class AllOptions(usage.Options):
@@ -112,6 +119,9 @@ def run(options) -> int:
     result = _run_all(sub) if name == "all" else {name: BENCHMARKS[name][1](sub)}
     if sub["json"]:
         print(json.dumps(result, sort_keys=True))
+    elif name in TEXT_FORMATS:
+        print(TEXT_FORMATS[name](result[name]))
     else:
         print(json.dumps(result, indent=2, sort_keys=True))
-    return 0
+    # A benchmark whose paths disagree (``"ok": false``) fails the run.
+    return 0 if all(r.get("ok", True) for r in result.values()) else 1
