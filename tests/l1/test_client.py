@@ -136,3 +136,25 @@ class ErrorTests(SynchronousTestCase):
         d = client.call_function(bytes(20), "g()", returns=["uint256"])
         e = self.assertRaises(L1Error, run, stub, d)
         self.assertIn("g returned 1 bytes that are not", str(e))
+
+
+class StallTests(SynchronousTestCase):
+    def test_stalled_request_is_a_problem_before_it_fails(self):
+        """An L1 that accepts but never answers is reported after 5 s, long before the three
+        attempts time out; when the request ends the stall is over."""
+        client, _, clock, stub = scripted_client(["hang"] * 3, timeout=10.0)
+        d = client.request("eth_blockNumber", [])
+        stub.flush()
+        clock.advance(4)
+        self.assertEqual(client.health.problems(), [])
+        clock.advance(2)
+        self.assertEqual(client.health.problems(), ["L1 not answering for 6 s"])
+        self.assertEqual(client.health.as_json()["stalled_for"], 6.0)
+        for _ in range(3):
+            stub.flush()
+            clock.advance(10)
+            clock.advance(0.2)
+        self.assertRaises(L1Error, run, stub, d)
+        self.assertEqual(client.health.stalled_for(), 0.0)
+        self.assertEqual(len(client.health.problems()), 1)
+        self.assertIn("L1 unreachable: no answer", client.health.problems()[0])

@@ -28,7 +28,7 @@ from zkos_tw.l1.health import L1Health
 
 RETRY_HTTP_CODES = frozenset({429, 500, 502, 503})
 RETRY_RPC_CODES = frozenset({-32603})
-DEFAULT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
 DEFAULT_BACKOFF = 0.2
 #: Bound on a response body, so a misbehaving endpoint cannot fill memory.
@@ -161,7 +161,14 @@ class L1Client:
 
     def request(self, method: str, params: list) -> defer.Deferred:
         """Send one JSON-RPC request (with retries); fire with its ``result``."""
-        return defer.Deferred.fromCoroutine(self._request(method, params))
+        token = self.health.started()
+        d = defer.Deferred.fromCoroutine(self._request(method, params))
+
+        def ended(result):
+            self.health.ended(token)
+            return result
+
+        return d.addBoth(ended)
 
     async def _request(self, method: str, params: list):
         attempt = 0
@@ -331,12 +338,25 @@ def _describe(e: Exception) -> str:
     return str(e) or type(e).__name__
 
 
+try:
+    from twisted.web.client import _HTTP11ClientFactory
+
+    class _QuietClientFactory(_HTTP11ClientFactory):
+        noisy = False
+
+except ImportError:  # pragma: no cover - a Twisted without the private name: keep the default
+    from twisted.web.client import HTTPConnectionPool as _Pool
+
+    _QuietClientFactory = _Pool._factory
+
+
 def create_l1_client(url: str, reactor, *, health: L1Health | None = None, **options) -> L1Client:
     """An ``L1Client`` over a real ``treq.client.HTTPClient`` on ``reactor``."""
     from treq.client import HTTPClient
     from twisted.web.client import Agent, HTTPConnectionPool
 
     pool = HTTPConnectionPool(reactor, persistent=True)
+    pool._factory = _QuietClientFactory  # no "Starting factory" line per new connection
     http = HTTPClient(Agent(reactor, pool=pool))
     client = L1Client(url, reactor=reactor, http_client=http, health=health, **options)
     client.pool = pool
