@@ -81,7 +81,11 @@ setup(
         ],
         "twisted.plugins",
     ],
-    package_data={"twisted.plugins": ["zkos.py"]},
+    # (This keyword wins over [options.package_data] in setup.cfg, so package data goes here.)
+    package_data={
+        "twisted.plugins": ["zkos.py"],
+        "zkos_tw.evmbench": ["contracts.json"],
+    },
     ext_modules=_extensions(),
     cmdclass={"build_ext": optional_build_ext},
 )
