@@ -130,6 +130,26 @@ class WatcherTests(SynchronousTestCase):
         self.assertEqual(harness.watcher.next_l1_block, 301)
         harness.watcher.stopService()
 
+    def test_when_caught_up(self):
+        """``when_caught_up`` fires once everything up to the L1 head is in the sink (not while
+        the watcher waits for room); later calls fire at once."""
+        harness = WatcherHarness(self.chain_with_txs(), capacity=1)
+        seen = []
+        harness.watcher.when_caught_up().addCallback(lambda _: seen.append(len(harness.queue)))
+        harness.watcher.startService()
+        harness.turn(3)
+        self.assertEqual(seen, [])  # id 1 waits for room
+        delivered = harness.queue.take_ready(limit=1)
+        harness.turn(2)
+        self.assertEqual(seen, [])  # id 2 waits for room
+        delivered += harness.queue.take_ready(limit=1)
+        harness.turn(2)
+        self.assertEqual(seen, [1])  # id 2 is in the queue
+        delivered += harness.queue.take_ready()
+        self.assertEqual([tx.nonce for tx in delivered], [0, 1, 2])
+        self.successResultOf(harness.watcher.when_caught_up())
+        harness.watcher.stopService()
+
     def test_new_transactions_are_picked_up(self):
         """A tx emitted after start-up arrives at a later poll."""
         harness = WatcherHarness(self.chain_with_txs())

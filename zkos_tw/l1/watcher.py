@@ -148,6 +148,26 @@ class PriorityTxWatcher(service.Service):
         self.delivered = 0
         self.failure: Exception | None = None
         self._loop: defer.Deferred | None = None
+        self._caught_up = False
+        self._caught_up_waiters: list[defer.Deferred] = []
+
+    def when_caught_up(self) -> defer.Deferred:
+        """A Deferred firing once the watcher has read every L1 block up to the L1 head it saw
+        (so every priority tx already on L1 is in the sink, or waiting for room in it). The
+        sequencer can wait for it before block 1, so the deposits of the L1 state land in
+        block 1 with the upgrade tx."""
+        if self._caught_up:
+            return defer.succeed(None)
+        waiting = defer.Deferred(lambda d: self._caught_up_waiters.remove(d))
+        self._caught_up_waiters.append(waiting)
+        return waiting
+
+    def _mark_caught_up(self) -> None:
+        if not self._caught_up:
+            self._caught_up = True
+            waiters, self._caught_up_waiters = self._caught_up_waiters, []
+            for waiting in waiters:
+                waiting.callback(None)
 
     @property
     def health(self):
@@ -190,6 +210,8 @@ class PriorityTxWatcher(service.Service):
                     )
                 caught_up = await self.poll_once()
                 errors = 0
+                if caught_up:
+                    self._mark_caught_up()
             except L1EventError as e:
                 raise L1WatcherError(str(e)) from None
             except L1Error as e:
