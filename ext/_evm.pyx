@@ -69,6 +69,11 @@ cdef extern from "zkos_u256.h":
     void zk_to_be32(uint8_t *p, const uint64_t *a) nogil
     void zk_from_be(uint64_t *r, const uint8_t *p, unsigned size) nogil
     int64_t zk_memory_cost(uint64_t words) nogil
+    ctypedef struct zk_slot_cache:
+        int count
+    void zk_slots_clear(zk_slot_cache *c) nogil
+    int zk_slots_get(const zk_slot_cache *c, const uint64_t *k, uint64_t *out) nogil
+    void zk_slots_put(zk_slot_cache *c, const uint64_t *k, const uint64_t *v) nogil
     object zk_to_pylong(const uint64_t *a)
     int zk_from_pylong(object v, uint64_t *r) except -1
 
@@ -257,6 +262,7 @@ cdef class _Loop:
     """The C state of one frame while it runs."""
 
     cdef uint64_t *stack
+    cdef zk_slot_cache *slots
     cdef int sp
     cdef int64_t gas
     cdef int64_t refund
@@ -265,11 +271,13 @@ cdef class _Loop:
 
     def __cinit__(self):
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
+        self.slots = NULL  # allocated by the first SLOAD (65 KiB)
         if self.stack == NULL:
             raise MemoryError
 
     def __dealloc__(self):
         free(self.stack)
+        free(self.slots)
 
 
 cdef int _run(_Loop loop, object evm, object message, object block_env, object tx_env,
@@ -277,6 +285,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     """Run the frame; return DONE, REVERTED or an exceptional outcome. Python exceptions from
     instructions run in Python propagate (the Frame is up to date when they do)."""
     cdef uint64_t *stk = loop.stack
+    cdef zk_slot_cache *slots = loop.slots
     cdef int sp = 0
     cdef int64_t gas = message.gas
     cdef int64_t refund = 0
@@ -591,6 +600,22 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     mem[offset] = <uint8_t>(b[0] & 0xFF)
                     sp -= 2
             elif op == 0x54:            # SLOAD
+                # Slots read or written earlier in this frame are warm and their value is
+                # known, unless an instruction run in Python (a call) has run since.
+                if slots == NULL:
+                    slots = loop.slots = <zk_slot_cache *>malloc(sizeof(zk_slot_cache))
+                    if slots == NULL:
+                        raise MemoryError
+                    memset(slots, 0, sizeof(zk_slot_cache))
+                elif zk_slots_get(slots, a, tmp):
+                    if gas < 100:
+                        outcome = OUT_OF_GAS
+                        break
+                    gas -= 100
+                    memcpy(a, tmp, 32)
+                    pc += 1
+                    continue
+                memcpy(tmp, a, 32)
                 key = zk_to_pylong(a)
                 slot = (target, key)
                 if slot in accessed_storage_keys:
@@ -603,6 +628,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     break
                 gas -= cost
                 zk_from_pylong(state.get_storage(target, key), a)
+                zk_slots_put(slots, tmp, a)
             elif op == 0x55:            # SSTORE
                 key = zk_to_pylong(a)
                 value = zk_to_pylong(b)
@@ -636,6 +662,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     outcome = STATIC_WRITE
                     break
                 state.set_storage(target, key, value)
+                if slots != NULL:
+                    zk_slots_put(slots, a, b)
             elif op == 0x56:            # JUMP
                 if not zk_fits_u64(a) or a[0] >= <uint64_t>code_size or not jumpdest[a[0]]:
                     outcome = BAD_JUMP
@@ -699,6 +727,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
             items = [zk_to_pylong(stk + 4 * (sp - n + i)) for i in range(n)]
             sp -= n
             evm.stack = items
+            if slots != NULL:
+                zk_slots_clear(slots)
             evm.gas_left = gas
             evm.pc = pc
             evm.refund_counter = refund

@@ -372,3 +372,58 @@ static inline int64_t zk_memory_cost(uint64_t words) {
 }
 
 #endif
+
+/* A small open-addressing map of storage slot -> value for the SLOADs of one frame (see
+ * ext/_evm.pyx): a hit is a slot read or written earlier in the frame, hence warm. */
+#define ZK_SLOTS 1024
+typedef struct {
+    uint64_t keys[ZK_SLOTS][4];
+    uint64_t values[ZK_SLOTS][4];
+    uint8_t used[ZK_SLOTS];
+    int count;
+} zk_slot_cache;
+
+static inline void zk_slots_clear(zk_slot_cache *c) {
+    if (c->count) {
+        memset(c->used, 0, sizeof(c->used));
+        c->count = 0;
+    }
+}
+
+static inline unsigned zk_slot_hash(const uint64_t *k) {
+    uint64_t h = k[0] ^ (k[1] * 0x9E3779B97F4A7C15ULL) ^ (k[2] * 0xC2B2AE3D27D4EB4FULL) ^
+                 (k[3] * 0x165667B19E3779F9ULL);
+    h *= 0x9E3779B97F4A7C15ULL;
+    return (unsigned)(h >> 54);
+}
+
+/* 1 and the value in `out` when the slot is cached, else 0. */
+static inline int zk_slots_get(const zk_slot_cache *c, const uint64_t *k, uint64_t *out) {
+    unsigned i = zk_slot_hash(k), n;
+    for (n = 0; n < ZK_SLOTS; n++, i = (i + 1) & (ZK_SLOTS - 1)) {
+        if (!c->used[i]) return 0;
+        if (zk_eq(c->keys[i], k)) {
+            memcpy(out, c->values[i], 32);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Remember slot -> value (a full map forgets everything first). */
+static inline void zk_slots_put(zk_slot_cache *c, const uint64_t *k, const uint64_t *v) {
+    unsigned i;
+    if (c->count >= ZK_SLOTS / 2) zk_slots_clear(c);
+    i = zk_slot_hash(k);
+    while (c->used[i]) {
+        if (zk_eq(c->keys[i], k)) {
+            memcpy(c->values[i], v, 32);
+            return;
+        }
+        i = (i + 1) & (ZK_SLOTS - 1);
+    }
+    c->used[i] = 1;
+    memcpy(c->keys[i], k, 32);
+    memcpy(c->values[i], v, 32);
+    c->count++;
+}
