@@ -8,6 +8,7 @@ from zope.interface.verify import verifyObject
 from tests.execution.test_l1_transactions import canonical
 from tests.l1.helpers import FakeL1, run
 from zkos_tw.execution.l1_transactions import UPGRADE_TX_TYPE, L1Transaction
+from zkos_tw.hashing import blake2s256
 from zkos_tw.interfaces import IPriorityTxSink, IPriorityTxSource
 from zkos_tw.l1.queue import PriorityTxQueue
 from zkos_tw.l1.watcher import (
@@ -300,6 +301,7 @@ class GenesisUpgradeTests(SynchronousTestCase):
         self.assertEqual(upgrade.tx.tx_type, 0x7E)
         self.assertEqual((upgrade.protocol_version, upgrade.l1_block), (28, 7))
         self.assertEqual(upgrade.factory_deps, (b"\x01",))
+        self.assertEqual(upgrade.preimages(), [(blake2s256(b"\x01"), b"\x01")])
         self.assertEqual(chain.log_ranges, [(7, 7)])
 
     def test_fallback_whole_range(self):

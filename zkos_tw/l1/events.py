@@ -24,7 +24,7 @@ from zkos_tw.execution.l1_transactions import (
     L1Transaction,
     L1TransactionError,
 )
-from zkos_tw.hashing import keccak256
+from zkos_tw.hashing import blake2s256, keccak256
 
 NEW_PRIORITY_REQUEST_SIGNATURE = (
     f"NewPriorityRequest(uint256,bytes32,uint64,{L2_CANONICAL_TRANSACTION_ABI},bytes[])"
@@ -66,6 +66,11 @@ class GenesisUpgrade:
     protocol_version: int
     factory_deps: tuple[bytes, ...]
     l1_block: int
+
+    def preimages(self) -> list[tuple[bytes, bytes]]:
+        """``(blake2s(raw), raw)`` of each factory dep, for the preimage store (§7.6: unpadded,
+        no artifacts)."""
+        return [(blake2s256(dep), dep) for dep in self.factory_deps]
 
 
 def _where(log: dict) -> str:
