@@ -17,7 +17,7 @@ from tests.fixtures import fixture_path
 from zkos_tw.cli import bench as bench_cli
 from zkos_tw.cli import main as cli_main
 from zkos_tw.cli.bench_evm import EvmOptions, format_text, run_evm
-from zkos_tw.evmbench import measure, paths, workloads
+from zkos_tw.evmbench import contracts, measure, paths, workloads
 from zkos_tw.execution import engines
 
 
@@ -206,6 +206,53 @@ class ReportTests(SynchronousTestCase):
         (mismatch,) = result["mismatches"]
         self.assertIn("keccak_loop: gas used differs: pure ", mismatch)
         self.assertIn("MISMATCH: keccak_loop", format_text(result))
+
+    def test_reverting_transaction(self):
+        """A call that reverts (an unknown selector, a transfer without balance) is measured
+        too: every path reports failure and the same gas."""
+        artifacts = contracts.load_artifacts()
+        transfer = contracts.selector(artifacts, "ERC20Loop", "transfer")
+        cases = [
+            workloads.contract_call("unknown", "ERC20Loop", b"\xde\xad\xbe\xef", artifacts),
+            workloads.contract_call(
+                "no_balance",
+                "ERC20Loop",
+                transfer + bytes(12) + b"\x11" * 20 + (5).to_bytes(32, "big"),
+                artifacts,
+            ),
+        ]
+        result = measure.run_benchmark(
+            cases,
+            _available(paths.PATH_NAMES),
+            repeat=1,
+            min_time=0,
+            count=paths.count_instructions,
+        )
+        self.assertTrue(result["ok"], result["mismatches"])
+        for entry in result["workloads"]:
+            cells = [c for c in entry["paths"].values() if c]
+            self.assertEqual({c["success"] for c in cells}, {False})
+            self.assertGreater(entry["gas_used"], 21_000)
+
+    def test_crash_is_a_mismatch(self):
+        """A path that raises is reported (null cell, a mismatch) and the others still run."""
+
+        class Crashing:
+            name = "pyevm"
+            reason = None
+
+            def prepare(self, workload):
+                raise ValueError("cannot decode")
+
+        chosen = [paths.OurPath("pure"), Crashing()]
+        result = measure.run_benchmark(_tiny()[1:], chosen, repeat=1, min_time=0)
+        self.assertFalse(result["ok"])
+        self.assertEqual(
+            result["mismatches"], ["keccak_loop: pyevm crashed: ValueError: cannot decode"]
+        )
+        entry = result["workloads"][0]
+        self.assertIsNone(entry["paths"]["pyevm"])
+        self.assertTrue(entry["paths"]["pure"]["success"])
 
     def test_mismatch_exit_status(self):
         """``zkosctl bench evm`` exits 1 when the benchmark reports ``ok: false``."""

@@ -3,8 +3,8 @@
 For each workload each available path runs at least ``repeat`` times, and more while its timed
 total is below ``min_time`` seconds, up to ``max_runs`` runs; every run gets a fresh pre-state
 (built before the clock starts) and a ``gc.collect()`` (cheap: live objects are frozen first). The reported time is the median run.
-A path whose gas used or success flag differs from the others on any run is a mismatch: the
-report lists it, ``ok`` is false and ``zkosctl bench evm`` exits with status 1.
+A path whose gas used or success flag differs from the others on any run, or that raises, is a
+mismatch: the report lists it (a crashed path's cell is ``null``), ``ok`` is false and ``zkosctl bench evm`` exits with status 1.
 
 Result (format version 1)::
 
@@ -79,7 +79,12 @@ def measure_workload(workload, paths, repeat, min_time, max_runs, instructions, 
         if path.reason is not None:
             cells[path.name] = None
             continue
-        times, outcomes = time_path(path, workload, repeat, min_time, max_runs)
+        try:
+            times, outcomes = time_path(path, workload, repeat, min_time, max_runs)
+        except Exception as e:  # one path crashing on one case must not lose the whole run
+            mismatches.append(f"{workload.name}: {path.name} crashed: {type(e).__name__}: {e}")
+            cells[path.name] = None
+            continue
         first = outcomes[0]
         if any(o != first for o in outcomes[1:]):
             mismatches.append(f"{workload.name}: {path.name} differs between its own runs")

@@ -132,7 +132,8 @@ def _signed_call(data: bytes) -> bytes:
     return bytes(signed.raw_transaction)
 
 
-def _our_workload(name: str, contract: str, data: bytes, artifacts: dict) -> Workload:
+def contract_call(name: str, contract: str, data: bytes, artifacts: dict) -> Workload:
+    """A call with ``data`` to ``contract`` (one of the artifacts) deployed at ``CONTRACT``."""
     code = contracts.runtime_code(artifacts, contract)
     pre = {
         SENDER: {"balance": hex(10**24), "nonce": "0x00", "code": "0x", "storage": {}},
@@ -145,7 +146,7 @@ def erc20_transfer_loop(n: int = ERC20_TRANSFERS, artifacts: dict | None = None)
     """``ERC20Loop.transferLoop(n)``: n external ERC-20 transfers to fresh addresses."""
     artifacts = artifacts or contracts.load_artifacts()
     data = contracts.selector(artifacts, "ERC20Loop", "transferLoop") + n.to_bytes(32, "big")
-    return _our_workload("erc20_transfer_loop", "ERC20Loop", data, artifacts)
+    return contract_call("erc20_transfer_loop", "ERC20Loop", data, artifacts)
 
 
 def keccak_loop(n: int = KECCAK_ROUNDS, artifacts: dict | None = None) -> Workload:
@@ -153,7 +154,7 @@ def keccak_loop(n: int = KECCAK_ROUNDS, artifacts: dict | None = None) -> Worklo
     artifacts = artifacts or contracts.load_artifacts()
     seed = bytes(31) + b"\x2a"
     data = contracts.selector(artifacts, "KeccakLoop", "hashLoop") + seed + n.to_bytes(32, "big")
-    return _our_workload("keccak_loop", "KeccakLoop", data, artifacts)
+    return contract_call("keccak_loop", "KeccakLoop", data, artifacts)
 
 
 OUR_NAMES = ("erc20_transfer_loop", "keccak_loop")
