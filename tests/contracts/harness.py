@@ -99,11 +99,15 @@ class L1ContractsTestCase(TestCase):
             self.arts["ValidatorTimelock"].abi, function, self.chain, from_, to, data
         )
 
-    def assertReverts(self, sender: Sender, to: str, data: bytes, error: str, value: int = 0):
+    def assertReverts(
+        self, sender: Sender, to: str, data: bytes, error: str, value: int = 0, gas_price=None
+    ):
         """``eth_call`` from ``sender`` reverts with custom error ``error`` (name or prefix)."""
         call = {"from": sender.address, "to": to, "data": "0x" + data.hex()}
         if value:
             call["value"] = hex(value)
+        if gas_price is not None:
+            call["gasPrice"] = hex(gas_price)
         try:
             self.rpc.call("eth_call", call, "latest")
         except RpcError as e:
