@@ -149,8 +149,8 @@ class ReportTests(SynchronousTestCase):
         json.dumps(result)  # JSON-able
         self.assertEqual(
             set(result),
-            {"version", "ok", "paths", "unavailable", "settings", "notes", "workloads",
-             "geomean", "mismatches"},
+            {"version", "ok", "paths", "unavailable", "settings", "notes", "versions",
+             "workloads", "geomean", "mismatches"},
         )  # fmt: skip
         self.assertTrue(result["ok"], result["mismatches"])
         self.assertEqual(result["paths"], ["cext", "pure", "pyevm", "pyrevm"])

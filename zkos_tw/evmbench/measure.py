@@ -10,6 +10,7 @@ Result (format version 1)::
 
     {"version": 1, "ok": true, "paths": [...], "unavailable": {"pyrevm": "reason"},
      "settings": {"repeat": 3, "min_time_s": 0.5, "max_runs": 100}, "notes": [...],
+     "versions": {"python": "3.11.7", "zkos-tw": ..., "py-evm": ..., "pyrevm": ...},
      "workloads": [{"name", "group", "fork", "gas_used", "instructions",
                     "paths": {"cext": {"s_per_run", "min_s", "runs", "gas_used", "success",
                                         "gas_per_s", "instructions_per_s"} | null, ...},
@@ -23,7 +24,9 @@ Result (format version 1)::
 from __future__ import annotations
 
 import gc
+import importlib.metadata
 import math
+import platform
 import statistics
 import time
 
@@ -117,6 +120,17 @@ def measure_workload(workload, paths, repeat, min_time, max_runs, instructions, 
     }
 
 
+def versions() -> dict:
+    """Python's version and each measured package's (``None`` when not installed)."""
+    found = {"python": platform.python_version()}
+    for package in ("zkos-tw", "py-evm", "pyrevm"):
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
 def run_benchmark(
     workloads,
     paths,
@@ -134,7 +148,12 @@ def run_benchmark(
     entries = []
     for workload in workloads:
         started = time.perf_counter()
-        instructions = count(workload) if count is not None else None
+        instructions = None
+        if count is not None:
+            try:
+                instructions = count(workload)
+            except Exception as e:  # the pure path failed: say so, time the others anyway
+                mismatches.append(f"{workload.name}: instruction count crashed: {e!r}")
         entry = measure_workload(
             workload, paths, repeat, min_time, max_runs, instructions, mismatches
         )
@@ -157,6 +176,7 @@ def run_benchmark(
         "unavailable": {p.name: p.reason for p in paths if p.reason is not None},
         "settings": {"repeat": repeat, "min_time_s": min_time, "max_runs": max_runs},
         "notes": list(notes),
+        "versions": versions(),
         "workloads": entries,
         "geomean": geomean,
         "mismatches": mismatches,
