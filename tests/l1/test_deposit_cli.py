@@ -71,10 +71,10 @@ class FakeClock:
 
 class WaitTests(SynchronousTestCase):
     def test_waits_until_seen(self):
-        """Polls every 250 ms until a receipt appears."""
+        """Polls every ``interval`` until a receipt appears."""
         answers = [None, None, {"status": 1}]
         clock = FakeClock()
-        receipt = _wait_receipt(lambda h: answers.pop(0), "0xab", 5, "L2", clock)
+        receipt = _wait_receipt(lambda h: answers.pop(0), "0xab", 5, "L2", clock, interval=0.25)
         self.assertEqual(receipt, {"status": 1})
         self.assertEqual(clock.now, 0.5)
 

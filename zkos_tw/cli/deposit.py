@@ -14,6 +14,7 @@ Exit codes: 0 deposited (L2 status 1), 1 failed (one line on stderr says why), 2
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from decimal import Decimal, InvalidOperation
@@ -103,7 +104,10 @@ class Options(usage.Options):
         ["chain-id", None, "270", "L2 chain id"],
         ["timeout", None, "120", "Seconds to wait for each receipt"],
     ]
-    optFlags = [["no-wait", None, "Do not wait for the L2 receipt"]]
+    optFlags = [
+        ["no-wait", None, "Do not wait for the L2 receipt"],
+        ["json", None, "Also print a JSON summary (hashes, priority id, L2 wait in seconds)"],
+    ]
 
     def postOptions(self):
         try:
@@ -131,7 +135,7 @@ class Options(usage.Options):
             raise usage.UsageError(str(e)) from None
 
 
-def _wait_receipt(fetch, tx_hash: str, timeout: float, what: str, clock=time):
+def _wait_receipt(fetch, tx_hash: str, timeout: float, what: str, clock=time, interval=0.05):
     deadline = clock.monotonic() + timeout
     while True:
         receipt = fetch(tx_hash)
@@ -139,7 +143,7 @@ def _wait_receipt(fetch, tx_hash: str, timeout: float, what: str, clock=time):
             return receipt
         if clock.monotonic() >= deadline:
             raise DepositError(f"{what} receipt for {tx_hash} not seen within {timeout:g} s")
-        clock.sleep(0.25)
+        clock.sleep(interval)
 
 
 def make_deposit(options, out=sys.stdout) -> dict:
@@ -280,7 +284,7 @@ def run(options) -> int:
     from web3.exceptions import Web3Exception
 
     try:
-        make_deposit(options)
+        summary = make_deposit(options)
     except DepositError as e:
         print(f"zkosctl deposit: {e}", file=sys.stderr)
         return 1
@@ -291,4 +295,6 @@ def run(options) -> int:
     except (Web3Exception, ValueError) as e:
         print(f"zkosctl deposit: {e}", file=sys.stderr)
         return 1
+    if options["json"]:
+        print(json.dumps(summary, sort_keys=True))
     return 0
