@@ -305,3 +305,31 @@ class ApplyTests(SynchronousTestCase):
         self.assertEqual(result.receipt.tx_type, 0x7E)
         self.assertEqual(result.fee, 0)
         self.assertEqual(self.balance(BOOTLOADER_FORMAL_ADDRESS), 0)
+
+
+class FlatStateTests(SynchronousTestCase):
+    """The same rules on the ZKsync OS flat state the sequencer uses."""
+
+    def test_deposit_and_revert_on_flat_state(self):
+        """A deposit then a reverting call: balances, fee account and the block's writes."""
+        from zkos_tw.state.view import FlatState
+        from zkos_tw.testing.memory_flat_state import MemoryFlatState, MemoryPreimages
+
+        state = FlatState(MemoryFlatState().at(0), MemoryPreimages())
+        env = block_env(state)
+        state.set_code(CONTRACT, push(0) + push(0) + bytes([0xFD]))
+        deposit = l1_tx(value=7 * 10**18, max_fee=5)
+        first = apply_l1_transaction(env, deposit)
+        failing = l1_tx(to=CONTRACT, value=3, max_fee=5, nonce=1)
+        second = apply_l1_transaction(env, failing, first.cumulative_gas_used, 1)
+        self.assertTrue(first.succeeded)
+        self.assertFalse(second.succeeded)
+        self.assertEqual(state.get_balance(OTHER), 7 * 10**18)
+        self.assertEqual(state.get_balance(CONTRACT), 0)
+        self.assertEqual(state.get_balance(BOOTLOADER_FORMAL_ADDRESS), first.fee + second.fee)
+        self.assertEqual(
+            state.get_balance(REFUND),
+            deposit.to_mint - 7 * 10**18 - first.fee + failing.to_mint - second.fee,
+        )
+        self.assertEqual(second.l2_to_l1_log.tx_number_in_block, 1)
+        self.assertTrue(state.finish_block().storage_writes)
