@@ -254,6 +254,21 @@ cdef inline void _copy_padded(uint8_t *dest, const uint8_t *source, uint64_t sou
         memset(dest + available, 0, size - available)
 
 
+cdef inline bytes _as_bytes(object value):
+    """``value`` itself when it is ``bytes`` (the usual case), else ``bytes(value)``."""
+    return value if type(value) is bytes else bytes(value)
+
+
+cdef inline int _push_address(uint64_t *r, object address) except -1:
+    """The word of a 20-byte address (any bytes-like object)."""
+    cdef bytes raw = _as_bytes(address)
+    if PyBytes_GET_SIZE(raw) == 20:
+        zk_from_be(r, <const uint8_t *>PyBytes_AS_STRING(raw), 20)
+    else:
+        zk_from_pylong(int.from_bytes(raw, "big") & ((1 << 256) - 1), r)
+    return 0
+
+
 cdef inline uint64_t words(uint64_t size) noexcept nogil:
     return (size + 31) >> 5
 
@@ -291,7 +306,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     cdef int64_t refund = 0
     cdef Py_ssize_t pc = 0
     cdef int64_t cost
-    cdef bytes message_code = message.code
+    cdef bytes message_code = _as_bytes(message.code)
     cdef Py_ssize_t code_size = PyBytes_GET_SIZE(message_code)
     cdef tuple analysed = _analyse(message_code)
     cdef bytes code_object = analysed[0]
@@ -301,7 +316,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     cdef bytearray memory = evm.memory
     cdef uint8_t *mem = <uint8_t *>PyByteArray_AS_STRING(memory)
     cdef uint64_t msize = <uint64_t>PyByteArray_GET_SIZE(memory)
-    cdef bytes data = message.data
+    cdef bytes data = _as_bytes(message.data)
     cdef const uint8_t *data_ptr = <const uint8_t *>PyBytes_AS_STRING(data)
     cdef uint64_t data_size = <uint64_t>PyBytes_GET_SIZE(data)
     cdef bint is_static = message.is_static
@@ -501,13 +516,13 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 zk_from_be32(b, digest)
                 sp -= 1
             elif op == 0x30:            # ADDRESS
-                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(target), 20)
+                _push_address(a + 4, target)
                 sp += 1
             elif op == 0x32:            # ORIGIN
-                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(tx_env.origin), 20)
+                _push_address(a + 4, tx_env.origin)
                 sp += 1
             elif op == 0x33:            # CALLER
-                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(message.caller), 20)
+                _push_address(a + 4, message.caller)
                 sp += 1
             elif op == 0x34:            # CALLVALUE
                 zk_from_pylong(message.value, a + 4)
@@ -530,7 +545,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     break
                 gas -= cost
                 if op == 0x3E:
-                    return_data = evm.return_data
+                    return_data = _as_bytes(evm.return_data)
                     if source + size > <uint64_t>PyBytes_GET_SIZE(return_data):
                         outcome = OUT_OF_BOUNDS
                         break
@@ -554,10 +569,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 zk_from_pylong(tx_env.gas_price, a + 4)
                 sp += 1
             elif op == 0x3D:            # RETURNDATASIZE
-                zk_set_u64(a + 4, <uint64_t>PyBytes_GET_SIZE(evm.return_data))
+                zk_set_u64(a + 4, <uint64_t>len(evm.return_data))
                 sp += 1
             elif op == 0x41:            # COINBASE
-                zk_from_be(a + 4, <const uint8_t *>PyBytes_AS_STRING(block_env.coinbase), 20)
+                _push_address(a + 4, block_env.coinbase)
                 sp += 1
             elif op == 0x42:
                 zk_from_pylong(block_env.timestamp, a + 4)
@@ -768,7 +783,7 @@ cdef object _new_frame(object message, object block_env, object tx_env):
     """A ``Frame`` like ``Frame(message, block_env, tx_env)`` without its Python code analysis
     (the loop has its own): ``code`` is the padded code, ``valid_jump_destinations`` None."""
     cdef object evm = _frame_new(Frame)
-    cdef bytes code = message.code
+    cdef bytes code = _as_bytes(message.code)
     evm.pc = 0
     evm.stack = []
     evm.memory = bytearray()
