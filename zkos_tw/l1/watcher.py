@@ -209,6 +209,8 @@ class PriorityTxWatcher(service.Service):
                         id=self.next_priority_id,
                     )
                 caught_up = await self.poll_once()
+                if errors:
+                    self.log.info("L1 watcher: L1 answers again after {n} failed polls", n=errors)
                 errors = 0
                 if caught_up:
                     self._mark_caught_up()
