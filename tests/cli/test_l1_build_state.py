@@ -116,7 +116,7 @@ class CommittedStateTests(TestCase):
         self.addCleanup(self.anvil.stop)
         self.anvil.ready()
         self.rpc = self.anvil.rpc
-        self.arts = load_artifacts()
+        self.arts = load_artifacts(os.path.join(REPO_ROOT, "contracts", "l1", "build"))
 
     def test_discovery_and_logs(self):
         bridgehub = GenesisConfig().bridgehub_address

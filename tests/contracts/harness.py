@@ -32,6 +32,8 @@ from zkos_tw.l1.deploy import (
     request_deposit,
 )
 
+#: The committed artifacts of this checkout (tox runs the installed package, not the tree).
+ARTIFACTS = os.path.join(REPO_ROOT, "contracts", "l1", "build")
 GENESIS_ROOT = load_genesis(os.path.join(REPO_ROOT, "genesis.json")).genesis_root
 STRANGER_KEY = "0x" + "42" * 32
 
@@ -47,8 +49,10 @@ class _SharedL1:
         try:
             self.anvil.ready()
             self.rpc = self.anvil.rpc
-            self.arts = load_artifacts()
-            self.deployment = deploy_ecosystem(self.rpc, GENESIS_ROOT, log=lambda line: None)
+            self.arts = load_artifacts(ARTIFACTS)
+            self.deployment = deploy_ecosystem(
+                self.rpc, GENESIS_ROOT, log=lambda line: None, artifacts_dir=ARTIFACTS
+            )
         except BaseException:
             self.anvil.stop()
             raise

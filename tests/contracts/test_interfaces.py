@@ -7,6 +7,7 @@ import os
 
 from twisted.trial.unittest import SkipTest, TestCase
 
+from tests.fixtures import REPO_ROOT
 from zkos_tw.hashing import keccak256
 from zkos_tw.l1.artifacts import (
     DEPLOYABLE,
@@ -19,6 +20,8 @@ from zkos_tw.l1.artifacts import (
     render,
     sources_dir,
 )
+
+BUILD = build_dir(REPO_ROOT)
 
 #: (contract, function) -> selector, from zksync-os-server.md §7.1 / §7.2.
 SELECTORS = {
@@ -67,14 +70,14 @@ class InterfaceTests(TestCase):
         for (contract, name), expected in SELECTORS.items():
             (item,) = [
                 i
-                for i in load_artifact(contract).abi
+                for i in load_artifact(contract, BUILD).abi
                 if i["type"] == "function" and i["name"] == name
             ]
             selector = keccak256(abi_signature(item).encode())[:4].hex()
             self.assertEqual(selector, expected, f"{contract}.{abi_signature(item)}")
 
     def test_event_topics(self):
-        abi = load_artifact("ZKChain").abi
+        abi = load_artifact("ZKChain", BUILD).abi
         for name, expected in TOPICS.items():
             (item,) = [i for i in abi if i["type"] == "event" and i["name"] == name]
             self.assertEqual(keccak256(abi_signature(item).encode()).hex(), expected, name)
@@ -82,7 +85,9 @@ class InterfaceTests(TestCase):
 
     def test_stored_batch_hash_is_static(self):
         """StoredBatchInfo is nine static words (its hash is keccak of 288 bytes)."""
-        (item,) = [i for i in load_artifact("ZKChain").abi if i.get("name") == "genesisBatchInfo"]
+        (item,) = [
+            i for i in load_artifact("ZKChain", BUILD).abi if i.get("name") == "genesisBatchInfo"
+        ]
         types = [c["type"] for c in item["outputs"][0]["components"]]
         self.assertEqual(
             types,
@@ -104,15 +109,15 @@ class ArtifactTests(TestCase):
     """contracts/l1/build/*.json are the compiled sources (needs solcjs 0.8.37 in .tools)."""
 
     def test_artifacts_match_sources(self):
-        solcjs = default_solcjs()
+        solcjs = default_solcjs(REPO_ROOT)
         if not os.access(solcjs, os.X_OK):
             if os.environ.get("CI"):
                 self.fail(f"solcjs is required on CI ({solcjs})")
             raise SkipTest(f"solcjs not found at {solcjs}: run `make tools`")
-        documents = compile_sources(solcjs, sources_dir())
+        documents = compile_sources(solcjs, sources_dir(REPO_ROOT))
         self.assertEqual(sorted(documents), sorted(DEPLOYABLE))
         for name, document in documents.items():
-            with open(os.path.join(build_dir(), f"{name}.json")) as f:
+            with open(os.path.join(BUILD, f"{name}.json")) as f:
                 self.assertEqual(
                     f.read(), render(document), f"{name}: run `python contracts/l1/build.py`"
                 )

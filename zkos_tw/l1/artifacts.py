@@ -58,10 +58,18 @@ def repo_root() -> str:
 
 
 def sources_dir(root: str | None = None) -> str:
-    """``contracts/l1`` of the checkout, or ``$ZKOS_L1_CONTRACTS_DIR``."""
-    if root is None and os.environ.get("ZKOS_L1_CONTRACTS_DIR"):
+    """``contracts/l1``: under ``root`` if given, else ``$ZKOS_L1_CONTRACTS_DIR``, else the
+    checkout this package runs from, else the working directory's (an installed package run
+    from a checkout)."""
+    if root is not None:
+        return os.path.join(root, "contracts", "l1")
+    if os.environ.get("ZKOS_L1_CONTRACTS_DIR"):
         return os.environ["ZKOS_L1_CONTRACTS_DIR"]
-    return os.path.join(root or repo_root(), "contracts", "l1")
+    candidates = [os.path.join(base, "contracts", "l1") for base in (repo_root(), os.getcwd())]
+    for candidate in candidates:
+        if os.path.isdir(os.path.join(candidate, "build")):
+            return candidate
+    return candidates[-1]
 
 
 def build_dir(root: str | None = None) -> str:

@@ -231,7 +231,8 @@ def operator_addresses(l1_sender=None) -> dict[str, str]:
     }
 
 
-def load_artifacts() -> dict[str, Artifact]:
+def load_artifacts(directory: str | None = None) -> dict[str, Artifact]:
+    """The deployable contracts' artifacts (from ``contracts/l1/build`` unless ``directory``)."""
     names = (
         "Bridgehub",
         "ChainTypeManager",
@@ -240,7 +241,7 @@ def load_artifacts() -> dict[str, Artifact]:
         "ValidatorTimelock",
         "ZKChain",
     )
-    return {name: load_artifact(name) for name in names}
+    return {name: load_artifact(name, directory) for name in names}
 
 
 def deploy_ecosystem(
@@ -254,9 +255,10 @@ def deploy_ecosystem(
     deposit_to: str = RICH_ADDRESS,
     deposit_value: int = 10_000 * ETHER,
     log=print,
+    artifacts_dir: str | None = None,
 ) -> Deployment:
     """Deploy and wire everything on the L1 behind ``rpc``; see the module docstring."""
-    arts = load_artifacts()
+    arts = load_artifacts(artifacts_dir)
     abis = [a.abi for a in arts.values()]
     sender = Sender(rpc, deployer_key, abis)
     operators = operators or operator_addresses()
