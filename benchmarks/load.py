@@ -197,7 +197,12 @@ async def measure(reactor, peer: Peer, config: LoadConfig, profile_dir: str | No
     finally:
         profile = profiler.stop() if profiler else None
     result = record.result()
-    result["peer_cpu_seconds"] = round(cpu_seconds(peer.process.pid) - before, 2)
+    used = cpu_seconds(peer.process.pid) - before
+    result["peer_cpu_seconds"] = round(used, 2)
+    # CPU per included transaction (set-up included): steadier than TPS on a shared machine
+    result["peer_cpu_us_per_tx"] = (
+        round(1e6 * used / result["included"]) if result["included"] else None
+    )
     if profile is not None:
         result["profile"] = profile
     return result
@@ -274,6 +279,7 @@ def main(argv=None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
             raise
     shutil.rmtree(workdir, ignore_errors=True)
+    output["machine"]["loadavg_after"] = os.getloadavg()[0]
     if "ours" in output and "anvil" in output:
         ours, anvil = output["ours"]["included_tps"], output["anvil"]["included_tps"]
         output["included_tps_ratio_ours_to_anvil"] = (
