@@ -8,6 +8,7 @@ keccak256(abi.encode(tx))), enter the priority queue and tree, and move its ETH 
 from __future__ import annotations
 
 from eth_abi import decode, encode
+from eth_utils import to_checksum_address
 
 from tests.contracts import model
 from tests.contracts.harness import GENESIS_ROOT, L1ContractsTestCase
@@ -21,6 +22,17 @@ L2_TX = (
     "uint256[4],bytes,bytes,uint256[],bytes,bytes)"
 )
 ETHER = 10**18
+
+
+def forwarder_code(target: str) -> str:
+    """Runtime code that forwards its calldata and value to ``target`` and returns or reverts
+    with the answer."""
+    call = "5f5f365f3473" + target[2:].lower() + "5af1"  # CALL(gas, target, value, 0, size, 0, 0)
+    copy = "365f5f37"  # CALLDATACOPY(0, 0, size)
+    answer = "3d5f5f3e"  # RETURNDATACOPY(0, 0, returndatasize)
+    body = copy + call + answer
+    jumpdest = len(bytes.fromhex(body)) + 3 + 3
+    return "0x" + body + f"60{jumpdest:02x}57" + "3d5ffd" + "5b3d5ff3"
 
 
 class DiscoveryTests(L1ContractsTestCase):
@@ -230,6 +242,22 @@ class DepositTests(L1ContractsTestCase):
             int(self.addresses.bridgehub, 16) + 0x1111000000000000000000000000000000001111
         ) % 2**160
         self.assertEqual(tx[10][1], alias)
+
+    def test_contract_sender_is_aliased(self):
+        """A request made by a contract comes from its alias on L2 (sender != tx.origin)."""
+        forwarder = to_checksum_address("0x00000000000000000000000000000000000f0f0f")
+        self.rpc.call("anvil_setCode", forwarder, forwarder_code(self.addresses.bridgehub))
+        fields = self.request(refundRecipient="0x" + "00" * 20)
+        receipt = self.rich.send(
+            "deposit through a contract", forwarder, self.data(fields), value=fields["mintValue"]
+        )
+        (log,) = [e for e in receipt["logs"] if e["topics"][0] == NEW_PRIORITY_REQUEST]
+        tx = decode(
+            ["uint256", "bytes32", "uint64", L2_TX, "bytes[]"], bytes.fromhex(log["data"][2:])
+        )[3]
+        alias = (int(forwarder, 16) + 0x1111000000000000000000000000000000001111) % 2**160
+        self.assertEqual(tx[1], alias)
+        self.assertEqual(tx[10][1], alias, "the refund recipient defaults to the aliased sender")
 
     def test_base_cost(self):
         """l2TransactionBaseCost = gas price x L2 gas limit; only gasPerPubdata 800."""
