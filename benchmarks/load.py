@@ -155,36 +155,51 @@ class Profiler:
         return top_functions(self.raw_path)
 
 
-def top_functions(raw_path: str, limit: int = 25) -> dict:
-    """Self and inclusive sample shares per function from py-spy's raw (collapsed) output."""
+#: frames where a thread waits (not CPU): the worker pool's queue, the reactor's epoll
+IDLE_FRAMES = (
+    "Condition.wait (threading.py",
+    "EPollReactor.doPoll (twisted/internet/epollreactor.py:227",
+)
+#: frames worth naming in the per-thread breakdown (ours and the libraries doing the work)
+INTERESTING = ("zkos_tw/", "coincurve/", "rlp/", "lmdb", "json/")
+
+
+def top_functions(raw_path: str, limit: int = 20) -> dict:
+    """Per thread: samples, how busy it was, and the functions the busy samples were in
+    (inclusive, as a share of the thread's busy samples; ours and crypto/RLP/LMDB/JSON frames
+    only), from py-spy's raw (collapsed stacks) output; plus the top self-time functions."""
+    threads: dict[str, dict] = {}
     own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    threads: dict[str, int] = {}
-    total = 0
+    busy_total = 0
     with open(raw_path) as f:
         for line in f:
             stack, _, count = line.rstrip("\n").rpartition(" ")
             if not stack:
                 continue
             samples = int(count)
-            total += samples
             frames = stack.split(";")
-            threads[frames[0]] = threads.get(frames[0], 0) + samples
+            thread = threads.setdefault(frames[0], {"samples": 0, "busy": 0, "inclusive": {}})
+            thread["samples"] += samples
+            if frames[-1].startswith(IDLE_FRAMES):
+                continue
+            thread["busy"] += samples
+            busy_total += samples
             own[frames[-1]] = own.get(frames[-1], 0) + samples
             for frame in set(frames[1:]):
-                inclusive[frame] = inclusive.get(frame, 0) + samples
-
-    def share(table):
-        ranked = sorted(table.items(), key=lambda item: -item[1])[:limit]
-        return [[name, round(100 * n / total, 1)] for name, n in ranked]
-
-    return {
-        "samples": total,
-        "threads_pct": share(threads),
-        "self_pct": share(own),
-        "inclusive_pct": share(inclusive),
-        "raw": raw_path,
-    }
+                if any(mark in frame for mark in INTERESTING):
+                    thread["inclusive"][frame] = thread["inclusive"].get(frame, 0) + samples
+    report = {"raw": raw_path, "threads": {}, "self_pct_of_busy": []}
+    for name, thread in sorted(threads.items(), key=lambda item: -item[1]["busy"]):
+        busy = thread["busy"] or 1
+        ranked = sorted(thread["inclusive"].items(), key=lambda item: -item[1])[:limit]
+        report["threads"][name] = {
+            "samples": thread["samples"],
+            "busy_pct": round(100 * thread["busy"] / (thread["samples"] or 1), 1),
+            "inclusive_pct_of_busy": [[frame, round(100 * n / busy, 1)] for frame, n in ranked],
+        }
+    ranked = sorted(own.items(), key=lambda item: -item[1])[:limit]
+    report["self_pct_of_busy"] = [[f, round(100 * n / (busy_total or 1), 1)] for f, n in ranked]
+    return report
 
 
 async def measure(reactor, peer: Peer, config: LoadConfig, profile_dir: str | None) -> dict:
