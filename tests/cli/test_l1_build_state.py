@@ -97,6 +97,27 @@ class BadInputTests(TestCase):
             self.mktemp(),
         )
 
+    def test_anvil_fails_to_start(self):
+        """anvil exits at start: the line gives its exit code and last output line."""
+        fake = os.path.abspath(self.mktemp())
+        with open(fake, "w") as f:
+            f.write("#!/bin/sh\necho 'Error: address already in use' >&2\nexit 3\n")
+        os.chmod(fake, 0o755)
+        output = os.path.abspath(self.mktemp())
+        self.check(
+            1,
+            "anvil exited with code 3: Error: address already in use",
+            "build-state",
+            "--anvil",
+            fake,
+            "--output",
+            output,
+        )
+        self.assertFalse(os.path.exists(output))
+
+    def test_output_directory_missing(self):
+        self.check(1, "no directory", "build-state", "--output", "/nonexistent/dir/state.json")
+
     def test_usage(self):
         self.check(2, "--deposit-eth must be positive", "build-state", "--deposit-eth", "0")
         self.check(

@@ -116,6 +116,31 @@ class DiscoveryTests(L1ContractsTestCase):
         data = encode_call(self.arts["ChainTypeManager"].abi, "createNewChain", 271)
         self.assertReverts(self.rich, ctm, data, "OnlyBridgehub")
 
+    def test_owner_only_settings(self):
+        """Only the deployer changes the CTM's timelock or the timelock's operators."""
+        data = encode_call(
+            self.arts["ChainTypeManager"].abi, "setValidatorTimelockPostV29", self.chain
+        )
+        self.assertReverts(self.stranger, self.addresses.chain_type_manager, data, "OnlyOwner")
+        data = encode_call(
+            self.arts["ValidatorTimelock"].abi,
+            "setValidatorRoles",
+            self.chain,
+            self.stranger.address,
+            7,
+        )
+        self.assertReverts(self.committer, self.timelock, data, "OnlyOwner")
+        self.rich.send("give the stranger every role", self.timelock, data)
+        roles = eth_call(
+            self.rpc,
+            self.arts["ValidatorTimelock"],
+            self.timelock,
+            "roles",
+            self.chain,
+            self.stranger.address,
+        )
+        self.assertEqual(roles, 7)
+
     def test_second_chain(self):
         """Registering another chain gives it its own contract and GenesisUpgrade."""
         abi = self.arts["Bridgehub"].abi

@@ -469,6 +469,8 @@ def build_state(
 ) -> Deployment:
     """Run the whole build on a fresh anvil and write its ``--dump-state`` to ``output``."""
     directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        raise DeployError(f"cannot write {output}: no directory {directory}")
     fd, dump = tempfile.mkstemp(prefix=".zkos-l1-state-", suffix=".json", dir=directory)
     os.close(fd)
     os.unlink(dump)
@@ -486,8 +488,11 @@ def build_state(
     with open(dump) as f:
         state = json.load(f)
     os.unlink(dump)
-    with open(output, "w") as f:
-        f.write(canonical_state(state))
+    try:
+        with open(output, "w") as f:
+            f.write(canonical_state(state))
+    except OSError as e:
+        raise DeployError(f"cannot write {output}: {e.strerror}") from None
     return deployment
 
 
