@@ -134,3 +134,31 @@ class ArtifactTests(TestCase):
         with self.assertRaises(ArtifactError) as ctx:
             load_artifact("X", directory)
         self.assertIn("unsupported artifact format 99", str(ctx.exception))
+
+
+class AbiHelperTests(TestCase):
+    """The codec helpers deploy.py and the tests use (no anvil)."""
+
+    def test_decode_error(self):
+        from eth_abi import encode
+
+        from zkos_tw.l1.artifacts import decode_error
+
+        abi = load_artifact("ZKChain", BUILD).abi
+        selector = keccak256(b"BatchNumberMismatch(uint256,uint256)")[:4]
+        data = selector + encode(["uint256", "uint256"], [1, 2])
+        self.assertEqual(decode_error(data, abi), "BatchNumberMismatch(1, 2)")
+        data = keccak256(b"Error(string)")[:4] + encode(["string"], ["no"])
+        self.assertEqual(decode_error(data), "Error(no)")
+        data = keccak256(b"Panic(uint256)")[:4] + encode(["uint256"], [0x11])
+        self.assertEqual(decode_error(data), "Panic(17)")
+        self.assertEqual(decode_error(b""), "reverted without data")
+        self.assertEqual(decode_error(b"\1\2\3\4"), "reverted with 0x01020304")
+
+    def test_encode_call(self):
+        from zkos_tw.l1.artifacts import encode_call
+
+        abi = load_artifact("Bridgehub", BUILD).abi
+        self.assertEqual(encode_call(abi, "getZKChain", 270).hex(), "e680c4c1" + f"{270:064x}")
+        with self.assertRaises(ArtifactError):
+            encode_call(abi, "noSuchFunction")
