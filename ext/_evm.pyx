@@ -20,7 +20,8 @@ Design (see docs/execution.md, "The compiled path"):
   account reads, BLOCKHASH, BLOBHASH, ...) run the pure instruction of the fork's table on the
   same ``Frame``: the top stack items, gas, pc and refunds are handed over and read back. Child
   frames go through ``process_message`` and so through the block's engine again;
-* a frame given 2**40 gas or more runs on the pure loop (C gas and memory bounds assume less).
+* gas is a C int64 (a frame given 2**63 gas or more, which no transaction can carry, runs on the
+  pure loop); memory costs are computed in 128 bits and saturate above any payable amount.
 """
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
@@ -69,6 +70,7 @@ cdef extern from "zkos_u256.h":
     void zk_to_be32(uint8_t *p, const uint64_t *a) nogil
     void zk_from_be(uint64_t *r, const uint8_t *p, unsigned size) nogil
     int64_t zk_memory_cost(uint64_t words) nogil
+    ctypedef unsigned long long zk_u128  # really unsigned __int128 (see zkos_u256.h)
     ctypedef struct zk_slot_cache:
         int count
     void zk_slots_clear(zk_slot_cache *c) nogil
@@ -78,19 +80,19 @@ cdef extern from "zkos_u256.h":
     int zk_from_pylong(object v, uint64_t *r) except -1
 
 
-# A frame with this much gas or more runs on the pure loop: below it, any memory end past
-# MEMORY_LIMIT costs more gas than the frame has, so offsets fit C integers.
+# Gas is an int64 (a frame given 2**63 or more runs on the pure loop). Costs are uint64: memory
+# offsets and sizes are clamped to CLAMP = 2**42, past which the memory cost alone exceeds
+# 2**63 gas, and a memory cost of 2**63 or more is reported as TOO_MUCH_GAS (2**63), which no
+# frame can pay; sums of costs stay below 2**64.
 cdef extern from *:
     """
-    #define ZK_GAS_CEILING (1LL << 40)
-    #define ZK_MEMORY_LIMIT (1ULL << 32)
-    #define ZK_CLAMP (1ULL << 33)
-    #define ZK_TOO_MUCH_GAS (1LL << 62)
+    #define ZK_GAS_CEILING (0x7FFFFFFFFFFFFFFFLL)
+    #define ZK_CLAMP (1ULL << 42)
+    #define ZK_TOO_MUCH_GAS (1ULL << 63)
     """
     int64_t GAS_CEILING "ZK_GAS_CEILING"
-    uint64_t MEMORY_LIMIT "ZK_MEMORY_LIMIT"
-    uint64_t CLAMP "ZK_CLAMP"  # offsets and sizes at or past this are "too big" (out of gas)
-    int64_t TOO_MUCH_GAS "ZK_TOO_MUCH_GAS"
+    uint64_t CLAMP "ZK_CLAMP"
+    uint64_t TOO_MUCH_GAS "ZK_TOO_MUCH_GAS"
 DEF STACK_LIMIT = 1024
 DEF FALLBACK_ITEMS = 7       # the most items a Python-run instruction pops (CALL)
 
@@ -213,18 +215,22 @@ cdef tuple _analyse(bytes code):
     return result
 
 
-cdef inline int64_t _memory_gas(uint64_t msize, uint64_t offset, uint64_t size) noexcept nogil:
+cdef inline uint64_t _memory_gas(uint64_t msize, uint64_t offset, uint64_t size) noexcept nogil:
     """Gas to grow a memory of ``msize`` bytes to cover [offset, offset + size); 0 if size is 0.
     ``offset`` and ``size`` are clamped to CLAMP."""
-    cdef uint64_t end
+    cdef uint64_t end, new_words
+    cdef zk_u128 total
     if size == 0:
         return 0
     end = offset + size
     if end <= msize:
         return 0
-    if end > MEMORY_LIMIT:
+    new_words = (end + 31) >> 5
+    total = <zk_u128>new_words * new_words / 512 + 3 * <zk_u128>new_words
+    total -= <zk_u128>zk_memory_cost(msize >> 5)
+    if total >= TOO_MUCH_GAS:
         return TOO_MUCH_GAS
-    return zk_memory_cost((end + 31) >> 5) - zk_memory_cost(msize >> 5)
+    return <uint64_t>total
 
 
 cdef inline int _grow(bytearray memory, uint64_t msize, uint64_t offset, uint64_t size) except -1:
@@ -305,7 +311,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     cdef int64_t gas = message.gas
     cdef int64_t refund = 0
     cdef Py_ssize_t pc = 0
-    cdef int64_t cost
+    cdef uint64_t cost
     cdef bytes message_code = _as_bytes(message.code)
     cdef Py_ssize_t code_size = PyBytes_GET_SIZE(message_code)
     cdef tuple analysed = _analyse(message_code)
@@ -342,10 +348,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 outcome = UNDERFLOW
                 break
             cost = STATIC_GAS[op]
-            if gas < cost:
+            if <uint64_t>gas < cost:
                 outcome = OUT_OF_GAS
                 break
-            gas -= cost
+            gas -= <int64_t>cost
             if GROWS[op] and sp >= STACK_LIMIT:
                 outcome = OVERFLOW
                 break
@@ -375,10 +381,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     offset = zk_clamp(a, CLAMP)
                     size = zk_clamp(b, CLAMP)
                     cost = 8 * size + _memory_gas(msize, offset, size)
-                    if gas < cost:
+                    if <uint64_t>gas < cost:
                         outcome = OUT_OF_GAS
                         break
-                    gas -= cost
+                    gas -= <int64_t>cost
                     items = PyBytes_FromStringAndSize(NULL, 32 * n)
                     for i in range(n):
                         zk_to_be32(<uint8_t *>PyBytes_AS_STRING(items) + 32 * i,
@@ -401,10 +407,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     size = zk_clamp(b, CLAMP)
                     sp -= 2
                     cost = _memory_gas(msize, offset, size)
-                    if gas < cost:
+                    if <uint64_t>gas < cost:
                         outcome = OUT_OF_GAS
                         break
-                    gas -= cost
+                    gas -= <int64_t>cost
                     if size and offset + size > msize:
                         _grow(memory, msize, offset, size)
                         mem = <uint8_t *>PyByteArray_AS_STRING(memory)
@@ -451,10 +457,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 sp -= 2
             elif op == 0x0A:            # EXP
                 cost = 50 * ((zk_bit_length(b) + 7) >> 3)
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 zk_exp(b, a, b)
                 sp -= 1
             elif op == 0x0B:
@@ -504,10 +510,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 offset = zk_clamp(a, CLAMP)
                 size = zk_clamp(b, CLAMP)
                 cost = 6 * words(size) + _memory_gas(msize, offset, size)
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 if size and offset + size > msize:
                     _grow(memory, msize, offset, size)
                     mem = <uint8_t *>PyByteArray_AS_STRING(memory)
@@ -540,10 +546,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 size = zk_clamp(b - 4, CLAMP)
                 sp -= 3
                 cost = 3 * words(size) + _memory_gas(msize, offset, size)
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 if op == 0x3E:
                     return_data = _as_bytes(evm.return_data)
                     if source + size > <uint64_t>PyBytes_GET_SIZE(return_data):
@@ -598,10 +604,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 offset = zk_clamp(a, CLAMP)
                 size = 1 if op == 0x53 else 32
                 cost = _memory_gas(msize, offset, size)
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 if offset + size > msize:
                     _grow(memory, msize, offset, size)
                     mem = <uint8_t *>PyByteArray_AS_STRING(memory)
@@ -638,10 +644,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 else:
                     accessed_storage_keys.add(slot)
                     cost = 2100
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 zk_from_pylong(state.get_storage(target, key), a)
                 zk_slots_put(slots, tmp, a)
             elif op == 0x55:            # SSTORE
@@ -669,10 +675,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         refund -= 4800
                     if original == value:
                         refund += 19900 if original == 0 else 2800
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 if is_static:
                     outcome = STATIC_WRITE
                     break
@@ -720,10 +726,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 sp -= 3
                 cost = 3 * words(size) + _memory_gas(
                     msize, offset if offset > source else source, size)
-                if gas < cost:
+                if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
-                gas -= cost
+                gas -= <int64_t>cost
                 if size:
                     if offset > source:
                         _grow(memory, msize, offset, size)
@@ -812,7 +818,7 @@ _frame_new = object.__new__
 
 def execute_code(message, block_env, tx_env):
     """The instruction loop of one frame (the compiled twin of ``interpreter.execute_code``)."""
-    if message.gas >= GAS_CEILING:
+    if message.gas > GAS_CEILING:
         return _pure_execute_code(message, block_env, tx_env)
     evm = _new_frame(message, block_env, tx_env)
     cdef _Loop loop

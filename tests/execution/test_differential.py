@@ -145,6 +145,23 @@ class DifferentialTests(SynchronousTestCase):
             error = results["cext"]["error"]
             self.assertEqual(error and error[0], expected)
 
+    def test_huge_gas_and_memory_offsets(self):
+        """With 2**63-1 gas (as state tests give), memory costs near and past what any frame can
+        pay agree: small offsets succeed with the same gas, unpayable ones run out of gas."""
+        small = [0, 31, 4096]
+        unpayable = [3 * 2**40, 2**42, 2**42 + 5, 2**64, 2**256 - 1]
+        for offset in small + unpayable:
+            for op in (0x51, 0x52, 0x20, 0x37, 0x39, 0x5E, 0xA0, 0xF3, 0xFD):
+                # operands in pop order: offset first
+                operands = {0x51: [offset], 0x52: [offset, 7]}.get(op, [offset, offset, offset])
+                if op in (0x20, 0xA0, 0xF3, 0xFD):
+                    operands = [offset, 1] if offset in unpayable else [offset, 64]
+                code = b"".join(push(v) for v in reversed(operands)) + bytes([op])
+                results = run_both(code, make_state=MemoryState, gas=2**63 - 1)
+                self.assertSameOutcome(results)
+                if offset in unpayable:
+                    self.assertEqual(results["cext"]["error"], ("OutOfGas", ()), (offset, op))
+
     def test_every_single_byte_program(self):
         """Each of the 256 opcode bytes alone, on an empty stack: same result on both."""
         for op in range(256):
