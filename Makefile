@@ -20,10 +20,10 @@ PACKAGE_SOURCES := setup.py setup.cfg pyproject.toml $(wildcard ext/*.pyx ext/*.
 
 .PHONY: run test tools venv install lint bench bench-load conformance clean
 
-# Until deposits from L1 fund the rich account (issue #7), the dev chain starts from
-# dev-genesis.json, which funds it at genesis.
+# anvil starts from zkos-l1-state.json (our L1 contracts, chain 270 registered, a 10,000 ETH
+# deposit to the rich account); the node runs genesis.json and takes the deposit in block 1.
 run: install tools
-	$(BIN)/twistd --pidfile= -n zkos --dev --genesis-genesis-input-path=dev-genesis.json
+	$(BIN)/twistd --pidfile= -n zkos --dev
 
 TEST_LOG := .tox/make-test.log
 TEST_ENVS := lint,py311-cext,py311-pure,py312-cext,py313-cext

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from urllib.parse import urlsplit
 
 from prometheus_client import CollectorRegistry
@@ -21,19 +22,28 @@ from zkos_tw import logs
 from zkos_tw.chain import open_chain
 from zkos_tw.config import NodeConfig
 from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
+from zkos_tw.l1.client import L1Error, create_l1_client
+from zkos_tw.l1.discovery import L1DiscoveryError, L1State, discover_l1_state
+from zkos_tw.l1.health import L1Health
+from zkos_tw.l1.watcher import L1WatcherError, PriorityTxWatcher, fetch_genesis_upgrade
 from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.backend import NodeBackend
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, BlockHeader
+from zkos_tw.sequencer.l1_queue import L1TransactionQueue
 from zkos_tw.sequencer.mempool import Mempool
 from zkos_tw.sequencer.service import Sequencer
 from zkos_tw.sequencer.sink import BlockSink
+from zkos_tw.sequencer.tip import ChainTip
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
 
 log = Logger()
+
+#: The dev L1's state file inside the chain data directory (``--dev``).
+DEV_L1_STATE_FILE = "l1-state.json"
 
 
 class ChainService(Service):
@@ -61,7 +71,7 @@ class ChainService(Service):
             self.chain = None
 
 
-def start_main_node(config: NodeConfig, reactor, node, chain, status, registry):
+def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, l1_queue=None):
     """Add the mempool, the sequencer and the JSON-RPC server over the opened ``chain``."""
     reader = StorageAccountReader(chain.storage)
     mempool = Mempool(
@@ -94,6 +104,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry):
         mempool,
         sink,
         on_sealed=lambda block: status.block_sealed(block.number, block.header.timestamp),
+        l1_queue=l1_queue,
     )
     sequencer.setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
@@ -148,20 +159,100 @@ def status_site(status: NodeStatus, reactor) -> Site:
 
 
 def _anvil_from_config(config: NodeConfig, reactor, http_client) -> AnvilService:
+    """anvil for ``--dev``, keeping its L1 state next to the chain data.
+
+    The first start copies ``dev_l1_state_path`` (our ``zkos-l1-state.json``) to
+    ``<rocks_db_path>/l1-state.json``; anvil loads that file and dumps into it every 5 s and on
+    exit (``--state``), so a restarted dev node finds the L1 it left — a deposit made in one run
+    is not forgotten by L1 while L2 remembers its priority id.
+    """
     parts = urlsplit(config.general.l1_rpc_url)
-    state = config.dev.l1_state_path
+    seed = config.dev.l1_state_path
+    state = os.path.join(config.general.rocks_db_path, DEV_L1_STATE_FILE)
     if not os.path.exists(state):
-        log.warn("{state} not found: anvil starts with an empty L1 state", state=state)
-        state = None
+        os.makedirs(config.general.rocks_db_path, exist_ok=True)
+        if os.path.exists(seed):
+            shutil.copyfile(seed, state)
+        else:
+            log.warn("{seed} not found: anvil starts with an empty L1 state", seed=seed)
     return AnvilService(
         reactor,
         find_anvil(config.dev.anvil_path),
         # anvil takes an IP address only.
         {"localhost": "127.0.0.1"}.get(parts.hostname or "", parts.hostname or "127.0.0.1"),
         parts.port or 8545,
-        state,
+        None,
         http_client,
+        extra_args=("--state", state, "--state-interval", "5"),
     )
+
+
+class L1Side(Service):
+    """The main node's L1: the client, what discovery found, and the priority-tx watcher.
+
+    Start-up steps: ``discover`` (reference §7.1; an unreachable L1 or an unregistered chain is
+    a one-line start-up failure), then ``follow`` (the genesis upgrade transaction for block 1,
+    §7.6, and the watcher from the chain's next priority id, §7.3). Afterwards L1 trouble only
+    shows on the health endpoint; a malformed event or a gap in priority ids stops the node.
+    """
+
+    name = "l1"
+
+    def __init__(self, config: NodeConfig, reactor, status: NodeStatus, client_factory=None):
+        self._config = config
+        self._reactor = reactor
+        self.health = L1Health(reactor)
+        status.add_problem_source(self.health)
+        factory = client_factory or create_l1_client
+        self.client = factory(config.general.l1_rpc_url, reactor, health=self.health)
+        self.state: L1State | None = None
+        self.queue: L1TransactionQueue | None = None
+
+    async def discover(self) -> None:
+        config = self._config
+        bridgehub = bytes.fromhex(config.genesis.bridgehub_address[2:])
+        try:
+            self.state = await discover_l1_state(self.client, bridgehub, config.genesis.chain_id)
+        except (L1Error, L1DiscoveryError) as e:
+            raise StartupError(f"L1 at {config.general.l1_rpc_url}: {e}") from None
+        log.info("L1: {state}", state=json.dumps(self.state.as_json()))
+
+    async def follow(self, node, chain) -> None:
+        """Make the queue the sequencer takes L1 transactions from, and start the watcher."""
+        tip = ChainTip.load(chain.storage)
+        self.queue = L1TransactionQueue(next_priority_id=tip.next_priority_id)
+        upgrade = None
+        if tip.number == 0:
+            try:
+                upgrade = await fetch_genesis_upgrade(self.client, self.state.diamond_proxy)
+            except (L1Error, L1WatcherError) as e:
+                raise StartupError(f"genesis upgrade transaction from L1: {e}") from None
+        watcher = PriorityTxWatcher(
+            self.client,
+            self.state.diamond_proxy,
+            self.queue,
+            clock=self._reactor,
+            poll_interval=self._config.l1_watcher.poll_interval,
+            max_blocks=self._config.l1_watcher.max_blocks_to_process,
+            on_fatal=self._fatal,
+        )
+        watcher.setServiceParent(node)
+        if upgrade is not None:
+            # Block 1 waits for the upgrade transaction; hand it over once the watcher has read
+            # every priority transaction already on L1, so the deposits of the L1 state land
+            # in block 1 with it.
+            watcher.when_caught_up().addCallback(
+                lambda _: self.queue.set_upgrade(upgrade.tx, upgrade.preimages())
+            )
+
+    def stopService(self):
+        super().stopService()
+        return self.client.close()
+
+    def _fatal(self, error: Exception) -> None:
+        log.critical("stopping: the L1 watcher cannot go on: {error}", error=str(error))
+        if self._reactor.running:
+            self._reactor.stop()
 
 
 def create_node_from_config(
@@ -172,6 +263,7 @@ def create_node_from_config(
     _http_client=None,
     _anvil_factory=None,
     _open_chain=None,
+    _l1_client_factory=None,
 ) -> NodeService:
     """The node's ``MultiService``: metrics and health servers, the dev L1, the launcher."""
     registry = create_registry() if _registry is None else _registry
@@ -212,15 +304,20 @@ def create_node_from_config(
     chain_service = ChainService(config, status, _open_chain or open_chain)
     chain_service.setServiceParent(node)
     launcher.add_step("chain data and genesis", chain_service.open)
+    if config.role != "main_node":
+        # External nodes run Sequencer.replay_block on records from the main node's block
+        # stream; the stream (port 3053) is the issue that follows the L1 issue (#7).
+        raise StartupError("external nodes are not supported yet; run a main node")
+    l1 = L1Side(config, reactor, status, _l1_client_factory)
+    l1.setServiceParent(node)
+    launcher.add_step("L1 discovery", l1.discover)
 
     async def start_sequencer_and_rpc() -> None:
-        if config.role != "main_node":
-            # External nodes run Sequencer.replay_block on records from the main node's block
-            # stream; the stream (port 3053) is the issue that follows the L1 issue (#7).
-            raise StartupError("external nodes are not supported yet; run a main node")
-        start_main_node(config, reactor, node, chain_service.chain, status, registry)
+        await l1.follow(node, chain_service.chain)
+        start_main_node(
+            config, reactor, node, chain_service.chain, status, registry, l1_queue=l1.queue
+        )
 
-    launcher.add_step("sequencer and JSON-RPC", start_sequencer_and_rpc)
-    # TODO(#7): L1 discovery and the priority-transaction watcher, as launcher steps.
+    launcher.add_step("L1 watcher, sequencer and JSON-RPC", start_sequencer_and_rpc)
     launcher.setServiceParent(node)
     return node

@@ -19,6 +19,7 @@ from tests.fixtures import REPO_ROOT
 from zkos_tw.devnet.anvil import AnvilError, find_anvil
 
 GENESIS = os.path.join(REPO_ROOT, "genesis.json")
+L1_STATE = os.path.join(REPO_ROOT, "zkos-l1-state.json")
 
 
 def http_client() -> HTTPClient:
@@ -86,9 +87,15 @@ def find_processes(*needles: str) -> list[int]:
 
 
 class NodeProcess:
-    """A ``twistd -n zkos`` child process in a temporary directory, on free ports."""
+    """A ``twistd -n zkos`` child process in a temporary directory, on free ports.
 
-    def __init__(self, workdir: str, args: list[str] = (), env: dict | None = None):
+    With ``dev`` (the default) the node runs its own anvil (``--dev``) on a free port with our
+    ``zkos-l1-state.json``; without it, pass ``--general-l1-rpc-url`` of an L1 you run.
+    """
+
+    def __init__(
+        self, workdir: str, args: list[str] = (), env: dict | None = None, *, dev: bool = True
+    ):
         self.workdir = workdir
         self.l1_port = free_port()
         self.metrics_port = free_port()
@@ -113,8 +120,10 @@ class NodeProcess:
             GENESIS,
             "--general-rocks-db-path",
             os.path.join(workdir, "db"),
+            *(["--dev", "--dev-l1-state-path", L1_STATE] if dev else []),
             *args,
         ]
+        self.dev = dev
         self.env = dict(os.environ if env is None else env)
         self.process: subprocess.Popen | None = None
 
@@ -157,7 +166,10 @@ class NodeProcess:
                 )
             answer = await self.health()
             if answer is not None and answer[0] == 200:
-                return answer[1]
+                last = answer[1]["last_block"]
+                # A dev node's block 1 holds the deposit that funds the rich account.
+                if not self.dev or (last and last["number"] >= 1):
+                    return answer[1]
             await sleep(0.2)
             waited += 0.2
         raise AssertionError(f"node not healthy after {timeout}s:\n{self.output()}")

@@ -10,7 +10,6 @@ from twisted.trial.unittest import TestCase
 from web3 import Web3
 from web3.exceptions import ContractLogicError
 
-from tests.fixtures import REPO_ROOT
 from tests.integration.node_process import NodeProcess
 from tests.integration.solc import compile_contract
 
@@ -20,7 +19,7 @@ SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contracts", "
 
 
 class Erc20Tests(TestCase):
-    """web3.py against a twistd node started from dev-genesis.json."""
+    """web3.py against a twistd node whose rich account was funded by the L1 state's deposit."""
 
     timeout = 180
 
@@ -29,7 +28,6 @@ class Erc20Tests(TestCase):
         abi, bytecode = compile_contract(SOURCE, "TestToken")
         node = NodeProcess(
             os.path.abspath(self.mktemp()),
-            ["--genesis-genesis-input-path", os.path.join(REPO_ROOT, "dev-genesis.json")],
         )
         self.addCleanup(node.cleanup)
         node.start()

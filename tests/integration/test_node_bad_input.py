@@ -8,7 +8,6 @@ import os
 from eth_account import Account
 from twisted.trial.unittest import TestCase
 
-from tests.fixtures import REPO_ROOT
 from tests.integration.node_process import NodeProcess, http_client
 
 KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
@@ -45,7 +44,6 @@ class BadInputTests(TestCase):
     async def test_each_bad_input_and_the_node_serves_on(self):
         self.node = NodeProcess(
             os.path.abspath(self.mktemp()),
-            ["--genesis-genesis-input-path", os.path.join(REPO_ROOT, "dev-genesis.json")],
         )
         self.addCleanup(self.node.cleanup)
         self.node.start()

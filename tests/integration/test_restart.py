@@ -15,7 +15,6 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 from web3 import Web3
 
-from tests.fixtures import REPO_ROOT
 from tests.integration.node_process import NodeProcess, sleep
 
 KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
@@ -52,7 +51,6 @@ class RestartTests(TestCase):
     def node(self) -> NodeProcess:
         node = NodeProcess(
             os.path.abspath(self.mktemp()),
-            ["--genesis-genesis-input-path", os.path.join(REPO_ROOT, "dev-genesis.json")],
         )
         self.addCleanup(node.cleanup)
         return node

@@ -45,8 +45,9 @@ class DevNodeTests(TestCase):
         health = await node.wait_healthy()
         self.assertEqual(health["healthy"], True)
         self.assertEqual(health["role"], "main_node")
-        # Block 0 was written from genesis.json into the LMDB environment.
-        self.assertEqual(health["last_block"]["number"], 0)
+        # Block 0 was written from genesis.json into the LMDB environment; block 1 holds the
+        # genesis upgrade and the deposits of the L1 state.
+        self.assertEqual(health["last_block"]["number"], 1)
         self.assertTrue(os.path.exists(os.path.join(node.workdir, "db", "data.mdb")))
 
         response = await http_client().get(f"http://127.0.0.1:{node.metrics_port}/metrics")
@@ -94,6 +95,18 @@ class DevNodeTests(TestCase):
         node.signal(signal.SIGKILL)
         await node.wait_exit()
         await self.assert_gone(anvil)
+
+    async def test_no_l1_is_one_line(self):
+        """Without --dev and with nothing at the L1 URL: one start-up line naming L1, exit 1."""
+        node = NodeProcess(os.path.abspath(self.mktemp()), dev=False)
+        self.addCleanup(node.cleanup)
+        node.start()
+        code = await node.wait_exit(timeout=60)
+        output = node.output()
+        self.assertEqual(code, 1, output)
+        failed = [line for line in output.splitlines() if "start-up failed" in line]
+        self.assertEqual(len(failed), 1, output)
+        self.assertIn(f"L1 at http://127.0.0.1:{node.l1_port}", failed[0])
 
     async def test_failed_start_leaves_nothing(self):
         """anvil cannot bind its port: start-up fails with one line, exit 1, no orphan."""

@@ -87,11 +87,11 @@ class NodeBackend:
         return self._storage.last_block() or 0
 
     def safe_block_number(self) -> int:
-        # TODO(#7): the last block committed on L1, once the L1 senders exist.
+        # The newest block until the L1 senders (the issue after #7) commit batches.
         return self.latest_block_number()
 
     def finalized_block_number(self) -> int:
-        # TODO(#7): the last block executed on L1, once the L1 senders exist.
+        # The newest block until the L1 senders (the issue after #7) execute batches.
         return self.latest_block_number()
 
     def block_number_by_hash(self, block_hash: bytes):

@@ -33,6 +33,7 @@ class L1TransactionQueue:
 
     def __init__(self, next_priority_id: int = 0, capacity: int = DEFAULT_CAPACITY) -> None:
         self._upgrade: L1Transaction | None = None
+        self.upgrade_preimages: tuple[tuple[bytes, bytes], ...] = ()
         self._priority: dict[int, L1Transaction] = {}
         self._listeners: list[Callable[[], object]] = []
         self._capacity = capacity
@@ -53,11 +54,13 @@ class L1TransactionQueue:
         self._room.append(waiting)
         return waiting
 
-    def set_upgrade(self, tx: L1Transaction) -> None:
-        """The genesis upgrade transaction (type 0x7e)."""
+    def set_upgrade(self, tx: L1Transaction, preimages=()) -> None:
+        """The genesis upgrade transaction (type 0x7e) and its factory deps as
+        ``(blake2s(raw), raw)`` preimages, which block 1 stores (reference §7.6)."""
         if tx.tx_type != UPGRADE_TX_TYPE:
             raise ValueError(f"the genesis upgrade transaction has type {tx.tx_type:#x}, not 0x7e")
         self._upgrade = tx
+        self.upgrade_preimages = tuple(preimages)
         self._announce()
 
     def push(self, tx: L1Transaction) -> None:

@@ -297,10 +297,14 @@ class Sequencer(Service):
                 f"block {block.number}: output hash 0x{block.output_hash().hex()} differs from "
                 f"the recorded 0x{expected.hex()}"
             )
+        extra = ()
+        if block.number == 1 and self._l1_queue is not None:
+            extra = self._l1_queue.upgrade_preimages
         self._sink.persist(
             block,
             previous_timestamp=self.tip.timestamp,
             starting_l1_priority_id=self.tip.next_priority_id,
+            extra_preimages=extra,
         )
         return block
 

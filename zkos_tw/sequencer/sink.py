@@ -16,7 +16,11 @@ from zkos_tw.storage import BlockWrite, LogWrite, TxWrite
 
 
 def block_write(
-    block: SealedBlock, tree_patch, previous_timestamp: int, starting_l1_priority_id: int = 0
+    block: SealedBlock,
+    tree_patch,
+    previous_timestamp: int,
+    starting_l1_priority_id: int = 0,
+    extra_preimages=(),
 ) -> BlockWrite:
     """The storage write of ``block`` (given the tree patch of its state writes)."""
     wal = ReplayRecord(
@@ -44,7 +48,7 @@ def block_write(
         ),
         logs=tuple(logs),
         state_writes=tuple(block.state_output.tree_writes()),
-        preimages=tuple(block.state_output.preimages),
+        preimages=tuple(block.state_output.preimages) + tuple(extra_preimages),
         tree_patch=tuple(tree_patch.records),
     )
 
@@ -63,12 +67,17 @@ class BlockSink:
         return lambda: self._listeners.remove(listener)
 
     def persist(
-        self, block: SealedBlock, previous_timestamp: int, starting_l1_priority_id: int = 0
+        self,
+        block: SealedBlock,
+        previous_timestamp: int,
+        starting_l1_priority_id: int = 0,
+        extra_preimages=(),
     ) -> None:
-        """Store ``block`` in one write transaction (tree version included)."""
+        """Store ``block`` in one write transaction (tree version included); ``extra_preimages``
+        are stored with it (the genesis upgrade's factory deps in block 1)."""
         patch = self._tree.apply(block.number, block.state_output.tree_writes())
         self._storage.write_block(
-            block_write(block, patch, previous_timestamp, starting_l1_priority_id)
+            block_write(block, patch, previous_timestamp, starting_l1_priority_id, extra_preimages)
         )
 
     def notify(self, block: SealedBlock) -> None:
