@@ -14,7 +14,6 @@ from tests.fixtures import REPO_ROOT
 from tests.integration.node_process import NodeProcess, http_client, require_anvil
 
 DEV_GENESIS = os.path.join(REPO_ROOT, "dev-genesis.json")
-DEV_L1_STATE = os.path.join(REPO_ROOT, "zkos-l1-state.json")
 RESULT_FIELDS = {
     "version", "chain_id", "kind", "senders", "planned", "submitted", "included",
     "not_included", "rejected", "timed_out", "submitted_tps", "included_tps",
@@ -48,16 +47,9 @@ class LoadAgainstNodeTests(TestCase):
         require_anvil()
         env = dict(os.environ)
         env.setdefault("ZKOS_TOOLS_DIR", os.path.join(REPO_ROOT, ".tools"))
+        # NodeProcess runs the node with --dev (its own anvil L1 from zkos-l1-state.json)
         node = NodeProcess(
-            os.path.abspath(self.mktemp()),
-            [
-                "--dev",
-                "--dev-l1-state-path",
-                DEV_L1_STATE,
-                "--genesis-genesis-input-path",
-                DEV_GENESIS,
-            ],
-            env,
+            os.path.abspath(self.mktemp()), ["--genesis-genesis-input-path", DEV_GENESIS], env
         )
         self.addCleanup(node.cleanup)
         node.start()
