@@ -65,6 +65,7 @@ class OurPath:
             )
 
     def prepare(self, workload):
+        """A fresh pre-state for ``workload``; returns the call to time (``-> Outcome``)."""
         from zkos_tw.execution.processing import apply_transaction
 
         tx, sender = _decoded(workload)
@@ -143,6 +144,7 @@ class PyEvmPath:
         return header_class(**fields)
 
     def prepare(self, workload):
+        """A fresh pre-state for ``workload``; returns the call to time (``-> Outcome``)."""
         vm_class, header_class = self._forks[workload.fork]
         if "pyevm" not in workload.cache:
             tx = vm_class.get_transaction_builder().decode(workload.txbytes)
@@ -185,6 +187,7 @@ class PyRevmPath:
             self.reason = f"pyrevm is not installed ({INSTALL_HINT}): {e}"
 
     def prepare(self, workload):
+        """A fresh pre-state for ``workload``; returns the call to time (``-> Outcome``)."""
         revm = self._revm
         if "pyrevm" not in workload.cache:
             tx, sender = _decoded(workload)
