@@ -175,6 +175,26 @@ class LoadRunTests(TestCase):
         self.assertEqual(result["submitted"], 30)
         self.assertEqual(result["included"], 30)
 
+    def test_max_pending_window(self):
+        """--max-pending holds submission back while that many of ours wait for a block."""
+        config = LoadConfig(
+            senders=2, txs=60, batch_size=5, max_pending=10, connections=1, seed=b"m"
+        )
+        original = self.chain.eth_sendRawTransaction
+        pooled = []
+
+        def watch_pool(raw_hex):
+            pooled.append(len(self.chain.pool))
+            return original(raw_hex)
+
+        self.chain.eth_sendRawTransaction = watch_pool
+        self.chain.block_size = 5
+        record = drive(self.clock, self.chain, start(config, self.chain, self.clock))
+        self.assertEqual(record.result()["included"], 60)
+        # a batch goes out only below 10 waiting, so at most 10 - 1 + 5 are ever pooled
+        self.assertLessEqual(max(pooled), 14)
+        self.assertGreaterEqual(max(pooled), 9)
+
     def test_bad_settings(self):
         """Bad numbers are refused before anything is sent."""
         for config in (
