@@ -30,6 +30,7 @@ from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
+from zkos_tw.sequencer.admission import Admission
 from zkos_tw.sequencer.backend import NodeBackend
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, BlockHeader
 from zkos_tw.sequencer.l1_queue import L1TransactionQueue
@@ -93,6 +94,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         eth_call_gas=config.rpc.eth_call_gas,
         next_base_fee=config.sequencer.base_fee_override or DEFAULT_BASE_FEE,
         next_gas_limit=config.sequencer.block_gas_limit,
+        admission=Admission(reactor, mempool),
     )
     sink = BlockSink(chain.storage, chain.tree)
     sink.add_listener(backend.block_stored)

@@ -147,6 +147,35 @@ def decode_transaction(raw: bytes) -> Transaction:
     raise InvalidTransactionEncoding(f"unsupported transaction type {first:#04x}")
 
 
+def _item_length(item: bytes) -> int:
+    """Length of the RLP encoding of the byte string ``item``."""
+    size = len(item)
+    if size == 1 and item[0] < 0x80:
+        return 1
+    if size <= 55:
+        return 1 + size
+    return 1 + (size.bit_length() + 7) // 8 + size
+
+
+def _list_header(size: int) -> bytes:
+    if size <= 55:
+        return bytes([0xC0 + size])
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([0xF7 + len(length)]) + length
+
+
+def _without_signature(body: bytes, signature_items: list) -> bytes:
+    """``rlp.encode(fields[:-3])`` of the strictly decoded list ``body``, taken from its bytes:
+    the list payload without the encoded ``yParity, r, s`` at its end, under a new list header.
+    (Strict decoding means the bytes are the canonical encoding, so this is the same value,
+    without encoding every field again: about half of the decoding time.)"""
+    first = body[0]
+    start = 1 if first <= 0xF7 else 1 + first - 0xF7
+    tail = sum(_item_length(item) for item in signature_items)
+    payload = body[start : len(body) - tail]
+    return _list_header(len(payload)) + payload
+
+
 def _decode_legacy(raw: bytes) -> Transaction:
     fields = _rlp_list(raw, LEGACY)
     nonce = _uint(fields[0], "nonce")
@@ -204,7 +233,7 @@ def _decode_typed(tx_type: int, raw: bytes) -> Transaction:
     s = _uint(fields[-1], "s")
     if y_parity not in (0, 1):
         raise InvalidTransactionEncoding(f"invalid signature: y parity {y_parity}")
-    signing_hash = keccak256(bytes([tx_type]) + rlp.encode(fields[:-3]))
+    signing_hash = keccak256(bytes([tx_type]) + _without_signature(raw[1:], fields[-3:]))
     return Transaction(
         tx_type, chain_id, nonce, gas_price, max_priority, max_fee, gas, to, value, data,
         access_list, max_fee_per_blob_gas, blob_hashes, y_parity, r, s, signing_hash, raw,

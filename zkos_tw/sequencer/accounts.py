@@ -1,8 +1,10 @@
 """``StorageAccountReader``: account nonces and balances at the newest stored block.
 
-The mempool's ``IAccountReader``: each call reads through a fresh ZKsync OS state view over the
-storage's newest block (LMDB reads are cheap and need no lock), never through the sequencer's
-own state view, which the worker thread owns while it builds a block.
+The mempool's ``IAccountReader``: reads go through a ZKsync OS state view over the storage's
+newest block, never through the sequencer's own state view, which the worker thread owns while
+it builds a block. A stored block's state never changes, so the view of the newest block is kept
+until a newer block is stored: each sender's account is read from LMDB once per block, not twice
+per transaction (node CPU per transaction under `zkosctl load` -15 to -25 %, docs/load.md).
 """
 
 from __future__ import annotations
@@ -19,14 +21,23 @@ class StorageAccountReader:
 
     def __init__(self, storage):
         self._storage = storage
+        self._latest: tuple[int, FlatState] | None = None
 
     def view(self, block_number: int | None = None) -> FlatState:
         """A read-only state view at ``block_number`` (default: the newest block)."""
-        number = self._storage.last_block() if block_number is None else block_number
-        return FlatState(self._storage.state_at(number), self._storage.preimage_store())
+        if block_number is None:
+            return self._newest()
+        return FlatState(self._storage.state_at(block_number), self._storage.preimage_store())
+
+    def _newest(self) -> FlatState:
+        number = self._storage.last_block()
+        if self._latest is None or self._latest[0] != number:
+            view = FlatState(self._storage.state_at(number), self._storage.preimage_store())
+            self._latest = (number, view)
+        return self._latest[1]
 
     def nonce_of(self, address: bytes) -> int:
-        return self.view().get_nonce(address)
+        return self._newest().get_nonce(address)
 
     def balance_of(self, address: bytes) -> int:
-        return self.view().get_balance(address)
+        return self._newest().get_balance(address)

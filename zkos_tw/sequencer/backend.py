@@ -46,6 +46,11 @@ class _Located:
 
 
 @implementer(IRpcBackend)
+def _backend_error(failure):
+    failure.trap(PoolError, InvalidTransaction)
+    raise BackendError(str(failure.value))
+
+
 class NodeBackend:
     """Answers the JSON-RPC server for a main node."""
 
@@ -60,10 +65,13 @@ class NodeBackend:
         eth_call_gas: int,
         next_base_fee: int = DEFAULT_BASE_FEE,
         next_gas_limit: int = 100_000_000,
+        admission=None,
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
         self._mempool = mempool
+        # ``Admission`` (signature recovery off the reactor) in the node; None: synchronous.
+        self._admission = admission
         self._genesis_document = genesis_document
         self.chain_id = chain_id
         self.bridgehub_address = bridgehub_address
@@ -413,13 +421,13 @@ class NodeBackend:
 
     # -- submission and listeners -------------------------------------------------------------
 
-    def send_raw_transaction(self, raw: bytes) -> bytes:
-        try:
-            return self._mempool.add(raw)
-        except PoolError as e:
-            raise BackendError(str(e)) from None
-        except InvalidTransaction as e:
-            raise BackendError(str(e)) from None
+    def send_raw_transaction(self, raw: bytes):
+        if self._admission is None:
+            try:
+                return self._mempool.add(raw)
+            except (PoolError, InvalidTransaction) as e:
+                raise BackendError(str(e)) from None
+        return self._admission.submit(raw).addErrback(_backend_error)
 
     def add_block_listener(self, listener):
         self._block_listeners.append(listener)

@@ -117,13 +117,34 @@ class Mempool:
         tx_hash = keccak256(raw)
         if tx_hash in self._by_hash:
             raise errors.AlreadyImported(tx_hash)
-        ptx = decode_pooled(raw, tx_hash, next(self._seq))
+        return self.insert(self.prepare(raw, tx_hash))
+
+    def prepare(self, raw: bytes, tx_hash: bytes | None = None) -> PooledTransaction:
+        """The stateless half of ``add``: hash, decode, recover the sender, check the fields.
+
+        It reads no pool or chain state, so it may run in another thread (signature recovery
+        releases the GIL); ``insert`` then does the rest on the reactor.
+        """
+        if not raw:
+            raise errors.TransactionDecodeError()
+        if tx_hash is None:
+            tx_hash = keccak256(raw)
+        ptx = decode_pooled(raw, tx_hash, 0)
         check_stateless(
             ptx,
             chain_id=self.chain_id,
             block_gas_limit=self.block_gas_limit,
             max_input_bytes=self.max_input_bytes,
         )
+        return ptx
+
+    def insert(self, ptx: PooledTransaction) -> bytes:
+        """The stateful half of ``add``: duplicates, the account's nonce and balance, the
+        queues and limits. Returns the hash or raises a ``PoolError``."""
+        tx_hash = ptx.hash
+        if tx_hash in self._by_hash:
+            raise errors.AlreadyImported(tx_hash)
+        ptx.seq = next(self._seq)
         nonce = self._reader.nonce_of(ptx.sender)
         balance = self._reader.balance_of(ptx.sender)
         if ptx.nonce < nonce:
