@@ -231,6 +231,7 @@ def main(argv=None) -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--kind", default="transfer", choices=("transfer", "erc20"))
     parser.add_argument("--client", default="raw", choices=("raw", "treq"))
+    parser.add_argument("--rate", type=float, default=None, help="pace submission (tx/s)")
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--genesis", default=os.path.join(REPO_ROOT, "dev-genesis.json"))
     parser.add_argument("--anvil-block-time", type=float, default=0.1)
@@ -255,6 +256,7 @@ def main(argv=None) -> int:
         kind=args.kind,
         client=args.client,
         timeout=args.timeout,
+        rate=args.rate,
     )
     output = {
         "benchmark": "load",
@@ -265,6 +267,7 @@ def main(argv=None) -> int:
             "connections": args.connections,
             "kind": args.kind,
             "client": args.client,
+            "rate": args.rate,
             "anvil_block_time": args.anvil_block_time,
             "ours_dev": not args.no_dev,
         },
