@@ -183,6 +183,8 @@ cdef bytes _modes(object table):
         else:
             modes[op] = MODE_PYTHON
     result = bytes(modes)
+    if len(_MODES) >= 64:  # tables are cached per fork; more means callers build their own
+        _MODES.clear()
     _MODES[id(table)] = (table, result)
     return result
 
