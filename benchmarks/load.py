@@ -10,7 +10,9 @@
 
 The peers run one after the other, never at the same time, so neither takes CPU from the
 other. ``--profile-node DIR`` records our node with py-spy (``py-spy record``, all threads) while
-it is under load and writes ``DIR/node.speedscope.json`` and the top functions to the JSON.
+it is under load and writes ``DIR/node.py-spy.txt`` and the top functions to the JSON.
+``--rpc-calls N`` first times N single and N batched ``eth_blockNumber`` calls on each peer:
+the per-HTTP-request cost apart from the method's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import react
 
 from zkos_tw.devnet.anvil import AnvilError, find_anvil
+from zkos_tw.load.client import make_client
 from zkos_tw.load.runner import LoadConfig, LoadError, LoadRun
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -135,7 +138,6 @@ class Profiler:
     """``py-spy record`` attached to a pid while the load runs."""
 
     def __init__(self, pid: int, out_dir: str):
-        self.path = os.path.join(out_dir, "node.speedscope.json")
         self.raw_path = os.path.join(out_dir, "node.py-spy.txt")
         spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
         if spy is None:
@@ -202,7 +204,35 @@ def top_functions(raw_path: str, limit: int = 20) -> dict:
     return report
 
 
-async def measure(reactor, peer: Peer, config: LoadConfig, profile_dir: str | None) -> dict:
+async def call_cost(reactor, url: str, pid: int, calls: int) -> dict:
+    """The peer's CPU (and our wall time) per ``eth_blockNumber``: ``calls`` single requests
+    one after the other over one keep-alive connection, then the same number in batches of 100.
+    Shows the per-HTTP-request cost apart from the method's."""
+    client = make_client(reactor, url, "raw", 1)
+    try:
+        await client.call("eth_blockNumber")
+        result = {"calls": calls}
+        for name, batch in (("single", 1), ("batch_of_100", 100)):
+            cpu, wall = cpu_seconds(pid), time.perf_counter()
+            for _ in range(max(1, calls // batch)):
+                if batch == 1:
+                    await client.call("eth_blockNumber")
+                else:
+                    await client.batch([("eth_blockNumber", [])] * batch)
+            cpu, wall = cpu_seconds(pid) - cpu, time.perf_counter() - wall
+            result[name] = {
+                "peer_cpu_us_per_call": round(1e6 * cpu / calls, 1),
+                "wall_us_per_call": round(1e6 * wall / calls, 1),
+            }
+        return result
+    finally:
+        await client.close()
+
+
+async def measure(
+    reactor, peer: Peer, config: LoadConfig, profile_dir: str | None, rpc_calls: int = 0
+) -> dict:
+    costs = await call_cost(reactor, peer.url, peer.process.pid, rpc_calls) if rpc_calls else None
     before = cpu_seconds(peer.process.pid)
     profiler = Profiler(peer.process.pid, profile_dir) if profile_dir else None
     try:
@@ -218,6 +248,8 @@ async def measure(reactor, peer: Peer, config: LoadConfig, profile_dir: str | No
     result["peer_cpu_us_per_tx"] = (
         round(1e6 * used / result["included"]) if result["included"] else None
     )
+    if costs is not None:
+        result["rpc_call_cost"] = costs
     if profile is not None:
         result["profile"] = profile
     return result
@@ -238,6 +270,13 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default="ours,anvil", help="comma-separated: ours, anvil")
     parser.add_argument("--no-dev", action="store_true", help="run our node without --dev")
     parser.add_argument("--profile-node", metavar="DIR", help="py-spy our node into DIR")
+    parser.add_argument(
+        "--rpc-calls",
+        type=int,
+        default=0,
+        metavar="N",
+        help="before the load, time N single and N batched eth_blockNumber calls per peer",
+    )
     args = parser.parse_args(argv)
     peers = [p for p in args.peers.split(",") if p]
     unknown = set(peers) - {"ours", "anvil"}
@@ -286,7 +325,7 @@ def main(argv=None) -> int:
                 profile_dir = None
             try:
                 url_config = LoadConfig(**{**config.__dict__, "rpc_url": peer.url})
-                output[name] = await measure(reactor, peer, url_config, profile_dir)
+                output[name] = await measure(reactor, peer, url_config, profile_dir, args.rpc_calls)
             finally:
                 peer.stop()
 
