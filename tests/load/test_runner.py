@@ -195,6 +195,20 @@ class LoadRunTests(TestCase):
         self.assertLessEqual(max(pooled), 14)
         self.assertGreaterEqual(max(pooled), 9)
 
+    def test_worker_bug_surfaces(self):
+        """An unexpected exception while submitting ends the run with that exception."""
+        original = self.chain.eth_sendRawTransaction
+
+        def broken(raw_hex):
+            if self.chain.receipts:  # funding is mined: the run's own submissions
+                raise TypeError("a bug")
+            return original(raw_hex)
+
+        self.chain.eth_sendRawTransaction = broken
+        config = LoadConfig(senders=1, txs=3, seed=b"b")
+        with self.assertRaises(TypeError):
+            drive(self.clock, self.chain, start(config, self.chain, self.clock))
+
     def test_bad_settings(self):
         """Bad numbers are refused before anything is sent."""
         for config in (

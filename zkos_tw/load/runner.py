@@ -224,10 +224,16 @@ class LoadRun:
         watching = ensureDeferred(watcher.run(finished))
         sampling = ensureDeferred(sampler.run())
         workers = [ensureDeferred(worker()) for _ in range(config.connections)]
-        await DeferredList(workers, fireOnOneErrback=True, consumeErrors=True)
-        await watching
-        sampler.stop()
-        await sampling
+        try:
+            results = await DeferredList(workers, consumeErrors=True)
+            for ok, failure in results:
+                if not ok:  # a bug in a worker: stop watching and show it
+                    failure.raiseException()
+            await watching
+        finally:
+            watcher.stop()
+            sampler.stop()
+            await sampling
         record.client_cpu_seconds = self._cpu_time() - cpu_start
 
     async def _send(self, submit: JsonRpcClient, watcher: InclusionWatcher, batch: Batch) -> None:

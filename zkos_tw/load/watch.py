@@ -18,6 +18,9 @@ from twisted.internet.task import deferLater
 from zkos_tw.load.client import JsonRpcClient, RpcError
 from zkos_tw.load.stats import RunRecord
 
+#: blocks fetched per poll at most (one JSON-RPC batch); the rest on the next polls
+MAX_BLOCKS = 100
+
 
 def _sleep(clock, seconds: float) -> Deferred:
     return deferLater(clock, seconds, lambda: None)
@@ -60,7 +63,7 @@ class InclusionWatcher:
         tip = int(await self.client.call("eth_blockNumber"), 16)
         if tip <= self.last_block:
             return 0
-        numbers = list(range(self.last_block + 1, tip + 1))
+        numbers = list(range(self.last_block + 1, min(tip, self.last_block + MAX_BLOCKS) + 1))
         answers = await self.client.batch(
             [("eth_getBlockByNumber", [hex(n), False]) for n in numbers]
         )
