@@ -97,6 +97,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         admission=Admission(reactor, mempool),
     )
     sink = BlockSink(chain.storage, chain.tree)
+    sink.add_listener(reader.block_stored)
     sink.add_listener(backend.block_stored)
     sequencer = Sequencer(
         reactor,

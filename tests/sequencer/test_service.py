@@ -16,6 +16,7 @@ from zkos_tw.config import load_config
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.blocks import BlockHeader
 from zkos_tw.sequencer.mempool import Mempool
+from zkos_tw.sequencer.mempool_errors import NonceTooLow
 from zkos_tw.sequencer.service import Sequencer
 from zkos_tw.sequencer.sink import BlockSink
 
@@ -57,12 +58,14 @@ class SequencerTests(SynchronousTestCase):
         )
         self.chain = open_chain(self.config)
         self.addCleanup(self.chain.close)
+        self.reader = StorageAccountReader(self.chain.storage)
         self.mempool = Mempool(
-            StorageAccountReader(self.chain.storage),
+            self.reader,
             chain_id=270,
             block_gas_limit=self.config.sequencer.block_gas_limit,
         )
         self.sink = BlockSink(self.chain.storage, self.chain.tree)
+        self.sink.add_listener(self.reader.block_stored)  # as the node wires it
         self.sealed = []
         self.sequencer = Sequencer(
             self.reactor,
@@ -124,6 +127,21 @@ class SequencerTests(SynchronousTestCase):
         self.reactor.advance(1)
         self.assertEqual(self.sealed, [])
         self.assertEqual(self.chain.storage.last_block(), 0)
+
+    def test_pool_reads_accounts_after_the_block(self):
+        """After a block, the pool's nonces come from the new block (not a stale view)."""
+        for nonce in range(2):
+            self.mempool.add(signed(nonce))
+        self.reactor.advance(0.1)
+        self.assertEqual(self.reader.nonce_of(RICH), 2)
+        self.assertRaises(NonceTooLow, self.mempool.add, signed(1))
+        # Block 2 seals at the count limit (5) with 2..6 as the fifth is added; the pool drops
+        # them at once only if it re-reads the nonce from block 2, not from a view of block 1.
+        for nonce in range(2, 7):
+            self.mempool.add(signed(nonce))
+        self.assertEqual([len(b.transactions) for b in self.sealed], [2, 5])
+        self.assertEqual((self.mempool.pending_count(), len(self.mempool)), (0, 0))
+        self.assertEqual(self.reader.nonce_of(RICH), 7)
 
     def test_stop_seals_what_ran(self):
         """Stopping while a block waits for its time: the executed transactions are stored."""

@@ -22,6 +22,14 @@ class StorageAccountReader:
     def __init__(self, storage):
         self._storage = storage
         self._latest: tuple[int, FlatState] | None = None
+        # Set once ``block_stored`` is wired to the block sink: then the newest view is only
+        # replaced when a block is stored, without asking storage for its last block per read.
+        self._follows_blocks = False
+
+    def block_stored(self, block) -> None:
+        """A block sink listener: ``block`` is now the newest stored block."""
+        self._follows_blocks = True
+        self._latest = None
 
     def view(self, block_number: int | None = None) -> FlatState:
         """A read-only state view at ``block_number`` (default: the newest block)."""
@@ -30,6 +38,8 @@ class StorageAccountReader:
         return FlatState(self._storage.state_at(block_number), self._storage.preimage_store())
 
     def _newest(self) -> FlatState:
+        if self._follows_blocks and self._latest is not None:
+            return self._latest[1]
         number = self._storage.last_block()
         if self._latest is None or self._latest[0] != number:
             view = FlatState(self._storage.state_at(number), self._storage.preimage_store())

@@ -8,6 +8,7 @@ and base fee 0 (reference §3.5), in a worker thread.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from twisted.internet.threads import deferToThread
@@ -45,12 +46,16 @@ class _Located:
     index: int
 
 
-@implementer(IRpcBackend)
+#: Blocks whose decoded receipts the backend keeps (the newest ones asked for).
+RECEIPT_CACHE_BLOCKS = 16
+
+
 def _backend_error(failure):
     failure.trap(PoolError, InvalidTransaction)
     raise BackendError(str(failure.value))
 
 
+@implementer(IRpcBackend)
 class NodeBackend:
     """Answers the JSON-RPC server for a main node."""
 
@@ -84,6 +89,7 @@ class NodeBackend:
         self._in_thread = _in_thread
         self._block_listeners: list = []
         self._pending_listeners: list = []
+        self._receipts_cache: OrderedDict = OrderedDict()
         mempool.add_pending_listener(self._pending)
 
     # -- blocks ---------------------------------------------------------------------------------
@@ -177,6 +183,10 @@ class NodeBackend:
         return None
 
     def _receipts_of(self, number: int):
+        cached = self._receipts_cache.get(number)
+        if cached is not None:
+            self._receipts_cache.move_to_end(number)
+            return cached
         stored, header = self._header(number)
         if stored is None:
             return None
@@ -186,7 +196,13 @@ class NodeBackend:
             receipt = StoredReceipt.decode(self._storage.receipt(tx_hash))
             receipts.append((tx_hash, index, receipt, first_log))
             first_log += len(receipt.logs)
-        return stored, header, receipts
+        # A stored block never changes: keep the decoded receipts of the newest few blocks, so
+        # clients polling each transaction's receipt do not decode the whole block every time.
+        found = stored, header, receipts
+        self._receipts_cache[number] = found
+        while len(self._receipts_cache) > RECEIPT_CACHE_BLOCKS:
+            self._receipts_cache.popitem(last=False)
+        return found
 
     def receipt(self, tx_hash: bytes):
         location = self._storage.tx_location(tx_hash)

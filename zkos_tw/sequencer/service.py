@@ -311,6 +311,9 @@ class Sequencer(Service):
     def _after_block(self, block: SealedBlock) -> None:
         self.tip = self.tip.advance(block)
         self.blocks_produced += 1
+        # The sink's listeners first: the pool's account reader must see the new block before
+        # the pool re-reads the accounts the block changed.
+        self._sink.notify(block)
         mined = [
             (t.sender, t.tx.nonce) for t in block.transactions if t.tx.tx_type not in L1_TX_TYPES
         ]
@@ -332,7 +335,6 @@ class Sequencer(Service):
         )
         if self._on_sealed is not None:
             self._on_sealed(block)
-        self._sink.notify(block)
 
 
 def _execute_batch(builder: BlockBuilder, batch) -> list:
