@@ -16,6 +16,8 @@ Design (see docs/execution.md, "The compiled path"):
 * jump destinations are analysed once per code and cached as a bitmap;
 * dispatch is a C switch; arithmetic, stack, memory, jumps, KECCAK256 (the C keccak of
   ``ext/zkos_hash.h``), SLOAD/SSTORE/TLOAD/TSTORE, LOG and the environment run here;
+* storage slots read or written in the frame are kept in a small C map (a repeat SLOAD is warm
+  and needs no Python); the map is forgotten whenever an instruction runs in Python;
 * the rare heavy instructions (CALL family, CREATE/CREATE2, SELFDESTRUCT, BALANCE and the other
   account reads, BLOCKHASH, BLOBHASH, ...) run the pure instruction of the fork's table on the
   same ``Frame``: the top stack items, gas, pc and refunds are handed over and read back. Child
