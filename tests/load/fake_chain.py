@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import json
 
-from twisted.internet.defer import succeed
+from twisted.internet.defer import fail, succeed
+from zope.interface import implementer
 
 from zkos_tw.execution.transactions import decode_transaction, recover_sender
 from zkos_tw.hashing import keccak256
 from zkos_tw.load.http import HttpError
+from zkos_tw.load.interfaces import IPoster
 
 
+@implementer(IPoster)
 class FakeChain:
     """Balances, nonces, a pool and blocks; ``mine()`` puts up to ``block_size`` pooled
     transactions in a new block. ``refuse`` maps a tx hash to an error message."""
@@ -34,7 +37,7 @@ class FakeChain:
     # the poster interface of zkos_tw.load.client
     def post(self, body: bytes):
         if self.fail_http:
-            raise HttpError("connection refused")
+            return fail(HttpError("connection refused"))
         request = json.loads(body)
         if isinstance(request, list):
             answer = [self._answer(r) for r in request]

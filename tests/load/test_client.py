@@ -4,6 +4,7 @@ import json
 
 from twisted.internet.defer import ensureDeferred, succeed
 from twisted.trial.unittest import TestCase
+from zope.interface.verify import verifyObject
 
 from zkos_tw.load.client import (
     JsonRpcClient,
@@ -125,6 +126,18 @@ class UrlTests(TestCase):
     def test_refused(self):
         for url in ("https://x", "ws://x:1", "http://", "http://x:99999"):
             self.assertRaises(ValueError, parse_http_url, url)
+
+    def test_posters_provide_iposter(self):
+        """Both real posters and the tests' in-memory chain provide IPoster."""
+        from twisted.internet.task import Clock
+
+        from tests.load.fake_chain import FakeChain
+        from zkos_tw.load.client import TreqPoster
+        from zkos_tw.load.interfaces import IPoster
+
+        verifyObject(IPoster, make_client(Clock(), "http://x:1", "raw").poster)
+        verifyObject(IPoster, TreqPoster(Clock(), "http://x:1"))
+        verifyObject(IPoster, FakeChain())
 
     def test_unknown_client(self):
         from twisted.internet.task import Clock

@@ -5,8 +5,10 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
+from zope.interface.verify import verifyObject
 
 from zkos_tw.load.http import HttpError, HttpPool, parse_response
+from zkos_tw.load.interfaces import IPoster
 
 
 class FakeEndpoint:
@@ -155,7 +157,10 @@ class PoolTests(TestCase):
         self.assertEqual(closed, [])
         connection.connectionLost(Failure(ConnectionRefusedError("closed")))
         self.assertEqual(closed, [None])
-        self.assertRaises(HttpError, self.pool.post, b"y")
+        self.assertIsInstance(results(self.pool.post(b"y"))[0].value, HttpError)
+
+    def test_provides_iposter(self):
+        verifyObject(IPoster, self.pool)
 
     def test_size_at_least_one(self):
         self.assertRaises(ValueError, HttpPool, self.endpoint, b"h", 0)

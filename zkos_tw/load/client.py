@@ -13,8 +13,10 @@ from urllib.parse import urlsplit
 
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint
+from zope.interface import implementer
 
 from zkos_tw.load.http import HttpError, HttpPool
+from zkos_tw.load.interfaces import IPoster
 
 
 class RpcError(Exception):
@@ -69,7 +71,7 @@ def split_answers(answers, first_id: int, count: int) -> list:
 
 
 class JsonRpcClient:
-    """JSON-RPC calls over one poster."""
+    """JSON-RPC calls over one ``IPoster``."""
 
     def __init__(self, poster):
         self.poster = poster
@@ -112,6 +114,7 @@ class JsonRpcClient:
         return self.poster.close()
 
 
+@implementer(IPoster)
 class TreqPoster:
     """treq with a persistent connection pool of ``size`` connections to the host."""
 
@@ -125,7 +128,10 @@ class TreqPoster:
         self.pool.retryAutomatically = False
         self.client = HTTPClient(Agent(reactor, pool=self.pool))
 
-    async def post(self, body: bytes):
+    def post(self, body: bytes) -> Deferred:
+        return Deferred.fromCoroutine(self._post(body))
+
+    async def _post(self, body: bytes):
         try:
             response = await self.client.post(
                 self.url, data=body, headers={b"content-type": [b"application/json"]}

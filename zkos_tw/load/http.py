@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from collections import deque
 
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred, DeferredList, fail
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from zkos_tw.load.interfaces import IPoster
 
 
 class HttpError(Exception):
@@ -152,6 +155,7 @@ def _parse_chunked(buffer, position: int, status: int, close: bool):
         position += size + 2
 
 
+@implementer(IPoster)
 class HttpPool:
     """Up to ``size`` ``HttpConnection``s to one endpoint; ``post`` queues while all are busy.
 
@@ -174,7 +178,7 @@ class HttpPool:
     def post(self, body: bytes) -> Deferred:
         """POST ``body``; fires with ``(status, body)`` or fails with ``HttpError``."""
         if self._closing:
-            raise HttpError("pool is closed")
+            return fail(HttpError("pool is closed"))
         result = Deferred()
         self._queue.append((body, result))
         self._dispatch()
