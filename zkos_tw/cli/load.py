@@ -40,6 +40,15 @@ def _number(options, name: str, kind, minimum) -> None:
 
 class Options(usage.Options):
     synopsis = "zkosctl load [--rpc-url URL] [--senders N] [--txs N | --duration S] [options]"
+    longdesc = (
+        "Funds --senders accounts from --private-key, pre-signs --txs transfers (or ERC-20 "
+        "transfer calls with --kind erc20), submits them in eth_sendRawTransaction batches and "
+        "prints JSON: submitted and included TPS, inclusion latency p50/p99, eth_blockNumber "
+        "latency under load, errors by message, blocks. With --duration and no --txs, "
+        f"--rate x duration transactions are signed ({DURATION_BUDGET_TPS} per second without "
+        "--rate). Exit status 0: all included; 3: some not included; 1: the run could not go "
+        "on; 2: bad options. See docs/load.md."
+    )
     optFlags = [["json", None, "Print only the result JSON (default: JSON plus a summary line)"]]
     optParameters = [
         ["rpc-url", None, "http://127.0.0.1:3050", "JSON-RPC endpoint (http://)"],
