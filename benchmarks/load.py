@@ -137,13 +137,15 @@ def start_anvil(workdir: str, block_time: float) -> Peer:
 class Profiler:
     """``py-spy record`` attached to a pid while the load runs."""
 
-    def __init__(self, pid: int, out_dir: str):
-        self.raw_path = os.path.join(out_dir, "node.py-spy.txt")
+    def __init__(self, pid: int, out_dir: str, gil: bool = False):
+        # --gil samples only the thread holding the GIL: what serialises the node
+        self.raw_path = os.path.join(out_dir, "node.gil.py-spy.txt" if gil else "node.py-spy.txt")
         spy = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
         if spy is None:
             raise SystemExit("load benchmark: --profile-node needs py-spy (pip install py-spy)")
         self.process = subprocess.Popen(
-            [spy, "record", "--pid", str(pid), "--threads", "--idle", "--rate", "200",
+            [spy, "record", "--pid", str(pid), "--threads", "--rate", "200",
+             *(["--gil"] if gil else ["--idle"]),
              "--format", "raw", "--output", self.raw_path, "--nonblocking"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -230,11 +232,16 @@ async def call_cost(reactor, url: str, pid: int, calls: int) -> dict:
 
 
 async def measure(
-    reactor, peer: Peer, config: LoadConfig, profile_dir: str | None, rpc_calls: int = 0
+    reactor,
+    peer: Peer,
+    config: LoadConfig,
+    profile_dir: str | None,
+    rpc_calls: int = 0,
+    profile_gil: bool = False,
 ) -> dict:
     costs = await call_cost(reactor, peer.url, peer.process.pid, rpc_calls) if rpc_calls else None
     before = cpu_seconds(peer.process.pid)
-    profiler = Profiler(peer.process.pid, profile_dir) if profile_dir else None
+    profiler = Profiler(peer.process.pid, profile_dir, profile_gil) if profile_dir else None
     try:
         record = await LoadRun(config, reactor).run()
     except LoadError as e:
@@ -270,6 +277,11 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default="ours,anvil", help="comma-separated: ours, anvil")
     parser.add_argument("--no-dev", action="store_true", help="run our node without --dev")
     parser.add_argument("--profile-node", metavar="DIR", help="py-spy our node into DIR")
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile-node: sample only the thread holding the GIL",
+    )
     parser.add_argument(
         "--rpc-calls",
         type=int,
@@ -325,7 +337,9 @@ def main(argv=None) -> int:
                 profile_dir = None
             try:
                 url_config = LoadConfig(**{**config.__dict__, "rpc_url": peer.url})
-                output[name] = await measure(reactor, peer, url_config, profile_dir, args.rpc_calls)
+                output[name] = await measure(
+                    reactor, peer, url_config, profile_dir, args.rpc_calls, args.profile_gil
+                )
             finally:
                 peer.stop()
 
