@@ -53,6 +53,7 @@ class ResultTests(TestCase):
         record.block_number_latencies = [0.001, 0.003]
         record.blocks = {7: 3, 9: 1}
         record.block_sizes = {7: 10, 9: 1}
+        record.block_seen = {6: 100.0, 7: 100.5, 8: 100.7, 9: 101.3, 10: 101.4}
         record.errors = Counter({"[<hash>]: nonce too low": 1})
         record.client_cpu_seconds = 0.25
         return record
@@ -78,6 +79,8 @@ class ResultTests(TestCase):
                 "span": 3,
                 "avg_txs_per_block": 2.0,
                 "max_txs_per_block": 10,
+                # blocks 7..9 seen at 100.5, 100.7, 101.3: intervals 0.2 and 0.6 s
+                "interval_ms": {"avg": 400.0, "p50": 400.0, "max": 600.0},
             },
         )
         self.assertEqual(result["errors"], {"[<hash>]: nonce too low": 1})
@@ -91,6 +94,7 @@ class ResultTests(TestCase):
         self.assertIsNone(result["inclusion_latency_ms"]["p50"])
         self.assertEqual(result["blocks"]["with_our_txs"], 0)
         self.assertIsNone(result["blocks"]["avg_txs_per_block"])
+        self.assertEqual(result["blocks"]["interval_ms"], {"avg": None, "p50": None, "max": None})
 
     def test_record_error_groups(self):
         record = RunRecord()

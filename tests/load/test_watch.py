@@ -35,6 +35,7 @@ class InclusionWatcherTests(TestCase):
         self.assertEqual(self.record.blocks, {1: 2})
         self.assertEqual(self.record.block_sizes, {1: 3})
         self.assertEqual(self.record.last_included, 0.25)
+        self.assertEqual(self.record.block_seen, {1: 0.25})
         self.assertEqual(self.watcher.in_flight, {})
 
     def test_refused_are_forgotten(self):

@@ -6,6 +6,7 @@ latencies in milliseconds and rates in transactions per second, rounded for read
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -70,6 +71,8 @@ class RunRecord:
     blocks: dict[int, int] = field(default_factory=dict)
     #: number -> all transactions in that block (ours and others)
     block_sizes: dict[int, int] = field(default_factory=dict)
+    #: number -> when the watcher first saw the block (every block it fetched)
+    block_seen: dict[int, float] = field(default_factory=dict)
     funding_blocks: int = 0
     setup_seconds: float = 0.0
     sign_seconds: float = 0.0
@@ -92,6 +95,11 @@ class RunRecord:
             if self.submit_started is None or self.last_included is None
             else self.last_included - self.submit_started
         )
+        intervals = []
+        if self.blocks:
+            low, high = min(self.blocks), max(self.blocks)
+            seen = [t for n, t in sorted(self.block_seen.items()) if low <= n <= high]
+            intervals = [later - earlier for earlier, later in itertools.pairwise(seen)]
         block_count = len(self.blocks)
         first_block = min(self.blocks) if self.blocks else None
         last_block = max(self.blocks) if self.blocks else None
@@ -134,6 +142,12 @@ class RunRecord:
                 "span": span,
                 "avg_txs_per_block": round(included / block_count, 1) if block_count else None,
                 "max_txs_per_block": max(self.block_sizes.values(), default=None),
+                # time between consecutive blocks as the watcher saw them (20 ms polls)
+                "interval_ms": {
+                    "avg": _ms(sum(intervals) / len(intervals)) if intervals else None,
+                    "p50": _ms(percentile(intervals, 0.5)),
+                    "max": _ms(max(intervals, default=None)),
+                },
             },
             "funding_blocks": self.funding_blocks,
             "setup_seconds": round(self.setup_seconds, 3),

@@ -73,6 +73,7 @@ class InclusionWatcher:
             if isinstance(block, RpcError) or block is None:
                 # not served yet (or an error): ask again from here next time
                 return found
+            self.record.block_seen.setdefault(number, now)
             ours = 0
             hashes = block.get("transactions") or []
             for tx_hash in hashes:
