@@ -162,6 +162,18 @@ class DifferentialTests(SynchronousTestCase):
                 if offset in unpayable:
                     self.assertEqual(results["cext"]["error"], ("OutOfGas", ()), (offset, op))
 
+    def test_keccak_block_boundaries(self):
+        """KECCAK256 of memory across the 136-byte rate: both loops give keccak-256."""
+        from zkos_tw.hashing import keccak256
+
+        data = bytes(range(256)) * 4
+        for size in (0, 1, 31, 32, 135, 136, 137, 271, 272, 273, 1000):
+            # CALLDATACOPY(0, 0, size); KECCAK256(0, size); return the word
+            code = push(size) + push(0) + push(0) + b"\x37" + push(size) + push(0) + b"\x20"
+            results = run_both(code + returning_top(), make_state=MemoryState, data=data)
+            self.assertSameOutcome(results)
+            self.assertEqual(results["cext"]["output"], keccak256(data[:size]), size)
+
     def test_every_single_byte_program(self):
         """Each of the 256 opcode bytes alone, on an empty stack: same result on both."""
         for op in range(256):
