@@ -450,3 +450,15 @@ class IPriorityTxSource(Interface):
 
     def get():
         """A Deferred firing with the next transaction once there is one."""
+
+
+class IPoster(Interface):
+    """Sends HTTP POST bodies to one JSON-RPC endpoint over kept-open connections (the load
+    generator's seam: ``zkos_tw.load.http.HttpPool``, ``TreqPoster``, the tests' fake chain)."""
+
+    def post(body):
+        """POST ``body`` (bytes); a Deferred firing with ``(status, response body)``, or failing
+        with ``zkos_tw.load.http.HttpError`` (connection refused or lost, not HTTP)."""
+
+    def close():
+        """Close the connections; a Deferred that fires when they are gone."""

@@ -11,8 +11,8 @@ from zope.interface import implementer
 
 from zkos_tw.execution.transactions import decode_transaction, recover_sender
 from zkos_tw.hashing import keccak256
+from zkos_tw.interfaces import IPoster
 from zkos_tw.load.http import HttpError
-from zkos_tw.load.interfaces import IPoster
 
 
 @implementer(IPoster)

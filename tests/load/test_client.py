@@ -132,8 +132,8 @@ class UrlTests(TestCase):
         from twisted.internet.task import Clock
 
         from tests.load.fake_chain import FakeChain
+        from zkos_tw.interfaces import IPoster
         from zkos_tw.load.client import TreqPoster
-        from zkos_tw.load.interfaces import IPoster
 
         verifyObject(IPoster, make_client(Clock(), "http://x:1", "raw").poster)
         verifyObject(IPoster, TreqPoster(Clock(), "http://x:1"))

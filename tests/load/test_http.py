@@ -7,8 +7,8 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import TestCase
 from zope.interface.verify import verifyObject
 
+from zkos_tw.interfaces import IPoster
 from zkos_tw.load.http import HttpError, HttpPool, parse_response
-from zkos_tw.load.interfaces import IPoster
 
 
 class FakeEndpoint:

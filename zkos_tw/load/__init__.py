@@ -5,7 +5,6 @@
 | ``signing`` | private keys, addresses, fast EIP-1559 signing (coincurve), sender derivation |
 | ``token`` | the TestToken ERC-20 creation code and ``transfer`` calldata |
 | ``plan`` | the funding plan and the pre-signed, pre-encoded request batches |
-| ``interfaces`` | ``IPoster``: what sends a run's HTTP bodies |
 | ``http`` | a minimal keep-alive HTTP/1.1 client (one request in flight per connection) |
 | ``client`` | JSON-RPC over HTTP: the raw client above or treq with a persistent pool |
 | ``watch`` | inclusion watcher (polls new blocks) and the ``eth_blockNumber`` latency sampler |

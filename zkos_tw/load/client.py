@@ -15,8 +15,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import HostnameEndpoint
 from zope.interface import implementer
 
+from zkos_tw.interfaces import IPoster
 from zkos_tw.load.http import HttpError, HttpPool
-from zkos_tw.load.interfaces import IPoster
 
 
 class RpcError(Exception):

@@ -19,7 +19,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from zkos_tw.load.interfaces import IPoster
+from zkos_tw.interfaces import IPoster
 
 
 class HttpError(Exception):
