@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import rlp
 
+from zkos_tw import rlp_fast
 from zkos_tw.hashing import keccak256
 
 OMMERS_HASH_EMPTY = bytes.fromhex(
@@ -119,7 +120,7 @@ class BlockHeader:
 
     def rlp(self) -> bytes:
         """RLP of the hashed header (what ``block_hash`` hashes)."""
-        return rlp.encode(self.hashed_fields())
+        return rlp_fast.encode(self.hashed_fields())
 
     @property
     def hash(self) -> bytes:
@@ -127,7 +128,7 @@ class BlockHeader:
 
     def encode(self) -> bytes:
         """The block record v1."""
-        return bytes([BLOCK_RECORD_V1]) + rlp.encode([self.hashed_fields(), self.logs_bloom])
+        return bytes([BLOCK_RECORD_V1]) + rlp_fast.encode([self.hashed_fields(), self.logs_bloom])
 
     @classmethod
     def decode(cls, record: bytes) -> BlockHeader:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import rlp
 
+from zkos_tw import rlp_fast
 from zkos_tw.execution.receipts import Log, logs_bloom
 
 RECEIPT_RECORD_V1 = 1
@@ -57,7 +58,7 @@ class StoredReceipt:
             [[log.address, list(log.topics), log.data] for log in self.logs],
             [list(entry) for entry in self.l2_to_l1_logs],
         ]
-        return bytes([RECEIPT_RECORD_V1]) + rlp.encode(body)
+        return bytes([RECEIPT_RECORD_V1]) + rlp_fast.encode(body)
 
     @classmethod
     def decode(cls, record: bytes) -> StoredReceipt:

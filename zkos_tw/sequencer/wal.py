@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import rlp
 
+from zkos_tw import rlp_fast
 from zkos_tw.sequencer.blocks import BlockContext
 
 WAL_RECORD_V1 = 1
@@ -62,7 +63,7 @@ class ReplayRecord:
             self.node_version.encode(),
             self.block_output_hash,
         ]
-        return bytes([WAL_RECORD_V1]) + rlp.encode(body)
+        return bytes([WAL_RECORD_V1]) + rlp_fast.encode(body)
 
     @classmethod
     def decode(cls, record: bytes) -> ReplayRecord:

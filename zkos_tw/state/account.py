@@ -109,5 +109,32 @@ class AccountProperties:
         """A copy with some fields replaced."""
         return replace(self, **fields)
 
+    def with_balance(self, balance: int) -> AccountProperties:
+        """A copy with another balance (the hot path of every transfer: direct construction is
+        several times faster than ``dataclasses.replace``)."""
+        return AccountProperties(
+            self.versioning_data,
+            self.nonce,
+            balance,
+            self.bytecode_hash,
+            self.unpadded_code_len,
+            self.artifacts_len,
+            self.observable_bytecode_hash,
+            self.observable_bytecode_len,
+        )
+
+    def with_nonce(self, nonce: int) -> AccountProperties:
+        """A copy with another nonce (see ``with_balance``)."""
+        return AccountProperties(
+            self.versioning_data,
+            nonce,
+            self.balance,
+            self.bytecode_hash,
+            self.unpadded_code_len,
+            self.artifacts_len,
+            self.observable_bytecode_hash,
+            self.observable_bytecode_len,
+        )
+
 
 EMPTY_ACCOUNT = AccountProperties()

@@ -200,7 +200,7 @@ class FlatState:
         """Set the nonce (a u64 in ZKsync OS)."""
         if not 0 <= nonce < _U64:
             raise ValueError(f"nonce {nonce} does not fit in a u64")
-        self._set_account(address, self._account(address).with_changes(nonce=nonce))
+        self._set_account(address, self._account(address).with_nonce(nonce))
 
     def get_balance(self, address: bytes) -> int:
         """The balance in wei."""
@@ -210,7 +210,7 @@ class FlatState:
         """Set the balance."""
         if not 0 <= balance < _U256:
             raise ValueError("balance out of range")
-        self._set_account(address, self._account(address).with_changes(balance=balance))
+        self._set_account(address, self._account(address).with_balance(balance))
 
     def get_account(self, address: bytes) -> AccountProperties:
         """The full current record (not part of ``IExecutionState``)."""
