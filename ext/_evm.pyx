@@ -75,6 +75,7 @@ cdef extern from "zkos_u256.h":
     ctypedef unsigned long long zk_u128  # really unsigned __int128 (see zkos_u256.h)
     ctypedef struct zk_slot_cache:
         int count
+    void zk_slots_init(zk_slot_cache *c) nogil
     void zk_slots_clear(zk_slot_cache *c) nogil
     int zk_slots_get(const zk_slot_cache *c, const uint64_t *k, uint64_t *out) nogil
     void zk_slots_put(zk_slot_cache *c, const uint64_t *k, const uint64_t *v) nogil
@@ -631,7 +632,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     slots = loop.slots = <zk_slot_cache *>malloc(sizeof(zk_slot_cache))
                     if slots == NULL:
                         raise MemoryError
-                    memset(slots, 0, sizeof(zk_slot_cache))
+                    zk_slots_init(slots)
                 elif zk_slots_get(slots, a, tmp):
                     if gas < 100:
                         outcome = OUT_OF_GAS

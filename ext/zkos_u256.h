@@ -383,6 +383,13 @@ typedef struct {
     int count;
 } zk_slot_cache;
 
+/* Make a freshly allocated map empty: only the used flags need zeroing (64 KiB of keys and
+ * values are read only where a flag is set). */
+static inline void zk_slots_init(zk_slot_cache *c) {
+    memset(c->used, 0, sizeof(c->used));
+    c->count = 0;
+}
+
 static inline void zk_slots_clear(zk_slot_cache *c) {
     if (c->count) {
         memset(c->used, 0, sizeof(c->used));
