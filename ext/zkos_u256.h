@@ -295,7 +295,7 @@ static inline void zk_sar(uint64_t *r, const uint64_t *a, unsigned shift) {
 static inline void zk_signextend(uint64_t *r, const uint64_t *byte_num, const uint64_t *value) {
     unsigned bit, limb, i;
     uint64_t mask;
-    memcpy(r, value, 32);
+    memmove(r, value, 32); /* r may be value */
     if (!zk_fits_u64(byte_num) || byte_num[0] >= 31) return;
     bit = (unsigned)byte_num[0] * 8 + 7;
     limb = bit >> 6;
