@@ -28,8 +28,10 @@ def zkosctl(*args: str) -> subprocess.CompletedProcess:
         os.environ,
         ZKOS_TOOLS_DIR=os.environ.get("ZKOS_TOOLS_DIR") or os.path.join(REPO_ROOT, ".tools"),
     )
+    # The installed zkosctl (next to the interpreter): run from the checkout, ``python -m``
+    # would import the source tree, whose compiled extensions a fresh clone does not have.
     return subprocess.run(
-        [sys.executable, "-m", "zkos_tw.cli.main", *args],
+        [os.path.join(os.path.dirname(sys.executable), "zkosctl"), *args],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

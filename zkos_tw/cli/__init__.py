@@ -14,7 +14,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Compute and check the genesis commitment of a genesis.json",
     ),
     "bench": ("zkos_tw.cli.bench", "Run benchmarks (tree, ...) and print JSON"),
-    "l1": ("zkos_tw.cli.l1", "L1 tools: build-state (deploy our contracts on anvil, dump the state)"),
+    "l1": (
+        "zkos_tw.cli.l1",
+        "L1 tools: build-state (deploy our contracts on anvil, dump the state)",
+    ),
     "deposit": ("zkos_tw.cli.deposit", "Deposit ETH from L1 to L2 and wait for the L2 receipt"),
     "load": ("zkos_tw.cli.load", "Put a node under transaction load; print TPS and latencies"),
 }
