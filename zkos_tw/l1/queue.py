@@ -1,4 +1,8 @@
-"""``PriorityTxQueue``: the bounded hand-over between the L1 watcher and the sequencer.
+"""``PriorityTxQueue``: a bounded, consuming hand-over from the L1 watcher (the reference's
+channel of capacity 5, §7.3), for consumers that take each transaction once: the watcher's tests
+and tools that follow L1 without a chain. The main node's sequencer uses
+``zkos_tw.sequencer.l1_queue.L1TransactionQueue`` instead, which keeps transactions until a
+stored block holds them (one that does not fit a block is offered again in the next).
 
 The watcher ``put``s priority transactions in priority-id order; ``put`` returns a Deferred that
 fires once the transaction is in the queue, so a full queue (capacity 5, reference §7.3) holds the
