@@ -7,7 +7,11 @@ An invalid transaction raises ``InvalidTransaction`` before anything is written.
 from __future__ import annotations
 
 from zkos_tw.execution.gas import MAX_REFUND_QUOTIENT
-from zkos_tw.execution.interpreter import create_address, process_message_call
+from zkos_tw.execution.interpreter import (
+    MessageCallOutput,
+    create_address,
+    process_message_call,
+)
 from zkos_tw.execution.message import Message, TransactionEnvironment
 from zkos_tw.execution.receipts import Receipt, logs_bloom
 from zkos_tw.execution.transactions import (
@@ -26,12 +30,13 @@ def apply_raw_transaction(block_env, raw: bytes, cumulative_gas_used: int = 0) -
 
 
 def apply_transaction(
-    block_env, tx: Transaction, sender: bytes, cumulative_gas_used: int = 0
+    block_env, tx: Transaction, sender: bytes, cumulative_gas_used: int = 0, *, _fast=True
 ) -> Receipt:
     """Run ``tx`` from ``sender`` against ``block_env.state`` and return its receipt.
 
     ``cumulative_gas_used`` is the gas used by the earlier transactions of the block: the
-    transaction must fit in what is left of the block gas limit.
+    transaction must fit in what is left of the block gas limit. ``_fast=False`` takes the
+    general path for plain transfers too (for the tests that compare the two).
     """
     state = block_env.state
     fork = block_env.fork
@@ -45,6 +50,13 @@ def apply_transaction(
     state.set_balance(
         sender, state.get_balance(sender) - tx.gas * effective_gas_price - blob_gas_fee
     )
+
+    if _fast and tx.to is not None and tx.to not in block_env.precompiles:
+        code = state.get_code(tx.to)
+        if not code:
+            output = _transfer_to_codeless(state, tx, sender, tx.gas - intrinsic_gas(tx, fork))
+            return _finish(block_env, tx, sender, effective_gas_price, output, None,
+                           cumulative_gas_used)  # fmt: skip
 
     accessed_addresses = set(block_env.precompile_addresses())
     accessed_storage_keys = set()
@@ -81,7 +93,28 @@ def apply_transaction(
         accessed_storage_keys=accessed_storage_keys,
     )
     output = process_message_call(message, block_env, tx_env)
+    return _finish(
+        block_env, tx, sender, effective_gas_price, output, contract_address, cumulative_gas_used
+    )
 
+
+def _transfer_to_codeless(state, tx, sender: bytes, gas: int) -> MessageCallOutput:
+    """What ``process_message_call`` leaves for a call to an account without code that is no
+    precompile (a plain transfer): the value moves, nothing runs, all the call's gas is left, and
+    the target is touched. Same state and output, without building a message and a frame (about
+    a fifth of a transfer's execution time; tests compare it with the general path)."""
+    value = tx.value
+    if value:
+        state.set_balance(sender, state.get_balance(sender) - value)
+        state.set_balance(tx.to, state.get_balance(tx.to) + value)
+    return MessageCallOutput(gas, 0, (), set(), {tx.to}, None, b"")
+
+
+def _finish(
+    block_env, tx, sender, effective_gas_price, output, contract_address, cumulative_gas_used
+) -> Receipt:
+    """Refund, pay the coinbase, delete accounts, end the transaction, build the receipt."""
+    state = block_env.state
     gas_used = tx.gas - output.gas_left
     gas_refund = min(gas_used // MAX_REFUND_QUOTIENT, output.refund_counter)
     state.set_balance(

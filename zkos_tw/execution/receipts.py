@@ -35,8 +35,13 @@ def add_to_bloom(bloom: int, item: bytes) -> int:
     return bloom
 
 
+EMPTY_BLOOM = bytes(256)
+
+
 def logs_bloom(logs) -> bytes:
     """The 256-byte bloom filter over the addresses and topics of ``logs``."""
+    if not logs:
+        return EMPTY_BLOOM
     bloom = 0
     for log in logs:
         bloom = add_to_bloom(bloom, log.address)

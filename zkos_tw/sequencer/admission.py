@@ -17,6 +17,7 @@ Each ``submit`` returns a Deferred with the transaction hash or the ``PoolError`
 
 from __future__ import annotations
 
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 
@@ -81,3 +82,18 @@ class Admission:
     def _fail(self, batch: list, failure) -> None:
         for _, done in batch:
             done.errback(failure)
+
+
+class ThreadPoolService(Service):
+    """Starts and stops a ``ThreadPool`` with the node (admission's own thread)."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def startService(self):
+        super().startService()
+        self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self.pool.stop()

@@ -50,6 +50,7 @@ from zkos_tw.state.view import FlatState
 log = Logger()
 
 BATCH_SIZE = 256  # transactions handed to the worker thread at a time
+STATE_VIEW_BLOCKS = 256  # blocks one state view serves before a fresh one
 
 
 class Sequencer(Service):
@@ -311,6 +312,10 @@ class Sequencer(Service):
     def _after_block(self, block: SealedBlock) -> None:
         self.tip = self.tip.advance(block)
         self.blocks_produced += 1
+        if block.number % STATE_VIEW_BLOCKS == 0:
+            # The view caches every account and slot it read; start a fresh one over storage
+            # now and then so a long-running node's memory follows its working set.
+            self._reset_state()
         # The sink's listeners first: the pool's account reader must see the new block before
         # the pool re-reads the accounts the block changed.
         self._sink.notify(block)

@@ -92,6 +92,10 @@ class FlatState:
         self._journal: list[tuple[dict, object, object]] = []
         self._checkpoints: list[int] = []
         self._in_transaction = False
+        # Keys written since the last finish_block: the block output looks at these only, so
+        # its cost follows the block's writes, not everything the view has cached.
+        self._dirty_slots: set[tuple[bytes, int]] = set()
+        self._dirty_accounts: set[bytes] = set()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -133,6 +137,7 @@ class FlatState:
 
     def _set_account(self, address: bytes, record: AccountProperties) -> None:
         self._account(address)
+        self._dirty_accounts.add(address)
         self._set(self._accounts, address, record)
 
     def begin(self) -> None:
@@ -252,6 +257,7 @@ class FlatState:
         self._set_account(address, EMPTY_ACCOUNT)
         for k, value in list(self._slots.items()):
             if k[0] == address and value:
+                self._dirty_slots.add(k)
                 self._set(self._slots, k, 0)
 
     # -- storage ---------------------------------------------------------------------------
@@ -270,6 +276,7 @@ class FlatState:
         k = (address, key)
         if k not in self._tx_original:
             self._tx_original[k] = current
+        self._dirty_slots.add(k)
         self._set(self._slots, k, value)
 
     def get_original_storage(self, address: bytes, key: int) -> int:
@@ -294,7 +301,9 @@ class FlatState:
     def pending_output(self) -> BlockStateOutput:
         """The net writes and new preimages so far, in canonical order (state unchanged)."""
         writes: list[tuple[tuple, StorageWrite]] = []
-        for (address, key), value in self._slots.items():
+        slots = self._slots
+        for address, key in self._dirty_slots:
+            value = slots[(address, key)]
             if value != self._slot_initial[(address, key)]:
                 slot = key.to_bytes(32, "big")
                 write = StorageWrite(
@@ -302,7 +311,8 @@ class FlatState:
                 )
                 writes.append((warm_key_order(address, slot), write))
         preimages: dict[bytes, bytes] = {}
-        for address, record in self._accounts.items():
+        for address in self._dirty_accounts:
+            record = self._accounts[address]
             if record == self._account_initial[address]:
                 continue
             encoded = record.encode()
@@ -328,6 +338,10 @@ class FlatState:
         if self._checkpoints or self._in_transaction:
             raise StateError("finish_block() inside a transaction or with a checkpoint open")
         output = self.pending_output()
-        self._slot_initial = dict(self._slots)
-        self._account_initial = dict(self._accounts)
+        for k in self._dirty_slots:
+            self._slot_initial[k] = self._slots[k]
+        for address in self._dirty_accounts:
+            self._account_initial[address] = self._accounts[address]
+        self._dirty_slots.clear()
+        self._dirty_accounts.clear()
         return output
