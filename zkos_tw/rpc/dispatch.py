@@ -22,6 +22,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from zkos_tw.rpc.errors import (
     OVERSIZED_RESPONSE,
@@ -100,8 +101,14 @@ class Dispatcher:
                 TOO_BIG_BATCH_REQUEST,
             )
             return encode(error_response(error))
-        calls = [Deferred.fromCoroutine(self._one(item, connection)) for item in items]
-        responses = await gatherResults(calls, consumeErrors=True)
+        # Each call starts at once; only those that did not finish synchronously are awaited
+        # (a batch of 100 eth_sendRawTransaction is 100 Deferreds, not 100 coroutines).
+        responses = [self._start_one(item, connection) for item in items]
+        waiting = [i for i, r in enumerate(responses) if isinstance(r, Deferred)]
+        if waiting:
+            done = await gatherResults([responses[i] for i in waiting], consumeErrors=True)
+            for i, response in zip(waiting, done, strict=True):
+                responses[i] = response
         parts = []
         total = 2
         for response in responses:
@@ -138,6 +145,14 @@ class Dispatcher:
 
     async def _one(self, item: Any, connection) -> dict | None:
         """The response object to one request, or ``None`` for a notification."""
+        response = self._start_one(item, connection)
+        if isinstance(response, Deferred):
+            response = await response
+        return response
+
+    def _start_one(self, item: Any, connection):
+        """Start one request: its response (or ``None`` for a notification), or a Deferred of it
+        when the method does not answer synchronously."""
         if not isinstance(item, dict):
             return error_response(InvalidRequest("request must be an object"))
         request_id = item.get("id")
@@ -151,12 +166,26 @@ class Dispatcher:
         notification = "id" not in item
         started = self.clock.seconds()
         try:
-            result = await self.table.call(method, item.get("params"), connection)
+            result = self.table.start(method, item.get("params"), connection)
+        except Exception:  # noqa: BLE001 - mapped to the JSON-RPC error in _finish
+            return self._finish(method, request_id, notification, started, error=Failure())
+        if isinstance(result, Deferred):
+            return result.addCallbacks(
+                lambda value: self._finish(method, request_id, notification, started, value),
+                lambda failure: self._finish(
+                    method, request_id, notification, started, error=failure
+                ),
+            )
+        return self._finish(method, request_id, notification, started, result)
+
+    def _finish(self, method, request_id, notification, started, result=None, error=None):
+        """The response of a finished call; ``error`` is the ``Failure`` of a failed one."""
+        if error is None:
             response = {"jsonrpc": "2.0", "result": result, "id": request_id}
-        except JsonRpcError as e:
-            response = error_response(e, request_id)
-        except Exception:
-            log.failure("JSON-RPC method {method} failed", method=method)
+        elif isinstance(error.value, JsonRpcError):
+            response = error_response(error.value, request_id)
+        else:
+            log.failure("JSON-RPC method {method} failed", failure=error, method=method)
             response = error_response(JsonRpcError("Internal error"), request_id)
         label = method if self.table.get(method) is not None else "unknown"
         self.metrics.response_time.labels(label).observe(self.clock.seconds() - started)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from twisted.internet.defer import Deferred
+
 from zkos_tw.rpc.blocks import block_number, header_of
 from zkos_tw.rpc.codec import BlockId, CallRequest, data, quantity
 from zkos_tw.rpc.errors import BackendError, InvalidParams, Unimplemented
@@ -183,8 +185,12 @@ class EthNamespace:
         return await resolve(self.backend.receipt(tx_hash))
 
     @rpc_method("eth_sendRawTransaction", "data")
-    async def send_raw_transaction(self, raw):
-        return data(await resolve(self.backend.send_raw_transaction(raw)))
+    def send_raw_transaction(self, raw):
+        # Not a coroutine: under load most calls are this one, in batches (docs/load.md).
+        result = self.backend.send_raw_transaction(raw)
+        if isinstance(result, Deferred):
+            return result.addCallback(data)
+        return data(result)
 
     # -- state ------------------------------------------------------------------------------
 

@@ -133,13 +133,21 @@ class MethodTable:
 
     async def call(self, name: str, params: Any, connection=None) -> Any:
         """Decode ``params``, run the handler, and return its (awaited) result."""
+        return await resolve(self.start(name, params, connection))
+
+    def start(self, name: str, params: Any, connection=None) -> Any:
+        """Decode ``params`` and run the handler: its result, or a Deferred of it (coroutine
+        handlers are wrapped). Unknown methods and bad params raise at once."""
         spec = self._methods.get(name)
         if spec is None or (spec.websocket_only and connection is None):
             raise MethodNotFound(name)
         args = spec.parse_params(params)
         if spec.connection:
             args.insert(0, connection)
-        return await resolve(spec.handler(*args))
+        result = spec.handler(*args)
+        if inspect.iscoroutine(result):
+            return Deferred.fromCoroutine(result)
+        return result
 
 
 async def resolve(value: Any) -> Any:

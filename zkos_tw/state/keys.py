@@ -62,9 +62,20 @@ def warm_key_order(address: bytes, slot32: bytes) -> tuple[int, int, int, bytes]
     ``(int(addr[12:20]), int(addr[4:12]), int(addr[0:4]), slot bytes)``. This order fixes
     ``storage_writes`` and hence which tree index each new key receives.
     """
-    return (
-        int.from_bytes(address[12:20], "big"),
-        int.from_bytes(address[4:12], "big"),
-        int.from_bytes(address[0:4], "big"),
-        bytes(slot32),
-    )
+    limbs = _ADDRESS_LIMBS.get(address)
+    if limbs is None:
+        limbs = (
+            int.from_bytes(address[12:20], "big"),
+            int.from_bytes(address[4:12], "big"),
+            int.from_bytes(address[0:4], "big"),
+        )
+        if len(_ADDRESS_LIMBS) < _ADDRESS_LIMBS_MAX:
+            _ADDRESS_LIMBS[address] = limbs
+    return (*limbs, slot32 if type(slot32) is bytes else bytes(slot32))
+
+
+# The limbs of addresses seen lately (every account write is under 0x8003, and a block writes
+# the slots of a few contracts many times): computing them was a top entry of the sealing
+# profile. Bounded: past the limit, further addresses are computed each time.
+_ADDRESS_LIMBS: dict[bytes, tuple[int, int, int]] = {}
+_ADDRESS_LIMBS_MAX = 100_000
