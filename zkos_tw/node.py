@@ -6,6 +6,7 @@ they are wired; the underscore keyword arguments are the test seams (STYLE rule 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -73,10 +74,27 @@ class ChainService(Service):
             self.chain = None
 
 
+#: Young-generation threshold while the node runs (CPython's default is 700).
+GC_THRESHOLD = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """Move what start-up allocated out of the collector's way and collect less often.
+
+    A node keeps many long-lived objects (the pool, state caches, decoded blocks); with the
+    default thresholds the cyclic collector keeps walking them. Under `zkosctl load`, node CPU per
+    transfer went from 290-374 us to 228-328 us, and eth_blockNumber p99 from 50-93 ms to 27-38
+    ms (three alternating runs each, docs/load.md).
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, l1_queue=None):
     """Add the mempool, the sequencer and the JSON-RPC server over the opened ``chain``."""
     # Admission's own thread: decoding and signature recovery never queue behind a block
     # being built in the reactor's pool (inclusion p99 under load ~1.0 s -> ~0.6 s).
+    tune_gc()
     admission_threads = ThreadPool(1, 1, "admission")
     ThreadPoolService(admission_threads).setServiceParent(node)
     reader = StorageAccountReader(chain.storage)
