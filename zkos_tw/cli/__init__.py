@@ -13,7 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "zkos_tw.cli.genesis",
         "Compute and check the genesis commitment of a genesis.json",
     ),
-    "bench": ("zkos_tw.cli.bench", "Run benchmarks (tree, ...) and print JSON"),
+    "bench": ("zkos_tw.cli.bench", "Run benchmarks (tree, evm) and print JSON"),
     "l1": (
         "zkos_tw.cli.l1",
         "L1 tools: build-state (deploy our contracts on anvil, dump the state)",
