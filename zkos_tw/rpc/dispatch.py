@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -106,14 +106,27 @@ class Dispatcher:
         responses = [self._start_one(item, connection) for item in items]
         waiting = [i for i, r in enumerate(responses) if isinstance(r, Deferred)]
         if waiting:
-            done = await gatherResults([responses[i] for i in waiting], consumeErrors=True)
-            for i, response in zip(waiting, done, strict=True):
-                responses[i] = response
+            await _all_answered(responses, waiting)
+        present = [r for r in responses if r is not None]
+        if not present:
+            out = None
+        else:
+            # One encoding of the whole array; per-part encoding only when it is over the limit.
+            out = encode(present)
+            if len(out) > self.max_response_bytes:
+                out = self._limited(present)
+        self.metrics.requests_in_batch.labels("batch").observe(len(items))
+        self.metrics.request_size.labels("batch").observe(size)
+        self.metrics.response_size.labels("batch").observe(len(out or b""))
+        self.metrics.response_time.labels("batch").observe(self.clock.seconds() - started)
+        return out
+
+    def _limited(self, responses: list) -> bytes:
+        """The batch response when its plain encoding is over the limit: oversized parts become
+        "Response is too big" errors, and a total still over it one "batch response" error."""
         parts = []
         total = 2
         for response in responses:
-            if response is None:
-                continue
             part = encode(response)
             if len(part) > self.max_response_bytes:
                 part = encode(self._too_big(response.get("id")))
@@ -128,11 +141,7 @@ class Dispatcher:
                 break
             parts.append(part)
         else:
-            out = b"[" + b",".join(parts) + b"]" if parts else None
-        self.metrics.requests_in_batch.labels("batch").observe(len(items))
-        self.metrics.request_size.labels("batch").observe(size)
-        self.metrics.response_size.labels("batch").observe(len(out or b""))
-        self.metrics.response_time.labels("batch").observe(self.clock.seconds() - started)
+            out = b"[" + b",".join(parts) + b"]"
         return out
 
     def _too_big(self, request_id) -> dict:
@@ -190,6 +199,26 @@ class Dispatcher:
         label = method if self.table.get(method) is not None else "unknown"
         self.metrics.response_time.labels(label).observe(self.clock.seconds() - started)
         return None if notification else response
+
+
+def _all_answered(responses: list, waiting: list[int]) -> Deferred:
+    """Fill ``responses[i]`` for each ``i`` in ``waiting`` (Deferreds whose callbacks already
+    turn errors into error responses); fires when all have (cheaper than a DeferredList)."""
+    done = Deferred()
+    remaining = [len(waiting)]
+
+    def answered(response, index):
+        if isinstance(response, Failure):  # a bug after the call: answer, never hang
+            log.failure("JSON-RPC batch item failed", failure=response)
+            response = error_response(JsonRpcError("Internal error"))
+        responses[index] = response
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            done.callback(None)
+
+    for index in waiting:
+        responses[index].addBoth(answered, index)
+    return done
 
 
 def _valid_id(value: Any) -> bool:
