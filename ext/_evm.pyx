@@ -14,8 +14,8 @@ Design (see docs/execution.md, "The compiled path"):
 * memory is the frame's own ``bytearray`` used through its C pointer (no copies, so Python
   instructions see it as it is);
 * jump destinations are analysed once per code and cached as a bitmap;
-* dispatch is a C switch; arithmetic, stack, memory, jumps, KECCAK256 (``ext/zkos_keccak.h``,
-  the keccak of ``ext/zkos_hash.h`` with unrolled rounds), SLOAD/SSTORE/TLOAD/TSTORE, LOG and the environment run here;
+* dispatch is a C switch; arithmetic, stack, memory, jumps, KECCAK256 (``ext/zkos_hash.h``,
+  unrolled rounds), SLOAD/SSTORE/TLOAD/TSTORE, LOG and the environment run here;
 * storage slots read or written in the frame are kept in a small C map (a repeat SLOAD is warm
   and needs no Python); the map is forgotten whenever an instruction runs in Python;
 * the rare heavy instructions (CALL family, CREATE/CREATE2, SELFDESTRUCT, BALANCE and the other
@@ -40,8 +40,8 @@ from zkos_tw.execution.message import Frame
 from zkos_tw.execution.receipts import Log
 
 
-cdef extern from "zkos_keccak.h" nogil:
-    void zk_keccak256_unrolled(const uint8_t *data, size_t length, uint8_t *out)
+cdef extern from "zkos_hash.h" nogil:
+    void zk_keccak256(const uint8_t *data, size_t length, uint8_t *out)
 
 
 cdef extern from "zkos_u256.h":
@@ -416,7 +416,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     _grow(memory, msize, offset, size)
                     mem = <uint8_t *>PyByteArray_AS_STRING(memory)
                     msize = <uint64_t>PyByteArray_GET_SIZE(memory)
-                zk_keccak256_unrolled(mem + offset if size else <uint8_t *>b"", size, digest)
+                zk_keccak256(mem + offset if size else <uint8_t *>b"", size, digest)
                 zk_from_be32(b, digest)
                 sp -= 1
             elif op == 0x30:            # ADDRESS
