@@ -2,6 +2,7 @@
 in-memory L1 with a ``Clock`` (reference §7.3, §7.6)."""
 
 from twisted.internet import defer
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -284,6 +285,25 @@ class WatcherTests(SynchronousTestCase):
         harness.turn(3)
         self.assertEqual(harness.fatal, [])
         self.assertEqual(harness.ids(), [0])
+
+
+class StopTests(SynchronousTestCase):
+    def test_stop_with_a_request_in_flight(self):
+        """Stopping while an L1 request is in flight is a stop whatever error the cancelled
+        request ends with (treq wraps the cancellation): no fatal call, nothing logged."""
+        chain = FakeL1()
+        chain.code_from_block = 5
+        chain.height = 300
+        harness = WatcherHarness(chain)
+        harness.watcher.startService()  # the first request is sent, not answered
+        loop = harness.watcher._loop
+        harness.watcher.stopService()
+        self.assertEqual(harness.fatal, [])
+        # The same path when the cancelled request fails with something else than CancelledError:
+        harness.watcher._stopped_or_failed(Failure(RuntimeError("request generation failed")))
+        self.assertEqual(harness.fatal, [])
+        self.assertEqual(self.flushLoggedErrors(), [])
+        self.assertIsNotNone(loop)
 
 
 class GenesisUpgradeTests(SynchronousTestCase):

@@ -187,7 +187,9 @@ class PriorityTxWatcher(service.Service):
         return defer.succeed(None)
 
     def _stopped_or_failed(self, failure):
-        if failure.check(defer.CancelledError):
+        # Stopping cancels the loop; a request in flight may then fail with its own wrapper of
+        # the cancellation (treq's RequestGenerationFailed), which is a stop, not an L1 failure.
+        if failure.check(defer.CancelledError) or not self.running:
             return None
         self.failure = failure.value
         self.log.failure("L1 watcher stopped", failure)
