@@ -54,17 +54,13 @@ def compile_contracts(solcjs: str) -> dict[str, dict]:
         if name.endswith(".sol")
     }
     request = {"language": "Solidity", "sources": sources, "settings": SETTINGS}
-    done = subprocess.run(
-        [solcjs, "--standard-json"],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    output = json.loads(done.stdout[done.stdout.index("{") :])
-    errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
-    if errors:
-        sys.exit("build.py: " + "\n".join(e["formattedMessage"] for e in errors))
+    sys.path.insert(0, ROOT)
+    from zkos_tw.solc import SolcError, standard_json
+
+    try:
+        output = standard_json(solcjs, request)
+    except SolcError as e:
+        sys.exit(f"build.py: {e}")
     artifacts = {}
     for contracts in output["contracts"].values():
         for name, data in contracts.items():

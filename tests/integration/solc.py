@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 
 from twisted.trial.unittest import SkipTest
 
 from tests.fixtures import REPO_ROOT
+from zkos_tw.solc import standard_json
 
 
 def solcjs_path() -> str:
@@ -36,18 +35,6 @@ def compile_contract(source_path: str, name: str) -> tuple[list, bytes]:
             "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
         },
     }
-    result = subprocess.run(
-        [solcjs_path(), "--standard-json"],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    # solcjs may print a notice line (">>> Cannot retry compilation with SMT ...") first.
-    text = result.stdout.decode()
-    output = json.loads(text[text.index("{") :])
-    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
-    if errors:
-        raise AssertionError("solc: " + "; ".join(e["formattedMessage"] for e in errors))
+    output = standard_json(solcjs_path(), request, timeout=120)
     contract = output["contracts"]["contract.sol"][name]
     return contract["abi"], bytes.fromhex(contract["evm"]["bytecode"]["object"])

@@ -17,6 +17,8 @@ import json
 import os
 import subprocess
 
+from zkos_tw.solc import SolcError, standard_json
+
 ARTIFACTS_VERSION = 1
 ARTIFACTS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "contracts.json")
 
@@ -48,19 +50,10 @@ def compile_sources(solcjs: str, folder: str) -> dict:
         with open(os.path.join(folder, filename)) as f:
             sources[filename] = {"content": f.read()}
     request = {"language": "Solidity", "sources": sources, "settings": SETTINGS}
-    done = subprocess.run(
-        [solcjs, "--standard-json"],
-        input=json.dumps(request).encode(),
-        capture_output=True,
-        timeout=300,
-        check=True,
-    )
-    # solcjs may print a notice line (">>> Cannot retry compilation with SMT ...") first.
-    text = done.stdout.decode()
-    output = json.loads(text[text.index("{") :])
-    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
-    if errors:
-        raise ArtifactsError("solc: " + "; ".join(e["formattedMessage"] for e in errors))
+    try:
+        output = standard_json(solcjs, request, timeout=300)
+    except SolcError as e:
+        raise ArtifactsError(f"solc: {e}") from None
     contracts = {}
     for filename, names in SOURCES.items():
         for name in names:

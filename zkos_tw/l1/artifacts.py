@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tempfile
 from dataclasses import dataclass
+
+from zkos_tw.solc import SolcError, standard_json
 
 SOLC_VERSION = "0.8.37"
 ARTIFACT_FORMAT = 1
@@ -97,23 +98,10 @@ def compile_sources(solcjs: str, directory: str) -> dict[str, dict]:
             with open(os.path.join(directory, name)) as f:
                 sources[name] = {"content": f.read()}
     request = {"language": "Solidity", "sources": sources, "settings": SETTINGS}
-    # Output goes to a file: solcjs (node) exits before flushing more than 64 KiB into a pipe.
-    with tempfile.TemporaryFile("w+") as out:
-        subprocess.run(
-            [solcjs, "--standard-json"],
-            input=json.dumps(request).encode(),
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            check=True,
-            timeout=600,
-        )
-        out.seek(0)
-        text = out.read()
-    # solcjs may print a notice line (">>> Cannot retry compilation with SMT ...") first.
-    output = json.loads(text[text.index("{") :])
-    errors = [e for e in output.get("errors", []) if e["severity"] == "error"]
-    if errors:
-        raise ArtifactError("solc: " + "\n".join(e["formattedMessage"] for e in errors))
+    try:
+        output = standard_json(solcjs, request)
+    except SolcError as e:
+        raise ArtifactError(f"solc: {e}") from None
     documents = {}
     for contracts in output["contracts"].values():
         for name, data in contracts.items():
