@@ -5,6 +5,7 @@
 ``tests/evmbench/test_contracts.py`` fails when the committed artifacts no longer match.
 """
 
+import argparse
 import os
 import sys
 
@@ -15,8 +16,11 @@ from zkos_tw.evmbench import contracts  # noqa: E402
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description="Rewrite zkos_tw/evmbench/contracts.json.")
+    parser.add_argument("--solcjs", help="solcjs to use (default: the project's .tools)")
+    args = parser.parse_args()
     tools = os.environ.get("ZKOS_TOOLS_DIR") or os.path.join(HERE, "..", "..", ".tools")
-    solcjs = os.path.join(tools, "node_modules", ".bin", "solcjs")
+    solcjs = args.solcjs or os.path.join(tools, "node_modules", ".bin", "solcjs")
     if not os.access(solcjs, os.X_OK):
         print(f"build.py: solcjs not found at {solcjs}: run `make tools`", file=sys.stderr)
         return 1
