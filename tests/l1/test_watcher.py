@@ -304,6 +304,9 @@ class StopTests(SynchronousTestCase):
         self.assertEqual(harness.fatal, [])
         self.assertEqual(self.flushLoggedErrors(), [])
         self.assertIsNotNone(loop)
+        # Nothing keeps polling after the stop: no timer left, no request answered later.
+        harness.turn(3)
+        self.assertEqual(harness.clock.getDelayedCalls(), [])
 
 
 class GenesisUpgradeTests(SynchronousTestCase):

@@ -199,7 +199,9 @@ class PriorityTxWatcher(service.Service):
 
     async def _run(self):
         errors = 0
-        while True:
+        # Stopping cancels the request in flight; if that surfaces as an L1Error the loop must
+        # not go on polling (nor leave a timer behind).
+        while self.running:
             try:
                 if self.next_l1_block is None:
                     self.next_l1_block = await find_start_block(
@@ -223,7 +225,7 @@ class PriorityTxWatcher(service.Service):
                 if errors == 1:
                     self.log.warn("L1 watcher: {error}; retrying", error=str(e))
                 caught_up = True
-            if caught_up:
+            if caught_up and self.running:
                 delay = min(self._poll_interval * 2 ** min(errors, 16), MAX_ERROR_INTERVAL)
                 await deferLater(self._clock, max(delay, self._poll_interval), lambda: None)
 
