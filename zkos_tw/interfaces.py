@@ -342,15 +342,18 @@ class IRpcBackend(Interface):
         """The highest consecutive pool nonce of ``address`` plus one, or ``None`` when it has no
         pending transactions (raise ``BackendError("nonce has max value")`` on overflow)."""
 
-    def call(request, number):
-        """Run a ``zkos_tw.rpc.codec.CallRequest`` on the state after block ``number`` with that
-        block's context (base fee 0); return the output ``bytes`` (deployed code for a CREATE).
+    def call(request, number, next_block=False):
+        """Run a ``zkos_tw.rpc.codec.CallRequest`` on the state after block ``number``; return
+        the output ``bytes`` (deployed code for a CREATE). The context (base fee 0) is that
+        block's own, or with ``next_block`` the one the sequencer would give the next block now
+        (number + 1, the current time, the hashes up to ``number``; ``latest``/``pending``).
         Raise ``ExecutionReverted(output)`` on revert, ``BackendError`` otherwise (``invalid
         transaction: ...``). Fee checks of §3.5 are done by the RPC layer beforehand."""
 
-    def estimate_gas(request, number):
-        """The gas estimate (``int``) for a ``CallRequest`` at block ``number`` (§3.5 algorithm);
-        errors as for ``call``."""
+    def estimate_gas(request, number, next_block=False):
+        """The gas estimate (``int``) for a ``CallRequest`` at block ``number`` (§3.5 algorithm;
+        with ``next_block``, a limit that also holds a block and a second later); errors as for
+        ``call``."""
 
     def send_raw_transaction(raw):
         """Decode, validate and add the EIP-2718 bytes to the pool; return the 32-byte hash.

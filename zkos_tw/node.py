@@ -118,6 +118,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         next_base_fee=config.sequencer.base_fee_override or DEFAULT_BASE_FEE,
         next_gas_limit=config.sequencer.block_gas_limit,
         admission=Admission(reactor, mempool, admission_threads),
+        now=reactor.seconds,
     )
     sink = BlockSink(chain.storage, chain.tree)
     sink.add_listener(reader.block_stored)

@@ -112,6 +112,26 @@ class L1NodeTests(TestCase):
         self.assertEqual(done.returncode, 0, done.stderr + done.stdout)
         self.assertEqual(await deferToThread(w3.eth.get_balance, CAROL), 1234567)
 
+        # An L1 (0x7f) estimate is never under the Mailbox's 200,000 minimum (reference §3.5),
+        # and a deposit with exactly that L2 gas limit goes through (#17).
+        estimate = await deferToThread(
+            w3.eth.estimate_gas, {"type": "0x7f", "from": RICH, "to": CAROL, "value": 5}
+        )
+        self.assertEqual(estimate, 200_000)
+        done = await deferToThread(
+            zkosctl,
+            "deposit",
+            "--amount", "5",
+            "--to", CAROL,
+            "--l2-gas-limit", "estimate",
+            "--json",
+            "--l1-rpc-url", f"http://127.0.0.1:{node.l1_port}",
+            "--l2-rpc-url", node.rpc_url,
+        )  # fmt: skip
+        self.assertEqual(done.returncode, 0, done.stderr + done.stdout)
+        self.assertIn('"l2_gas_limit": 200000', done.stdout)
+        self.assertEqual(await deferToThread(w3.eth.get_balance, CAROL), 1234567 + 5)
+
         before = await deferToThread(lambda: l1_transactions(w3, w3.eth.block_number))
         node.signal(signal.SIGTERM)
         await node.wait_exit()
@@ -131,7 +151,7 @@ class L1NodeTests(TestCase):
         ids = [int(tx["nonce"]) for tx in after if tx["type"] == 0x7F]
         self.assertEqual(ids, list(range(len(ids))))  # each once, none skipped
         self.assertEqual(len(after), len(before) + 1)
-        self.assertEqual(await deferToThread(w3.eth.get_balance, CAROL), 1234567 + 7)
+        self.assertEqual(await deferToThread(w3.eth.get_balance, CAROL), 1234567 + 5 + 7)
 
     async def test_l1_outage(self):
         """anvil away for 30 s: L2 serves on, health names L1, deposits resume afterwards."""

@@ -41,6 +41,11 @@ class OptionsTests(SynchronousTestCase):
         self.assertEqual(options["bridgehub"].lower(), expected.lower())
         self.assertEqual(options["l1-rpc-url"], "http://localhost:8545")
         self.assertEqual(options["l2-rpc-url"], "http://localhost:3050")
+        self.assertEqual(options["l2-gas-limit"], 500_000)  # the reference tool's limit
+        options = self.parse("--amount", "1", "--to", RICH, "--l2-gas-limit", "estimate")
+        self.assertEqual(options["l2-gas-limit"], "estimate")
+        options = self.parse("--amount", "1", "--to", RICH, "--l2-gas-limit", "250000")
+        self.assertEqual(options["l2-gas-limit"], 250_000)
 
     def test_errors(self):
         """Each bad option gives one line naming it."""
@@ -52,6 +57,8 @@ class OptionsTests(SynchronousTestCase):
             (("--amount", "1", "--to", RICH, "--chain-id", "abc"), "--chain-id 'abc'"),
             (("--amount", "1", "--to", RICH, "--timeout", "0"), "--timeout must be positive"),
             (("--amount", "1", "--to", RICH, "--private-key", "0x12"), "--private-key is not"),
+            (("--amount", "1", "--to", RICH, "--l2-gas-limit", "lots"), "--l2-gas-limit 'lots'"),
+            (("--amount", "1", "--to", RICH, "--l2-gas-limit", "0"), "--l2-gas-limit must be"),
         ]
         for argv, message in cases:
             e = self.assertRaises(usage.UsageError, self.parse, *argv)

@@ -159,13 +159,16 @@ class CallFeeTests(TestCase):
         self.assertEqual(e.exception.message, message)
 
     def test_valid(self):
-        """No fees, a gas price, or a consistent EIP-1559 pair pass; zero fees skip the check."""
+        """No fees, a gas price covering the base fee, or a consistent EIP-1559 pair pass; zero
+        fees skip the base-fee check; a tip alone is an EIP-1559 request at base fee + tip."""
         for fields in (
             {},
-            {"gas_price": 5},
+            {"gas_price": 0},
+            {"gas_price": 1000},
             {"max_fee_per_gas": 2000, "max_priority_fee_per_gas": 1},
             {"max_fee_per_gas": 0, "max_priority_fee_per_gas": 0},
             {"max_priority_fee_per_gas": 3},
+            {"max_priority_fee_per_gas": 2**128 - 1001},
         ):
             check_call_fees(codec.CallRequest(**fields), 1000)
 
@@ -183,3 +186,20 @@ class CallFeeTests(TestCase):
             max_priority_fee_per_gas=2001,
         )
         self.fails("`maxPriorityFeePerGas` is too high", max_priority_fee_per_gas=2**256 - 1)
+        # The reference's fees are u128: u128::MAX over the base fee is too high already.
+        self.fails("`maxPriorityFeePerGas` is too high", max_priority_fee_per_gas=2**128 - 1)
+        # A legacy price under the base fee (0 means "no price" and passes).
+        self.fails("`maxFeePerGas` less than `block.baseFee`", gas_price=5)
+
+    def test_missing_priority_fee(self):
+        """``maxFeePerGas`` alone makes an EIP-1559 request without its tip (reference §3.5)."""
+        self.fails(
+            "missing `maxPriorityFeePerGas` field for EIP-1559 transaction",
+            max_fee_per_gas=1_000_000_001,
+        )
+        self.fails(
+            "missing `maxPriorityFeePerGas` field for EIP-1559 transaction",
+            max_fee_per_gas=0,
+        )
+        # The base-fee check comes first, as in the reference.
+        self.fails("`maxFeePerGas` less than `block.baseFee`", max_fee_per_gas=999)

@@ -393,6 +393,37 @@ class CallTests(RpcTestCase):
         self.backend.estimate_handler = lambda request, number: 53000
         self.assertEqual(await self.result("eth_estimateGas", self.req), "0xcf08")
 
+    async def test_next_block_context(self):
+        """``latest``, ``pending`` and no block simulate in the next block's context (#18); an
+        explicit number, hash or other tag keeps that block's own context."""
+        self.backend.call_handler = lambda request, number: b""
+        self.backend.estimate_handler = lambda request, number: 21000
+        block_hash = (await self.result("eth_getBlockByNumber", "0x1", False))["hash"]
+        cases = [
+            ((), True),
+            (("latest",), True),
+            (("pending",), True),
+            (("0x1",), False),
+            ((block_hash,), False),
+            (("safe",), False),
+            (("earliest",), False),
+        ]
+        for method in ("eth_call", "eth_estimateGas"):
+            for block, next_block in cases:
+                await self.result(method, self.req, *block)
+                self.assertEqual(self.backend.next_block_flags[-1], next_block, (method, block))
+
+    async def test_missing_priority_fee(self):
+        """``maxFeePerGas`` without ``maxPriorityFeePerGas``: the reference's text, nothing run."""
+        for method in ("eth_call", "eth_estimateGas"):
+            await self.assert_error(
+                -32603,
+                "missing `maxPriorityFeePerGas` field for EIP-1559 transaction",
+                method,
+                {**self.req, "maxFeePerGas": hex(10**9 + 1)},
+            )
+        self.assertEqual(self.backend.calls, [])
+
     async def test_block_not_found(self):
         """A block above the tip or an unknown hash: ``block not found``."""
         await self.assert_error(-32603, "block not found", "eth_call", self.req, "0x5")

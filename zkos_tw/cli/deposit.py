@@ -1,7 +1,8 @@
 """``zkosctl deposit --amount WEI --to ADDRESS``: an L1 -> L2 deposit through the Bridgehub.
 
 The equivalent of the reference's ``generate-deposit`` tool (``zksync-os-server.md`` §7.7):
-L2 gas limit 500,000, gas per pubdata 800, ``maxFeePerGas = 1.5 x base fee + tip``, base cost
+L2 gas limit 500,000 (``--l2-gas-limit N``, or ``estimate`` to ask the L2 node's
+``eth_estimateGas`` for the 0x7f request), gas per pubdata 800, ``maxFeePerGas = 1.5 x base fee + tip``, base cost
 from ``Bridgehub.l2TransactionBaseCost(chainId, maxFee + tip, 500000, 800)``, then
 ``requestL2TransactionDirect{chainId, mintValue = amount + baseCost, l2Contract = to,
 l2Value = amount, l2Calldata = "", l2GasLimit, 800, factoryDeps = [], refundRecipient = sender}``
@@ -103,6 +104,12 @@ class Options(usage.Options):
         ["bridgehub", None, GenesisConfig().bridgehub_address, "Bridgehub address on L1"],
         ["chain-id", None, "270", "L2 chain id"],
         ["timeout", None, "120", "Seconds to wait for each receipt"],
+        [
+            "l2-gas-limit",
+            None,
+            str(L2_GAS_LIMIT),
+            "L2 gas limit, or 'estimate' (eth_estimateGas of the 0x7f request on the L2 node)",
+        ],
     ]
     optFlags = [
         ["no-wait", None, "Do not wait for the L2 receipt"],
@@ -118,6 +125,16 @@ class Options(usage.Options):
             self["amount"] = parse_amount(self["amount"])
             self["to"] = parse_address(self["to"], "--to")
             self["bridgehub"] = parse_address(self["bridgehub"], "--bridgehub")
+            if self["l2-gas-limit"] != "estimate":
+                try:
+                    self["l2-gas-limit"] = int(self["l2-gas-limit"])
+                except ValueError:
+                    raise ValueError(
+                        f"--l2-gas-limit {self['l2-gas-limit']!r} is neither a whole number "
+                        "nor 'estimate'"
+                    ) from None
+                if self["l2-gas-limit"] <= 0:
+                    raise ValueError("--l2-gas-limit must be positive")
             for name in ("chain-id", "timeout"):
                 try:
                     self[name] = int(self[name])
@@ -146,6 +163,19 @@ def _wait_receipt(fetch, tx_hash: str, timeout: float, what: str, clock=time, in
         clock.sleep(interval)
 
 
+def _estimate_l2_gas(l2_rpc_url: str, sender: str, options, amount: int) -> int:
+    """The L2 node's estimate for the deposit's L2 transaction (a 0x7f request: at least
+    200,000, the L1 contracts' minimum)."""
+    from web3 import Web3
+
+    l2 = Web3(Web3.HTTPProvider(l2_rpc_url, request_kwargs={"timeout": 15}))
+    request = {"type": "0x7f", "from": sender, "to": options["to"], "value": hex(amount)}
+    try:
+        return int(l2.provider.make_request("eth_estimateGas", [request])["result"], 16)
+    except Exception as e:  # noqa: BLE001 - unreachable node, error answer, bad shape
+        raise DepositError(f"cannot estimate the L2 gas limit on {l2_rpc_url}: {e}") from None
+
+
 def make_deposit(options, out=sys.stdout) -> dict:
     """Send the deposit and (unless ``no-wait``) wait for its L2 receipt; return a summary."""
     from web3 import Web3
@@ -162,12 +192,15 @@ def make_deposit(options, out=sys.stdout) -> dict:
 
     if not l1.eth.get_code(options["bridgehub"]):
         raise DepositError(f"no contract at the bridgehub address {options['bridgehub']} on L1")
+    l2_gas_limit = options["l2-gas-limit"]
+    if l2_gas_limit == "estimate":
+        l2_gas_limit = _estimate_l2_gas(options["l2-rpc-url"], account.address, options, amount)
     base_fee = l1.eth.get_block("latest")["baseFeePerGas"]
     tip = l1.eth.max_priority_fee
     max_fee = base_fee * 3 // 2 + tip
     try:
         base_cost = bridgehub.functions.l2TransactionBaseCost(
-            chain_id, max_fee + tip, L2_GAS_LIMIT, GAS_PER_PUBDATA
+            chain_id, max_fee + tip, l2_gas_limit, GAS_PER_PUBDATA
         ).call()
     except ContractLogicError as e:
         raise DepositError(f"Bridgehub.l2TransactionBaseCost reverted: {e}") from None
@@ -178,7 +211,7 @@ def make_deposit(options, out=sys.stdout) -> dict:
         options["to"],
         amount,
         b"",
-        L2_GAS_LIMIT,
+        l2_gas_limit,
         GAS_PER_PUBDATA,
         [],
         account.address,
@@ -236,6 +269,7 @@ def make_deposit(options, out=sys.stdout) -> dict:
         "priority_id": priority.priority_id,
         "amount": amount,
         "base_cost": base_cost,
+        "l2_gas_limit": l2_gas_limit,
     }
     if options["no-wait"]:
         return summary

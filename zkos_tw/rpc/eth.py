@@ -229,8 +229,15 @@ class EthNamespace:
 
     # -- simulation -------------------------------------------------------------------------
 
-    async def _simulation_block(self, request: CallRequest, block: BlockId | None) -> int:
-        """Resolve the block of a call and run the request checks of reference §3.5."""
+    async def _simulation_block(
+        self, request: CallRequest, block: BlockId | None
+    ) -> tuple[int, bool]:
+        """Resolve the block of a call and run the request checks of reference §3.5.
+
+        Returns the block whose post-state the call runs on and whether it runs in the context
+        of the next block (``latest``, ``pending`` or no block: the block the transaction would
+        go into, #18) rather than that block's own context (an explicit block).
+        """
         kind = request.transaction_type
         if kind == 3 or request.blob_versioned_hashes or request.max_fee_per_blob_gas:
             raise BackendError("EIP-4844 transactions are not supported")
@@ -238,6 +245,7 @@ class EthNamespace:
             raise BackendError("EIP-7702 transactions are not supported")
         if kind == 0x7E:
             raise BackendError("upgrade transactions cannot be estimated")
+        next_block = block is None or block.tag in ("latest", "pending")
         number = await block_number(self.backend, block)
         latest = await resolve(self.backend.latest_block_number())
         if number is None or number > latest:
@@ -247,12 +255,12 @@ class EthNamespace:
             raise BackendError("block not found")
         if kind != 0x7F:
             base_fee = int(found.get("baseFeePerGas") or "0x0", 16)
-            if number == 0:
-                # The genesis block is not produced by the sequencer: its 1 gwei base fee applies
-                # to no transaction, so check against the fee the next block charges.
+            if next_block or number == 0:
+                # The next block charges the sequencer's base fee (the genesis block is not
+                # produced by the sequencer: its 1 gwei base fee applies to no transaction).
                 base_fee = getattr(self.backend, "next_base_fee", base_fee)
             check_call_fees(request, base_fee)
-        return number
+        return number, next_block
 
     @rpc_method("eth_call", "call_request", "block_id", "any", "any", required=1)
     async def call(self, request, block, state_overrides, block_overrides):
@@ -260,17 +268,18 @@ class EthNamespace:
             raise BackendError("state overrides are not supported in `eth_call`")
         if block_overrides is not None:
             raise BackendError("block overrides are not supported in `eth_call`")
-        number = await self._simulation_block(request, block)
+        number, next_block = await self._simulation_block(request, block)
         if request.gas is None:
             request = replace(request, gas=self.eth_call_gas)
-        return data(await resolve(self.backend.call(request, number)))
+        return data(await resolve(self.backend.call(request, number, next_block=next_block)))
 
     @rpc_method("eth_estimateGas", "call_request", "block_id", "any", required=1)
     async def estimate_gas(self, request, block, state_overrides):
         if state_overrides is not None:
             raise BackendError("state overrides are not supported in `eth_call`")
-        number = await self._simulation_block(request, block)
-        return quantity(await resolve(self.backend.estimate_gas(request, number)))
+        number, next_block = await self._simulation_block(request, block)
+        estimate = self.backend.estimate_gas(request, number, next_block=next_block)
+        return quantity(await resolve(estimate))
 
     # -- not supported ----------------------------------------------------------------------
 
@@ -295,22 +304,30 @@ class EthNamespace:
         raise Unimplemented()
 
 
+U128_MAX = 2**128 - 1
+
+
 def check_call_fees(request: CallRequest, base_fee: int) -> None:
-    """The fee checks of reth's ``CallFees`` (reference §3.5), with the reference's messages."""
+    """The fee checks of the reference's ``CallFees`` (§3.5; fees are u128 there), with its
+    messages, then the field the request's minimal buildable type (EIP-1559) needs."""
+    gas_price = request.gas_price
     max_fee = request.max_fee_per_gas
     tip = request.max_priority_fee_per_gas
-    if request.gas_price is not None and (max_fee is not None or tip is not None):
+    if max_fee is None and tip is None:
+        # Legacy, or no fee fields (gas price 0); a non-zero price must cover the base fee.
+        if gas_price and gas_price < base_fee:
+            raise BackendError("`maxFeePerGas` less than `block.baseFee`")
+        return
+    if gas_price is not None:
         raise BackendError(
             "both `gasPrice` and (`maxFeePerGas` or `maxPriorityFeePerGas`) specified"
         )
-    if max_fee is None:
-        if tip is not None and base_fee + tip >= 2**256:
-            raise BackendError("`maxPriorityFeePerGas` is too high")
-        return
-    if not (max_fee == 0 and (tip or 0) == 0) and max_fee < base_fee:
-        raise BackendError("`maxFeePerGas` less than `block.baseFee`")
-    if tip is not None:
-        if tip > max_fee:
+    if max_fee is not None:
+        if not (max_fee == 0 and (tip or 0) == 0) and max_fee < base_fee:
+            raise BackendError("`maxFeePerGas` less than `block.baseFee`")
+        if max_fee < (tip or 0):
             raise BackendError("`maxPriorityFeePerGas` higher than `maxFeePerGas`")
-        if base_fee + tip >= 2**256:
-            raise BackendError("`maxPriorityFeePerGas` is too high")
+    if base_fee + (tip or 0) > U128_MAX:
+        raise BackendError("`maxPriorityFeePerGas` is too high")
+    if tip is None:
+        raise BackendError("missing `maxPriorityFeePerGas` field for EIP-1559 transaction")

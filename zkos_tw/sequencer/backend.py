@@ -8,8 +8,9 @@ and base fee 0 (reference §3.5), in a worker thread.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twisted.internet.threads import deferToThread
 from zope.interface import implementer
@@ -17,6 +18,7 @@ from zope.interface import implementer
 from zkos_tw.execution.exceptions import InvalidTransaction, Revert
 from zkos_tw.execution.forks import CANCUN
 from zkos_tw.execution.interpreter import create_address, process_message_call
+from zkos_tw.execution.l1_transactions import L1_TX_MINIMAL_GAS_LIMIT, PRIORITY_TX_TYPE
 from zkos_tw.execution.message import BlockEnvironment, Message, TransactionEnvironment
 from zkos_tw.execution.transactions import Transaction, intrinsic_gas
 from zkos_tw.interfaces import IRpcBackend
@@ -37,6 +39,26 @@ from zkos_tw.sequencer.wal import ReplayRecord
 from zkos_tw.state.view import FlatState
 
 CALL_GAS_FLOOR = 21_000
+ZERO32 = bytes(32)
+
+
+@dataclass(frozen=True)
+class _SimContext:
+    """Where a simulated call runs: the state after block ``state_number``, in the context of
+    block ``number`` (``block_hashes``: the 256 before it, oldest first)."""
+
+    state_number: int
+    number: int
+    block_hashes: tuple[bytes, ...]
+    coinbase: bytes
+    timestamp: int
+    gas_limit: int
+
+    def block_hash(self, number: int) -> bytes:
+        distance = self.number - number
+        if not 1 <= distance <= 256:
+            return ZERO32
+        return self.block_hashes[256 - distance]
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,7 @@ class NodeBackend:
         next_base_fee: int = DEFAULT_BASE_FEE,
         next_gas_limit: int = 100_000_000,
         admission=None,
+        now=time.time,
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
@@ -87,6 +110,8 @@ class NodeBackend:
         # block 0" get the gas limit of the blocks the sequencer produces.
         self._next_gas_limit = next_gas_limit
         self._in_thread = _in_thread
+        # The clock the sequencer stamps blocks with (seconds), for the next block's context.
+        self._now = now
         self._block_listeners: list = []
         self._pending_listeners: list = []
         self._receipts_cache: OrderedDict = OrderedDict()
@@ -294,26 +319,59 @@ class NodeBackend:
 
     # -- simulation -----------------------------------------------------------------------------
 
-    def _simulate(self, request, number: int, gas: int):
-        """(worker thread) Run ``request`` at the state after ``number``; return the output."""
-        state = self._view(number)
-        record = self._storage.wal_record(number)
+    def _sim_context(self, number: int, next_block: bool) -> _SimContext:
+        """(worker thread) The context a call on the state after ``number`` runs in: that
+        block's own (an explicit block, reference §3.5), or the one the sequencer would give the
+        next block now (``next_block``: number + 1, the time now, the hashes up to ``number``)."""
         stored, header = self._header(number)
-        if record:
-            context = ReplayRecord.decode(record).context
-            hashes, coinbase, timestamp = context.block_hash, context.coinbase, context.timestamp
-        else:  # block 0 has no WAL record
-            hashes, coinbase, timestamp = (lambda n: bytes(32)), header.coinbase, header.timestamp
+        if stored is None:
+            raise BlockNotFound(number)
+        record = self._storage.wal_record(number) if number > 0 else None
+        context = ReplayRecord.decode(record).context if record else None
+        if not next_block:
+            if context is not None:
+                return _SimContext(
+                    number,
+                    number,
+                    context.block_hashes,
+                    context.coinbase,
+                    context.timestamp,
+                    self._gas_limit(header),
+                )
+            # Block 0 has no WAL record: no previous hashes.
+            return _SimContext(
+                number,
+                number,
+                (ZERO32,) * 256,
+                header.coinbase,
+                header.timestamp,
+                self._gas_limit(header),
+            )
+        previous = context.block_hashes if context is not None else (ZERO32,) * 256
+        coinbase = context.coinbase if context is not None else header.coinbase
+        return _SimContext(
+            number,
+            number + 1,
+            previous[1:] + (stored.block_hash,),
+            coinbase,
+            max(int(self._now()), header.timestamp),
+            self._next_gas_limit,
+        )
+
+    def _simulate(self, request, ctx: _SimContext, gas: int):
+        """(worker thread) Run ``request`` in ``ctx``; return (output, result, gas used)."""
+        state = self._view(ctx.state_number)
         env = BlockEnvironment(
             state,
-            coinbase=coinbase,
-            number=number,
-            gas_limit=self._gas_limit(header),
-            timestamp=timestamp,
+            coinbase=ctx.coinbase,
+            number=ctx.number,
+            gas_limit=ctx.gas_limit,
+            timestamp=ctx.timestamp,
             base_fee=0,
             chain_id=self.chain_id,
-            block_hashes=hashes,
+            block_hashes=ctx.block_hash,
         )
+        l1 = request.transaction_type == PRIORITY_TX_TYPE
         sender = request.from_ or bytes(20)
         value = request.value or 0
         data = request.input or b""
@@ -335,13 +393,17 @@ class NodeBackend:
             raise BackendError(
                 f"invalid transaction: intrinsic gas too low: have {gas}, need {intrinsic}"
             )
-        if value > state.get_balance(sender):
+        if not l1 and value > state.get_balance(sender):
             raise BackendError("invalid transaction: insufficient funds for transfer")
         state.begin_transaction()
         try:
             nonce = state.get_nonce(sender)
-            state.set_nonce(sender, nonce + 1)
-            accessed = set(env.precompile_addresses()) | {coinbase, sender}
+            if l1:
+                # A priority transaction mints its value to the sender and bumps no nonce.
+                state.set_balance(sender, state.get_balance(sender) + value)
+            else:
+                state.set_nonce(sender, nonce + 1)
+            accessed = set(env.precompile_addresses()) | {ctx.coinbase, sender}
             storage_keys = set()
             for address, keys in tx.access_list:
                 accessed.add(address)
@@ -383,57 +445,74 @@ class NodeBackend:
     def _gas_limit(self, header: BlockHeader) -> int:
         return header.gas_limit if header.number > 0 else self._next_gas_limit
 
-    def _call(self, request, number: int) -> bytes:
+    def _call(self, request, number: int, next_block: bool) -> bytes:
         gas = request.gas if request.gas is not None else self._eth_call_gas
-        output, result, _ = self._simulate(request, number, gas)
+        output, result, _ = self._simulate(request, self._sim_context(number, next_block), gas)
         if isinstance(output.error, Revert):
             raise ExecutionReverted(output.output)
         if output.error is not None:
             raise BackendError(f"execution failed: {type(output.error).__name__}")
         return result
 
-    def call(self, request, number: int):
-        return self._in_thread(self._call, request, number)
+    def call(self, request, number: int, next_block: bool = False):
+        return self._in_thread(self._call, request, number, next_block)
 
-    def _estimate(self, request, number: int) -> int:
-        _, header = self._header(number)
-        if header is None:
-            raise BlockNotFound(number)
-        gas_limit = self._gas_limit(header)
-        cap = min(request.gas or gas_limit, gas_limit)
-        if request.to is not None and not request.input and not self.code(request.to, number):
-            # A plain transfer to an account without code costs exactly the intrinsic gas.
-            _, _, used = self._simulate(request, number, cap)
-            return used
-        output, _, used = self._simulate(request, number, cap)
+    def _estimate(self, request, number: int, next_block: bool) -> int:
+        ctx = self._sim_context(number, next_block)
+        estimate = self._estimate_in(request, ctx)
+        if next_block:
+            # The transaction may land a second later than "now" (a block already being built,
+            # or the clock ticking on the way): the limit must hold there too (#18), or a
+            # contract that does more once ``block.timestamp`` moved (Uniswap V2's price
+            # accumulators) runs out of gas.
+            later = replace(ctx, number=ctx.number + 1, timestamp=ctx.timestamp + 1)
+            if not self._succeeds(request, later, estimate):
+                estimate = max(estimate, self._estimate_in(request, later))
+        return estimate
+
+    def _succeeds(self, request, ctx: _SimContext, gas: int) -> bool:
+        try:
+            out, _, _ = self._simulate(request, ctx, gas)
+        except BackendError:
+            return False
+        return out.error is None
+
+    def _estimate_in(self, request, ctx: _SimContext) -> int:
+        """The §3.5 search in one context: the smallest limit found to succeed (within 1.5 %)."""
+        l1 = request.transaction_type == PRIORITY_TX_TYPE
+        cap = min(request.gas or ctx.gas_limit, ctx.gas_limit)
+        # A priority transaction's limit is never under what the L1 contracts accept.
+        floor = L1_TX_MINIMAL_GAS_LIMIT if l1 else 0
+        if l1:
+            cap = max(cap, floor)
+        output, _, used = self._simulate(request, ctx, cap)
         if isinstance(output.error, Revert):
             raise ExecutionReverted(output.output)
         if output.error is not None:
             raise BackendError(f"gas required exceeds allowance ({cap})")
-
-        def succeeds(gas: int) -> bool:
-            try:
-                out, _, _ = self._simulate(request, number, gas)
-            except BackendError:
-                return False
-            return out.error is None
-
-        optimistic = min(cap, (used + output.refund_counter + 2300) * 64 // 63)
-        if succeeds(optimistic):
-            hi = optimistic
-        else:
-            hi = cap
-        lo = max(used - 1, CALL_GAS_FLOOR - 1)
+        to = request.to
+        if to is not None and not request.input and not self._view(ctx.state_number).get_code(to):
+            # A plain transfer to an account without code costs exactly the intrinsic gas.
+            return max(used, floor)
+        lo = max(used - 1, CALL_GAS_FLOOR - 1, floor)
+        hi = max(cap, floor)
+        optimistic = (used + output.refund_counter + 2300) * 64 // 63
+        if lo < optimistic < hi:
+            if self._succeeds(request, ctx, optimistic):
+                hi = optimistic
+            else:
+                lo = optimistic
+        mid = min(3 * lo, (lo + hi) // 2)  # the first probe is biased low, as geth's
         while hi - lo > 1 and (hi - lo) / hi >= 0.015:
-            mid = min(max((lo + hi) // 2, lo + 1), hi - 1)
-            if succeeds(mid):
+            if self._succeeds(request, ctx, mid):
                 hi = mid
             else:
                 lo = mid
+            mid = (lo + hi) // 2
         return hi
 
-    def estimate_gas(self, request, number: int):
-        return self._in_thread(self._estimate, request, number)
+    def estimate_gas(self, request, number: int, next_block: bool = False):
+        return self._in_thread(self._estimate, request, number, next_block)
 
     # -- submission and listeners -------------------------------------------------------------
 

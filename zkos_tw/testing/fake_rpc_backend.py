@@ -91,6 +91,7 @@ class FakeRpcBackend:
         self.call_handler = lambda request, number: b""
         self.estimate_handler = lambda request, number: 21000
         self.calls: list = []
+        self.next_block_flags: list = []
         self._block_listeners: list = []
         self._pending_listeners: list = []
         self.genesis_input = {
@@ -302,12 +303,14 @@ class FakeRpcBackend:
                 expected += 1
         return expected
 
-    def call(self, request, number):
+    def call(self, request, number, next_block=False):
         self.calls.append(("call", request, number))
+        self.next_block_flags.append(next_block)
         return self.call_handler(request, number)
 
-    def estimate_gas(self, request, number):
+    def estimate_gas(self, request, number, next_block=False):
         self.calls.append(("estimate", request, number))
+        self.next_block_flags.append(next_block)
         return self.estimate_handler(request, number)
 
     def send_raw_transaction(self, raw):
