@@ -196,3 +196,17 @@ def evm_programs(draw, max_chunks: int = 40):
 evm_storage = st.dictionaries(st.integers(0, 3), evm_words.filter(bool), max_size=4)
 #: Call data: empty, short or a few words.
 evm_calldata = st.one_of(st.just(b""), st.binary(max_size=80))
+
+
+@st.composite
+def priority_tree_histories(draw, max_leaves: int = 40):
+    """A priority tree's life: ``(leaves, trims)`` where ``trims[i]`` is the start index to trim
+    to after pushing ``i + 1`` leaves (non-decreasing, never past the leaves pushed)."""
+    count = draw(st.integers(min_value=1, max_value=max_leaves))
+    leaves = [i.to_bytes(4, "big") * 8 for i in range(count)]
+    trims, start = [], 0
+    for pushed in range(1, count + 1):
+        if draw(st.booleans()):
+            start = draw(st.integers(min_value=start, max_value=pushed))
+        trims.append(start)
+    return leaves, trims
