@@ -168,6 +168,22 @@ class FakeL1:
             }
         )
 
+    def add_batch_event(self, topic: bytes, block: int, *indexed: int):
+        """Emit a batch event (``BlockCommit``, ``BlocksVerification``, ``BlockExecution``)
+        with the given indexed uint256 topics at ``block``."""
+        self.height = max(self.height, block)
+        self.logs.append(
+            {
+                "address": _address_hex(self.DIAMOND),
+                "topics": ["0x" + topic.hex()]
+                + ["0x" + i.to_bytes(32, "big").hex() for i in indexed],
+                "data": "0x",
+                "blockNumber": hex(block),
+                "logIndex": hex(len(self.logs)),
+                "transactionHash": "0x" + bytes(32).hex(),
+            }
+        )
+
     def total_priority_txs(self, block: int) -> int:
         total = 0
         for step_block, value in self.priority_steps:
@@ -203,7 +219,8 @@ class FakeL1:
             return [
                 log
                 for log in self.logs
-                if low <= int(log["blockNumber"], 16) <= high and log["topics"][0] == topic0
+                if low <= int(log["blockNumber"], 16) <= high
+                and (topic0 is None or log["topics"][0] == topic0)
             ]
         raise FakeRpcError(-32601, f"method {method} not found")
 

@@ -113,6 +113,7 @@ class NodeBackend:
         # The clock the sequencer stamps blocks with (seconds), for the next block's context.
         self._now = now
         self._block_listeners: list = []
+        self._batch_progress = None
         self._pending_listeners: list = []
         self._receipts_cache: OrderedDict = OrderedDict()
         mempool.add_pending_listener(self._pending)
@@ -125,13 +126,25 @@ class NodeBackend:
     def latest_block_number(self) -> int:
         return self._storage.last_block() or 0
 
+    def set_batch_progress(self, progress) -> None:
+        """Answer ``safe`` / ``finalized`` from L1 (a ``zkos_tw.l1.batch_watcher.BatchProgress``):
+        the last block of the last committed / executed batch. Without it (a node that does not
+        follow L1 batches) both are the newest block."""
+        self._batch_progress = progress
+
+    def batch_progress(self):
+        """The ``BatchProgress`` set with ``set_batch_progress``, or None."""
+        return self._batch_progress
+
     def safe_block_number(self) -> int:
-        # The newest block until the L1 senders (the issue after #7) commit batches.
-        return self.latest_block_number()
+        if self._batch_progress is None:
+            return self.latest_block_number()
+        return min(self._batch_progress.last_committed_block, self.latest_block_number())
 
     def finalized_block_number(self) -> int:
-        # The newest block until the L1 senders (the issue after #7) execute batches.
-        return self.latest_block_number()
+        if self._batch_progress is None:
+            return self.latest_block_number()
+        return min(self._batch_progress.last_executed_block, self.latest_block_number())
 
     def block_number_by_hash(self, block_hash: bytes):
         return self._storage.block_number_by_hash(block_hash)
