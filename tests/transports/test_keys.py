@@ -115,7 +115,9 @@ class ParserTests(unittest.TestCase):
         self.assertIsInstance(endpoint, NaclClientEndpoint)
         endpoint.connect(object())
         host, port, factory, _, _ = self.reactor.tcpClients[0]
-        self.assertEqual((host, port, factory._wrappedFactory.server_key), ("127.0.0.1", 3053, b"\x55" * 32))
+        self.assertEqual(
+            (host, port, factory._wrappedFactory.server_key), ("127.0.0.1", 3053, b"\x55" * 32)
+        )
 
     def test_errors(self):
         """Missing options are named."""
