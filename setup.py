@@ -83,7 +83,7 @@ setup(
     ],
     # (This keyword wins over [options.package_data] in setup.cfg, so package data goes here.)
     package_data={
-        "twisted.plugins": ["zkos.py"],
+        "twisted.plugins": ["zkos.py", "zkos_nacl.py"],
         "zkos_tw.evmbench": ["contracts.json"],
     },
     ext_modules=_extensions(),

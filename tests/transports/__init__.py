@@ -1,0 +1,1 @@
+"""Tests for zkos_tw.transports."""
