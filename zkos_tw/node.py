@@ -30,6 +30,7 @@ from zkos_tw.l1.health import L1Health
 from zkos_tw.l1.watcher import L1WatcherError, PriorityTxWatcher, fetch_genesis_upgrade
 from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
+from zkos_tw.metrics_chain import ExecutionMetrics, L1WatcherMetrics, MempoolMetrics, StorageMetrics
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.admission import Admission, ThreadPoolService
@@ -120,7 +121,8 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         admission=Admission(reactor, mempool, admission_threads),
         now=reactor.seconds,
     )
-    sink = BlockSink(chain.storage, chain.tree)
+    MempoolMetrics(registry, mempool)
+    sink = BlockSink(chain.storage, chain.tree, StorageMetrics(registry))
     sink.add_listener(reader.block_stored)
     sink.add_listener(backend.block_stored)
     sequencer = Sequencer(
@@ -132,6 +134,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         sink,
         on_sealed=lambda block: status.block_sealed(block.number, block.header.timestamp),
         l1_queue=l1_queue,
+        metrics=ExecutionMetrics(registry),
     )
     sequencer.setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
@@ -225,8 +228,11 @@ class L1Side(Service):
 
     name = "l1"
 
-    def __init__(self, config: NodeConfig, reactor, status: NodeStatus, client_factory=None):
+    def __init__(
+        self, config: NodeConfig, reactor, status: NodeStatus, client_factory=None, registry=None
+    ):
         self._config = config
+        self._watcher_metrics = L1WatcherMetrics(registry or CollectorRegistry())
         self._reactor = reactor
         self.health = L1Health(reactor)
         status.add_problem_source(self.health)
@@ -262,6 +268,7 @@ class L1Side(Service):
             poll_interval=self._config.l1_watcher.poll_interval,
             max_blocks=self._config.l1_watcher.max_blocks_to_process,
             on_fatal=self._fatal,
+            metrics=self._watcher_metrics,
         )
         watcher.setServiceParent(node)
         if upgrade is not None:
@@ -335,7 +342,7 @@ def create_node_from_config(
         # External nodes run Sequencer.replay_block on records from the main node's block
         # stream; the stream (port 3053) is the issue that follows the L1 issue (#7).
         raise StartupError("external nodes are not supported yet; run a main node")
-    l1 = L1Side(config, reactor, status, _l1_client_factory)
+    l1 = L1Side(config, reactor, status, _l1_client_factory, registry)
     l1.setServiceParent(node)
     launcher.add_step("L1 discovery", l1.discover)
 

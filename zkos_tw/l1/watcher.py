@@ -22,6 +22,7 @@ Failures:
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
 from twisted.application import service
 from twisted.internet import defer
 from twisted.internet.task import deferLater
@@ -37,6 +38,7 @@ from zkos_tw.l1.events import (
     decode_genesis_upgrade,
     decode_priority_request,
 )
+from zkos_tw.metrics_chain import L1WatcherMetrics
 
 DEFAULT_POLL_INTERVAL = 0.1
 DEFAULT_MAX_BLOCKS = 100
@@ -129,6 +131,7 @@ class PriorityTxWatcher(service.Service):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_blocks: int = DEFAULT_MAX_BLOCKS,
         on_fatal=None,
+        metrics: L1WatcherMetrics | None = None,
     ):
         if max_blocks < 1:
             raise ValueError(f"max_blocks must be at least 1, got {max_blocks}")
@@ -139,6 +142,7 @@ class PriorityTxWatcher(service.Service):
         self._poll_interval = poll_interval
         self._max_blocks = max_blocks
         self._on_fatal = on_fatal
+        self.metrics = metrics or L1WatcherMetrics(CollectorRegistry())
         #: The next priority id to deliver (restored from storage by the caller).
         self.next_priority_id = (
             sink.next_priority_id if next_priority_id is None else next_priority_id
@@ -235,9 +239,11 @@ class PriorityTxWatcher(service.Service):
         latest = await self._client.block_number()
         start = self.next_l1_block
         if start > latest:
+            self.metrics.scanned_range("priority_tx", start - 1, latest, 0)
             return True
         end = min(latest, start + self._max_blocks - 1)
         logs = await self._client.get_logs(self._diamond, [NEW_PRIORITY_REQUEST_TOPIC], start, end)
+        delivered = self.delivered
         for log in logs:
             request = decode_priority_request(log)
             if request.priority_id < self.next_priority_id:
@@ -251,4 +257,5 @@ class PriorityTxWatcher(service.Service):
             self.next_priority_id += 1
             self.delivered += 1
         self.next_l1_block = end + 1
+        self.metrics.scanned_range("priority_tx", end, latest, self.delivered - delivered)
         return end >= latest

@@ -23,8 +23,10 @@ Only one block is built at a time; the state view is used by the worker thread a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.threads import deferToThread
@@ -32,6 +34,7 @@ from twisted.logger import Logger
 
 from zkos_tw.execution.exceptions import InvalidTransaction
 from zkos_tw.execution.l1_transactions import L1_TX_TYPES
+from zkos_tw.metrics_chain import ExecutionMetrics
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, DEFAULT_PUBDATA_PRICE, BlockContext
 from zkos_tw.sequencer.builder import BlockBuilder, BlockFull, SealedBlock
 from zkos_tw.sequencer.commands import (
@@ -69,6 +72,7 @@ class Sequencer(Service):
         *,
         on_sealed: Callable[[SealedBlock], object] | None = None,
         l1_queue: L1TransactionQueue | None = None,
+        metrics: ExecutionMetrics | None = None,
         _in_thread=deferToThread,
     ):
         self._reactor = reactor
@@ -81,6 +85,7 @@ class Sequencer(Service):
         self._l1_queue = l1_queue
         self._remove_l1_listener = None
         self._in_thread = _in_thread
+        self.metrics = metrics or ExecutionMetrics(CollectorRegistry())
         self._base_fee = (
             DEFAULT_BASE_FEE if config.base_fee_override is None else config.base_fee_override
         )
@@ -259,7 +264,7 @@ class Sequencer(Service):
                     break
                 await self._wait(remaining)
                 continue
-            outcomes = await self._in_thread(_execute_batch, builder, batch)
+            outcomes = await self._in_thread(_execute_batch, builder, batch, self.metrics)
             for candidate, outcome in outcomes:
                 if isinstance(outcome, InvalidTransaction):
                     source.rejected(candidate, str(outcome))
@@ -331,6 +336,7 @@ class Sequencer(Service):
         self._mempool.on_block_mined(mined, changed_accounts=changed)
         if self._l1_queue is not None:
             self._l1_queue.included_up_to(self.tip.next_priority_id)
+        self.metrics.block_sealed(block, self.tip.next_priority_id)
         log.info(
             "sealed block {number} with {count} txs ({reason}), gas {gas}",
             number=block.number,
@@ -342,10 +348,11 @@ class Sequencer(Service):
             self._on_sealed(block)
 
 
-def _execute_batch(builder: BlockBuilder, batch) -> list:
+def _execute_batch(builder: BlockBuilder, batch, metrics: ExecutionMetrics) -> list:
     """(worker thread) Execute ``batch`` in order; stop at the first that does not fit."""
     outcomes = []
     for candidate in batch:
+        started = time.perf_counter()
         try:
             if candidate.tx.tx_type in L1_TX_TYPES:
                 builder.add_l1(candidate.tx)
@@ -357,4 +364,6 @@ def _execute_batch(builder: BlockBuilder, batch) -> list:
         except BlockFull as e:
             outcomes.append((candidate, e))
             break
+        finally:
+            metrics.transaction_executed(time.perf_counter() - started)
     return outcomes

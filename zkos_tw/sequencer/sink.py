@@ -7,9 +7,13 @@ the new preimages and the tree patch (the tree version of the block) — all or 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry
+
 import zkos_tw
+from zkos_tw.metrics_chain import StorageMetrics
 from zkos_tw.sequencer.builder import SealedBlock
 from zkos_tw.sequencer.wal import ReplayRecord
 from zkos_tw.storage import BlockWrite, LogWrite, TxWrite
@@ -56,9 +60,10 @@ def block_write(
 class BlockSink:
     """Writes sealed blocks to storage and the tree, in order, and notifies listeners."""
 
-    def __init__(self, storage, tree):
+    def __init__(self, storage, tree, metrics: StorageMetrics | None = None):
         self._storage = storage
         self._tree = tree
+        self.metrics = metrics or StorageMetrics(CollectorRegistry())
         self._listeners: list[Callable[[SealedBlock], object]] = []
 
     def add_listener(self, listener: Callable[[SealedBlock], object]) -> Callable[[], None]:
@@ -75,10 +80,16 @@ class BlockSink:
     ) -> None:
         """Store ``block`` in one write transaction (tree version included); ``extra_preimages``
         are stored with it (the genesis upgrade's factory deps in block 1)."""
-        patch = self._tree.apply(block.number, block.state_output.tree_writes())
-        self._storage.write_block(
-            block_write(block, patch, previous_timestamp, starting_l1_priority_id, extra_preimages)
+        started = time.perf_counter()
+        writes = block.state_output.tree_writes()
+        patch = self._tree.apply(block.number, writes)
+        self.metrics.tree_applied(block.number, len(writes), time.perf_counter() - started)
+        write = block_write(
+            block, patch, previous_timestamp, starting_l1_priority_id, extra_preimages
         )
+        written = time.perf_counter()
+        self._storage.write_block(write)
+        self.metrics.block_persisted(write, time.perf_counter() - written)
 
     def notify(self, block: SealedBlock) -> None:
         """Tell the listeners (RPC subscriptions, mempool, health) about a stored block."""
