@@ -83,7 +83,7 @@ class L1NodeTests(TestCase):
         self.assertEqual(types[0], 0x7E, types)
         self.assertIn(0x7F, types)
         deposits = [tx for tx in block.transactions if tx["type"] == 0x7F]
-        self.assertEqual([int(tx["nonce"]) for tx in deposits], list(range(len(deposits))))
+        self.assertEqual([int(tx["priorityId"], 16) for tx in deposits], list(range(len(deposits))))
         receipts = [
             await deferToThread(w3.eth.get_transaction_receipt, tx["hash"]) for tx in deposits
         ]
@@ -148,7 +148,7 @@ class L1NodeTests(TestCase):
         self.assertEqual(done.returncode, 0, done.stderr + done.stdout)
         after = await deferToThread(lambda: l1_transactions(w3, w3.eth.block_number))
         self.assertEqual(after[: len(before)], before)
-        ids = [int(tx["nonce"]) for tx in after if tx["type"] == 0x7F]
+        ids = [int(tx["priorityId"], 16) for tx in after if tx["type"] == 0x7F]
         self.assertEqual(ids, list(range(len(ids))))  # each once, none skipped
         self.assertEqual(len(after), len(before) + 1)
         self.assertEqual(await deferToThread(w3.eth.get_balance, CAROL), 1234567 + 5 + 7)

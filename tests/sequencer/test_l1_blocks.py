@@ -91,7 +91,20 @@ class L1BlockTests(SynchronousTestCase):
         self.assertEqual(shown["type"], "0x7f")
         self.assertEqual(shown["from"], shown["initiator"])
         self.assertEqual(shown["toMint"], hex(tx.to_mint))
-        self.assertEqual((shown["nonce"], shown["gasPrice"], shown["v"]), ("0x0", "0xa", "0x0"))
+        self.assertEqual(
+            (shown["priorityId"], shown["gasPrice"], shown["v"]), ("0x0", "0xa", "0x0")
+        )
+        # Outside every account's nonce sequence, so clients see no replacement (issue #18).
+        self.assertEqual(shown["nonce"], "0x1fffffffffffff")
+        self.assertNotIn("protocolVersion", shown)
+        upgrade_tx = stored_transaction(storage.transaction(block.transactions[0].tx_hash))
+        shown_upgrade = transaction_object(
+            upgrade_tx, upgrade_tx.initiator, upgrade_tx.hash, block_hash=block.hash, index=0
+        )
+        self.assertEqual(shown_upgrade["type"], "0x7e")
+        self.assertEqual(shown_upgrade["protocolVersion"], hex(upgrade_tx.nonce))
+        self.assertEqual(shown_upgrade["nonce"], "0x1fffffffffffff")
+        self.assertNotIn("priorityId", shown_upgrade)
         self.assertEqual(shown["refundRecipient"], "0x" + "00" * 18 + "f00d")
         self.assertEqual(
             l2_to_l1_log_objects(receipt),

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import rlp
 
-from zkos_tw.execution.l1_transactions import L1Transaction, decode_envelope, is_l1_envelope
+from zkos_tw.execution.l1_transactions import (
+    UPGRADE_TX_TYPE,
+    L1Transaction,
+    decode_envelope,
+    is_l1_envelope,
+)
 from zkos_tw.execution.transactions import Transaction, decode_transaction
 from zkos_tw.sequencer.blocks import BlockHeader
 from zkos_tw.sequencer.receipts import StoredReceipt
@@ -117,8 +122,22 @@ def transaction_object(
     return obj
 
 
+#: The ``nonce`` an L1 or upgrade transaction shows: ``Number.MAX_SAFE_INTEGER``, the largest
+#: nonce ethers v6 parses, and one no account reaches (it would take 2**53 - 1 transactions).
+#: The reference shows the priority id (or protocol version) there, which collides with the
+#: initiator's own nonce sequence: ethers' and viem's ``wait`` match mined transactions on
+#: (``from``, ``nonce``) and took block 1's deposit for a replacement (issue #18, docs/rpc.md).
+L1_TRANSACTION_NONCE = 2**53 - 1
+
+
 def l1_transaction_object(tx: L1Transaction, *, block_hash, block_number, index) -> dict:
-    """An L1 (0x7f) or upgrade (0x7e) transaction, flattened as the reference shows it (§3.7)."""
+    """An L1 (0x7f) or upgrade (0x7e) transaction, flattened as the reference shows it (§3.7).
+
+    One change: the reference's ``nonce`` (the priority id of an L1 transaction, the protocol
+    version of an upgrade) moves to its own field, ``priorityId`` or ``protocolVersion``, and
+    ``nonce`` is :data:`L1_TRANSACTION_NONCE`, outside every account's nonce sequence.
+    """
+    own_field = "protocolVersion" if tx.tx_type == UPGRADE_TX_TYPE else "priorityId"
     return {
         "hash": data(tx.hash),
         "type": qty(tx.tx_type),
@@ -130,7 +149,8 @@ def l1_transaction_object(tx: L1Transaction, *, block_hash, block_number, index)
         "maxFeePerGas": qty(tx.max_fee_per_gas),
         "maxPriorityFeePerGas": qty(tx.max_priority_fee_per_gas),
         "gasPrice": qty(tx.max_fee_per_gas),
-        "nonce": qty(tx.nonce),
+        "nonce": qty(L1_TRANSACTION_NONCE),
+        own_field: qty(tx.nonce),
         "value": qty(tx.value),
         "toMint": qty(tx.to_mint),
         "refundRecipient": data(tx.refund_recipient),

@@ -1,0 +1,107 @@
+"""Real clients against a real ``twistd zkos --dev`` (issue #18): ethers v6 and viem driving
+Uniswap V2 core's published artifacts (tests/integration/js/uniswap_ethers.mjs), with the gas
+limits the clients choose themselves; one node and one script run for the whole suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+from twisted.internet.utils import getProcessOutputAndValue
+from twisted.trial.unittest import SkipTest, TestCase
+
+from tests.integration.node_process import NodeProcess, require_anvil
+from tests.integration.test_l1_node import KEY
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "js", "uniswap_ethers.mjs")
+
+
+def node_modules() -> str:
+    """The tool folder's node_modules with ethers, viem and @uniswap/v2-core, or skip."""
+    tools = os.environ.get("ZKOS_TOOLS_DIR", ".tools")
+    modules = os.path.abspath(os.path.join(tools, "node_modules"))
+    for package in ("ethers", "viem", os.path.join("@uniswap", "v2-core")):
+        if not os.path.isdir(os.path.join(modules, package)):
+            raise SkipTest(f"{package} is not in {modules}: run `make tools`")
+    if shutil.which("node") is None:
+        raise SkipTest("node is not on PATH")
+    return modules
+
+
+class ClientSuite(TestCase):
+    """Each test asserts one check of the one script run against the one node."""
+
+    # TODO(#18): the first run against a --dev node hung past 400 s before printing anything;
+    # find the step that waits (run the script by hand) before this suite joins `make test`.
+    skip = "unfinished: the script hangs against a --dev node (#18)"
+    timeout = 300
+    results: dict | None = None
+    output = ""
+
+    async def run_once(self) -> dict:
+        cls = type(self)
+        if cls.results is None:
+            modules = node_modules()
+            require_anvil()
+            workdir = os.path.abspath(self.mktemp())
+            node = NodeProcess(workdir)
+            try:
+                node.start()
+                await node.wait_healthy(timeout=90)
+                ws_url = node.rpc_url.replace("http://", "ws://")
+                out, err, code = await getProcessOutputAndValue(
+                    "node",
+                    [SCRIPT, node.rpc_url, ws_url, KEY, modules],
+                    env=dict(os.environ),
+                )
+            finally:
+                node.cleanup()
+            cls.output = (out + err).decode(errors="replace")
+            if code != 0:
+                raise AssertionError(f"script exited {code}:\n{cls.output}")
+            cls.results = json.loads(out.decode().strip().splitlines()[-1])
+        return cls.results
+
+    async def test_waits_after_start_up(self):
+        """The first transfer's ``tx.wait()`` resolves: no false "transaction was replaced"."""
+        results = await self.run_once()
+        self.assertIs(results["first_transfer_wait"], True)
+        self.assertIs(results["viem_wait"], True)
+
+    async def test_pair_and_liquidity(self):
+        """The pair is created and ``mint`` records the reserves sent to it."""
+        results = await self.run_once()
+        self.assertIs(results["pair_created"], True)
+        self.assertIs(results["reserves_after_mint"], True)
+
+    async def test_estimates_hold(self):
+        """``mint``, ``swap`` and ``sync`` succeed under the gas limit the client estimated."""
+        results = await self.run_once()
+        for name in ("mint", "swap", "sync"):
+            shown = results[name]
+            self.assertEqual(shown["status"], 1, (name, shown))
+            self.assertGreaterEqual(shown["gasLimit"], shown["used"], (name, shown))
+            self.assertGreaterEqual(shown["estimated"], shown["used"], (name, shown))
+
+    async def test_swap_and_revert_reasons(self):
+        """The constant-product amount arrives; asking more surfaces ``UniswapV2: K``."""
+        results = await self.run_once()
+        self.assertIs(results["swap_amount_out"], True)
+        self.assertEqual(results["swap_k_reason"], "UniswapV2: K")
+        self.assertIn("UniswapV2: INSUFFICIENT_INPUT_AMOUNT", results["viem_revert_reason"])
+
+    async def test_events(self):
+        """Swap and Sync over ``eth_getLogs`` (ethers and viem) and Sync over a WebSocket."""
+        results = await self.run_once()
+        self.assertIs(results["getlogs_swap"], True)
+        self.assertIs(results["getlogs_sync"], True)
+        self.assertIs(results["viem_getlogs_swap"], True)
+        self.assertIs(results["ws_sync_event"], True)
+
+    async def test_fee_history_and_burst(self):
+        """Fee history parses in both clients; 20 explicit-nonce transfers are all mined."""
+        results = await self.run_once()
+        self.assertIs(results["fee_history"], True)
+        self.assertIs(results["viem_fee_history"], True)
+        self.assertIs(results["burst_20"], True)
