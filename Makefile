@@ -18,7 +18,7 @@ export ZKOS_TOOLS_DIR := $(CURDIR)/$(TOOLS)
 PACKAGE_SOURCES := setup.py setup.cfg pyproject.toml $(wildcard ext/*.pyx ext/*.h) \
 	$(shell find zkos_tw twisted -name '*.py' 2>/dev/null)
 
-.PHONY: run test tools venv install lint bench bench-load conformance clean
+.PHONY: run test tools venv install lint bench bench-load conformance clean debs
 
 # anvil starts from zkos-l1-state.json (our L1 contracts, chain 270 registered, a 10,000 ETH
 # deposit to the rich account); the node runs genesis.json and takes the deposit in block 1.
@@ -29,7 +29,7 @@ TEST_LOG := .tox/make-test.log
 TEST_ENVS := lint,py311-cext,py311-pure,py312-cext,py313-cext
 
 # One env after another (each runs trial with 2 workers); the last line adds up every env's count.
-test: venv tools
+test: venv tools debs
 	@mkdir -p .tox
 	@set -o pipefail; $(BIN)/tox run -e $(TEST_ENVS) 2>&1 | tee $(TEST_LOG); status=$$?; \
 		$(BIN)/python tools/test_summary.py $(TEST_LOG); exit $$status
@@ -43,6 +43,16 @@ bench: venv tools
 # Our node and anvil (--block-time 0.1) under the same transfer load, one after the other (JSON).
 bench-load: venv tools
 	$(BIN)/tox run -e bench-load
+
+# Debian packages the integration tests drive: prometheus (tests/integration/test_prometheus.py
+# skips with a message when it could not be installed, e.g. without root).
+debs:
+	@command -v prometheus >/dev/null || test -x /usr/bin/prometheus || \
+		{ SUDO=$$(test "$$(id -u)" = 0 || echo sudo -n); \
+		  $$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1 || \
+		  { $$SUDO apt-get update >/dev/null 2>&1 && \
+		    $$SUDO apt-get install -y --no-install-recommends prometheus >/dev/null 2>&1; } || \
+		  echo "warning: could not install Debian's prometheus; its integration test will skip"; }
 
 lint: venv
 	$(BIN)/tox run -e lint
