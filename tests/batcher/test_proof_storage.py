@@ -53,6 +53,19 @@ class CodecTests(SynchronousTestCase):
         del obj["V1"]["batch"]["execution_version"]
         self.assertEqual(decode_envelope(json.dumps(obj).encode()).batch.execution_version, 1)
 
+    def test_stored_timestamp_optional(self):
+        """The previous batch's ``last_block_timestamp`` (an unused ``Option`` in the reference)
+        reads as 0 when null or absent."""
+        for absent in (False, True):
+            obj = json.loads(GOLDEN.read_bytes())
+            info = obj["V1"]["batch"]["previous_stored_batch_info"]
+            if absent:
+                del info["last_block_timestamp"]
+            else:
+                info["last_block_timestamp"] = None
+            decoded = decode_envelope(json.dumps(obj).encode())
+            self.assertEqual(decoded.batch.previous_stored_batch_info.last_block_timestamp, 0)
+
     def test_upgrade_tx_hash(self):
         """An upgrade tx hash is written as hex and read back."""
         base = golden_envelope()

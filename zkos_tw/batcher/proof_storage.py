@@ -93,7 +93,8 @@ def _stored_from_json(obj: dict) -> StoredBatchInfo:
         dependency_roots_rolling_hash=_unhex(obj["dependency_roots_rolling_hash"]),
         l2_to_l1_logs_root_hash=_unhex(obj["l2_to_l1_logs_root_hash"]),
         commitment=_unhex(obj["commitment"]),
-        last_block_timestamp=_uint(obj["last_block_timestamp"]),
+        # ``Option<u64>`` in the reference ("unused"): null or absent reads as 0
+        last_block_timestamp=_uint(obj.get("last_block_timestamp") or 0),
     )
 
 
