@@ -465,3 +465,29 @@ class IPoster(Interface):
 
     def close():
         """Close the connections; a Deferred that fires when they are gone."""
+
+
+class IProofStorage(Interface):
+    """Batch envelopes with their FRI proofs, by batch number (reference §5.5).
+
+    The gapless committer stores each batch before it is committed on L1; restart, SNARK peek and
+    block -> batch lookups read them back. ``put`` overwrites, is atomic (a reader sees the old
+    envelope or the new one) and durable on return; it raises ``ValueError`` for an envelope
+    without a FRI proof. ``stage_times`` are not stored. A stored envelope that cannot be read
+    raises ``zkos_tw.batcher.proof_storage.ProofStorageError`` naming it. Implementations:
+    ``zkos_tw.batcher.proof_storage.FileProofStorage`` and
+    ``zkos_tw.testing.memory_proof_storage.MemoryProofStorage``.
+    """
+
+    def put(envelope):
+        """Store ``envelope`` (a ``BatchEnvelope`` with ``fri_proof``) under its batch number."""
+
+    def get(batch_number):
+        """The stored ``BatchEnvelope`` of ``batch_number``, or ``None``."""
+
+    def latest_batch():
+        """The highest stored batch number, or ``None`` if none is stored."""
+
+    def batch_for_block(block_number):
+        """The stored batch whose ``first_block_number..=last_block_number`` holds
+        ``block_number`` (binary search over stored batches), or ``None``."""
