@@ -93,3 +93,16 @@ class SealCriteriaTests(SynchronousTestCase):
         self.assertEqual((criteria.batch_timeout, criteria.blocks_per_batch_limit), (2.5, 3))
         defaults = BatchSealCriteria.from_config(BatcherConfig())
         self.assertEqual((defaults.batch_timeout, defaults.blocks_per_batch_limit), (1.0, 10))
+
+    def test_native_cycles_boundary(self):
+        """With a native limit, Σ computational native above it seals before the block."""
+        criteria = BatchSealCriteria(native_limit=100)
+        self.assertEqual(criteria.add_block(0, 0, 3, 0.0, computational_native=60), NONE)
+        self.assertEqual(criteria.add_block(0, 0, 3, 0.0, computational_native=40), NONE)
+        decision = criteria.add_block(0, 0, 3, 0.0, computational_native=1)
+        self.assertEqual(decision, SealDecision(seal.NATIVE_CYCLES))
+        self.assertEqual(criteria.native, 1)
+
+    def test_native_cycles_off_by_default(self):
+        """Without a native limit, computational native never seals a batch."""
+        self.assertEqual(self.criteria.add_block(0, 0, 3, 0.0, computational_native=2**40), NONE)

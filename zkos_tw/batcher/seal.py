@@ -22,6 +22,7 @@ L2_TO_L1_LOGS_LIMIT = LOGS_TREE_SIZE
 
 TIMEOUT = "timeout"
 BLOCKS_PER_BATCH = "blocks_per_batch"
+NATIVE_CYCLES = "native_cycles"
 PUBDATA = "pubdata"
 L2_L1_LOGS = "l2_l1_logs"
 EXECUTION_VERSION_CHANGE = "execution_version_change"
@@ -45,12 +46,15 @@ class BatchSealCriteria:
         batch_timeout: float = 1.0,
         pubdata_limit: int = PUBDATA_LIMIT_BYTES,
         l2_to_l1_logs_limit: int = L2_TO_L1_LOGS_LIMIT,
+        native_limit: int | None = None,
         registry: CollectorRegistry | None = None,
     ):
         self.blocks_per_batch_limit = blocks_per_batch_limit
         self.batch_timeout = batch_timeout
         self.pubdata_limit = pubdata_limit
         self.l2_to_l1_logs_limit = l2_to_l1_logs_limit
+        #: ``MAX_NATIVE_COMPUTATIONAL`` of the pinned VM; ``None`` leaves the criterion off.
+        self.native_limit = native_limit
         self._counter = None
         if registry is not None:
             self._counter = Counter(
@@ -75,12 +79,17 @@ class BatchSealCriteria:
         self.blocks = 0
         self.pubdata = 0
         self.l2_to_l1_logs = 0
+        self.native = 0
         self.execution_version: int | None = None
         self.first_block_time: float | None = None
 
-    def _exceeded(self, blocks: int, pubdata: int, logs: int, version_changed: bool) -> str | None:
+    def _exceeded(
+        self, blocks: int, native: int, pubdata: int, logs: int, version_changed: bool
+    ) -> str | None:
         if blocks > self.blocks_per_batch_limit:
             return BLOCKS_PER_BATCH
+        if self.native_limit is not None and native > self.native_limit:
+            return NATIVE_CYCLES
         if pubdata > self.pubdata_limit:
             return PUBDATA
         if logs > self.l2_to_l1_logs_limit:
@@ -90,13 +99,21 @@ class BatchSealCriteria:
         return None
 
     def add_block(
-        self, pubdata_size: int, l2_to_l1_logs: int, execution_version: int, now: float
+        self,
+        pubdata_size: int,
+        l2_to_l1_logs: int,
+        execution_version: int,
+        now: float,
+        computational_native: int = 0,
     ) -> SealDecision:
-        """Account one block received at clock value ``now``; the open batch's fate around it."""
+        """Account one block received at clock value ``now``; the open batch's fate around it.
+
+        ``computational_native`` is the block's ``computational_native_used``."""
         before = None
         if self.blocks:
             before = self._exceeded(
                 self.blocks + 1,
+                self.native + computational_native,
                 self.pubdata + pubdata_size,
                 self.l2_to_l1_logs + l2_to_l1_logs,
                 execution_version != self.execution_version,
@@ -104,12 +121,13 @@ class BatchSealCriteria:
             if before is not None:
                 self._seal(before)
         self.blocks += 1
+        self.native += computational_native
         self.pubdata += pubdata_size
         self.l2_to_l1_logs += l2_to_l1_logs
         self.execution_version = execution_version
         if self.first_block_time is None:
             self.first_block_time = now
-        after = self._exceeded(self.blocks, self.pubdata, self.l2_to_l1_logs, False)
+        after = self._exceeded(self.blocks, self.native, self.pubdata, self.l2_to_l1_logs, False)
         if after is None and self.timed_out(now):
             after = TIMEOUT
         if after is not None:
