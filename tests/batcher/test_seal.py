@@ -106,3 +106,14 @@ class SealCriteriaTests(SynchronousTestCase):
     def test_native_cycles_off_by_default(self):
         """Without a native limit, computational native never seals a batch."""
         self.assertEqual(self.criteria.add_block(0, 0, 3, 0.0, computational_native=2**40), NONE)
+
+    def test_timeout_armed_from_startup_block(self):
+        """Replayed blocks below the startup block do not start the timeout; the first one at or
+        above it does."""
+        criteria = BatchSealCriteria(arm_timeout_from_block=5)
+        self.assertEqual(criteria.add_block(0, 0, 3, 0.0, block_number=3), NONE)
+        self.assertEqual(criteria.add_block(0, 0, 3, 9.0, block_number=4), NONE)
+        self.assertIsNone(criteria.seal_on_timeout(20.0))
+        self.assertEqual(criteria.add_block(0, 0, 3, 30.0, block_number=5), NONE)
+        self.assertEqual(criteria.first_block_time, 30.0)
+        self.assertEqual(criteria.seal_on_timeout(31.0), seal.TIMEOUT)

@@ -47,6 +47,7 @@ class BatchSealCriteria:
         pubdata_limit: int = PUBDATA_LIMIT_BYTES,
         l2_to_l1_logs_limit: int = L2_TO_L1_LOGS_LIMIT,
         native_limit: int | None = None,
+        arm_timeout_from_block: int = 0,
         registry: CollectorRegistry | None = None,
     ):
         self.blocks_per_batch_limit = blocks_per_batch_limit
@@ -55,6 +56,9 @@ class BatchSealCriteria:
         self.l2_to_l1_logs_limit = l2_to_l1_logs_limit
         #: ``MAX_NATIVE_COMPUTATIONAL`` of the pinned VM; ``None`` leaves the criterion off.
         self.native_limit = native_limit
+        #: The repositories' persisted block at startup: the timeout is armed only once a block
+        #: numbered at least this is in the batch, so replayed blocks do not make tiny batches.
+        self.arm_timeout_from_block = arm_timeout_from_block
         self._counter = None
         if registry is not None:
             self._counter = Counter(
@@ -105,10 +109,12 @@ class BatchSealCriteria:
         execution_version: int,
         now: float,
         computational_native: int = 0,
+        block_number: int | None = None,
     ) -> SealDecision:
         """Account one block received at clock value ``now``; the open batch's fate around it.
 
-        ``computational_native`` is the block's ``computational_native_used``."""
+        ``computational_native`` is the block's ``computational_native_used``; a ``block_number``
+        below ``arm_timeout_from_block`` does not arm the timeout (``None``: always arms)."""
         before = None
         if self.blocks:
             before = self._exceeded(
@@ -125,7 +131,8 @@ class BatchSealCriteria:
         self.pubdata += pubdata_size
         self.l2_to_l1_logs += l2_to_l1_logs
         self.execution_version = execution_version
-        if self.first_block_time is None:
+        armed = block_number is None or block_number >= self.arm_timeout_from_block
+        if self.first_block_time is None and armed:
             self.first_block_time = now
         after = self._exceeded(self.blocks, self.native, self.pubdata, self.l2_to_l1_logs, False)
         if after is None and self.timed_out(now):
