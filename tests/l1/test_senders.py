@@ -202,3 +202,167 @@ class RoundTests(SenderTestCase):
         self.l1.mine()
         self.clock.advance(1.0)
         self.assertEqual(self.drained(), self.envelopes[:2])
+
+
+class FeeBumpTests(SenderTestCase):
+    """(b) A transaction not mined for ``stuck_tx_timeout`` is replaced with higher fees."""
+
+    def test_stuck_transaction_replaced_with_same_nonce(self):
+        """After 30 s unmined, the command is resent with nonce 0 and both caps raised by at
+        least 10%; the replacement being mined passes the envelope on."""
+        self.feed(1)
+        sender = self.make_sender()
+        sender.startService()
+        self.clock.pump([1.0] * 29)
+        self.assertEqual(len(self.l1.sent), 1)
+        self.clock.advance(1.0)
+        self.assertEqual(len(self.l1.sent), 2)
+        first, second = self.l1.sent
+        self.assertEqual((first["nonce"], second["nonce"]), (0, 0))
+        self.assertEqual(first["data"], second["data"])
+        self.assertGreaterEqual(second["maxFeePerGas"] * 10, first["maxFeePerGas"] * 11)
+        self.assertGreaterEqual(
+            second["maxPriorityFeePerGas"] * 10, first["maxPriorityFeePerGas"] * 11
+        )
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(self.drained(), self.envelopes[:1])
+        self.assertIn(second["hash"], self.l1.receipts)
+        self.assertEqual(sender.problems(), [])
+
+    def test_bump_rule(self):
+        """``bump`` raises a fee by 12.5%, and by at least one wei."""
+        self.assertEqual(senders.bump(8 * GWEI), 9 * GWEI)
+        self.assertEqual(senders.bump(1), 2)
+        self.assertEqual(senders.bump(0), 1)
+
+
+class RestartTests(SenderTestCase):
+    """(c) After a restart nothing already on L1 is resent and nothing pending is duplicated."""
+
+    def test_batches_on_l1_are_skipped(self):
+        """With the L1 counter at 2, commands of batches 1 and 2 are passed on unsent and
+        batch 3 goes out with the operator's next nonce."""
+        self.l1.counter, self.l1.nonce = 2, 2
+        self.feed(1, 2, 3)
+        sender = self.make_sender()
+        sender.startService()
+        self.assertEqual(len(self.l1.sent), 1)
+        self.assertEqual(self.l1.pending_nonces(), [2])
+        self.assertEqual(sender.skipped, [1, 2])
+        self.assertEqual(self.drained(), self.envelopes[:2])
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(self.drained(), self.envelopes[2:3])
+
+    def previous_run_sent_batch_1(self):
+        self.feed(1)
+        previous = self.make_sender()
+        previous.startService()
+        self.successResultOf(previous.stopService())
+        self.assertEqual(self.l1.pending_nonces(), [0])
+        self.feed(1)  # the new run's pipeline hands it the same command again
+        return self.make_sender()
+
+    def test_previous_pending_transaction_awaited(self):
+        """A previous run's transaction still pending is waited for; once it is mined, the
+        command is found on L1 and passed on without a second transaction."""
+        sender = self.previous_run_sent_batch_1()
+        sender.startService()
+        self.clock.pump([1.0] * 5)
+        self.assertEqual(len(self.l1.sent), 1)
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(len(self.l1.sent), 1)
+        self.assertEqual(sender.skipped, [1])
+        self.assertEqual(self.drained(), self.envelopes[:1])
+
+    def test_previous_pending_transaction_replaced_when_stuck(self):
+        """A previous run's transaction unmined after ``stuck_tx_timeout`` is replaced (same
+        nonce, higher fees), not joined by a second nonce."""
+        sender = self.previous_run_sent_batch_1()
+        sender.startService()
+        self.clock.pump([1.0] * 30)
+        self.assertEqual([t["nonce"] for t in self.l1.sent], [0, 0])
+        self.assertEqual(self.l1.pending_nonces(), [0])
+        first, second = self.l1.sent
+        self.assertGreaterEqual(second["maxFeePerGas"] * 10, first["maxFeePerGas"] * 11)
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(self.drained(), self.envelopes[:1])
+
+
+class FailureTests(SenderTestCase):
+    """(d) A failed receipt stops the stage, visibly, without stopping the process."""
+
+    def test_failed_receipt_stops_stage(self):
+        """A receipt with status 0 stops the stage with one error line naming the batch and
+        one ``problems()`` entry; nothing is passed on or sent afterwards, the service stays
+        up."""
+        self.l1.fail_nonces.add(0)
+        self.feed(1)
+        sender = self.make_sender()
+        sender.startService()
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(len(self.errors()), 1)
+        problems = sender.problems()
+        self.assertEqual(len(problems), 1)
+        self.assertIn("batches 1..1 failed in L1 block 101", problems[0])
+        self.assertTrue(problems[0].startswith("L1 commit sender stopped: "))
+        self.assertEqual(self.drained(), [])
+        self.assertTrue(sender.running)
+        self.feed(2)
+        self.clock.pump([1.0] * 60)
+        self.assertEqual(len(self.l1.sent), 1)
+        self.assertEqual(len(self.errors()), 1)
+
+
+class FundsTests(SenderTestCase):
+    """(e) An operator without funds cannot start."""
+
+    def test_zero_balance_is_startup_error(self):
+        """``prepare`` fails with ``L1SenderStartupError`` naming the operator's address."""
+        self.l1.balance = 0
+        sender = self.make_sender()
+        failure = self.failureResultOf(
+            defer.Deferred.fromCoroutine(sender.prepare()), senders.L1SenderStartupError
+        )
+        self.assertIn(sender.address, str(failure.value))
+        self.assertIn("no funds", str(failure.value))
+        self.assertFalse(sender.prepared)
+
+    def test_funded_operator_prepares(self):
+        """A funded operator prepares: chain id and the L1 counter are read."""
+        self.l1.counter = 7
+        sender = self.make_sender()
+        self.successResultOf(defer.Deferred.fromCoroutine(sender.prepare()))
+        self.assertTrue(sender.prepared)
+        self.assertEqual((sender.chain_id, sender.l1_counter), (31337, 7))
+
+
+class RestartAfterBumpsTests(SenderTestCase):
+    """(c) A restart after the previous run had already raised its fees."""
+
+    def test_replacement_below_previous_fees_keeps_waiting(self):
+        """The previous run bumped twice; the new run's first replacement is underpriced
+        against it, so it keeps waiting (no stop), outbids it on the next bumps, and the
+        command is passed on once mined."""
+        self.feed(1)
+        previous = self.make_sender()
+        previous.startService()
+        self.clock.pump([1.0] * 60)
+        self.assertEqual(len(self.l1.sent), 3)
+        self.successResultOf(previous.stopService())
+        self.feed(1)
+        sender = self.make_sender()
+        sender.startService()
+        self.clock.pump([1.0] * 150)
+        self.assertEqual(sender.problems(), [])
+        self.assertEqual(self.l1.pending_nonces(), [0])
+        top = self.l1.pool[0]
+        self.assertGreater(top["maxFeePerGas"], self.l1.sent[2]["maxFeePerGas"])
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(self.drained(), self.envelopes[:1])
+        self.assertEqual(sender.problems(), [])

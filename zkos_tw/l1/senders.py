@@ -260,7 +260,9 @@ class L1Sender(service.Service):
                 bump(self.max_priority_fee_per_gas) if replacing else self.max_priority_fee_per_gas,
                 self._clock.seconds(),
             )
-            await self._send(flight)
+            # Replacing a previous run's transaction: its fees may already be higher than
+            # ours, so "underpriced" only means waiting (and bumping) like any replacement.
+            await self._send(flight, replacement=replacing)
             self._stamp(command, 0)
             flights.append(flight)
         if self.metrics is not None:
@@ -434,8 +436,9 @@ class L1Sender(service.Service):
             flight, max_fee=bump(flight.max_fee), tip=bump(flight.tip), hashes=list(flight.hashes)
         )
         await self._send(new, replacement=True)
-        if len(new.hashes) > len(flight.hashes):
-            flight.hashes, flight.max_fee, flight.tip = new.hashes, new.max_fee, new.tip
+        # The fees climb even when the replacement was refused as underpriced (it competes
+        # with a previous run's version of higher fees), so the next bump can outbid it.
+        flight.hashes, flight.max_fee, flight.tip = new.hashes, new.max_fee, new.tip
         flight.bumps += 1
         flight.sent_at = self._clock.seconds()
 
