@@ -366,3 +366,25 @@ class RestartAfterBumpsTests(SenderTestCase):
         self.clock.advance(1.0)
         self.assertEqual(self.drained(), self.envelopes[:1])
         self.assertEqual(sender.problems(), [])
+
+    def test_refused_bumps_still_climb(self):
+        """The previous run bumped three times; the new run's replacements are refused until
+        its fees have climbed past the previous run's, then one is accepted and mined."""
+        self.feed(1)
+        previous = self.make_sender()
+        previous.startService()
+        self.clock.pump([1.0] * 90)
+        self.assertEqual(len(self.l1.sent), 4)
+        self.successResultOf(previous.stopService())
+        self.feed(1)
+        sender = self.make_sender()
+        sender.startService()
+        self.clock.pump([1.0] * 130)
+        self.assertEqual(len(self.l1.sent), 5)
+        self.assertGreaterEqual(
+            self.l1.sent[4]["maxFeePerGas"] * 10, self.l1.sent[3]["maxFeePerGas"] * 11
+        )
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.assertEqual(self.drained(), self.envelopes[:1])
+        self.assertEqual(sender.problems(), [])
