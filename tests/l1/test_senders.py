@@ -42,6 +42,7 @@ class FakeSenderL1:
         self.receipts: dict[bytes, dict] = {}
         self.sent: list[dict] = []  # every accepted transaction, in order
         self.fail_nonces: set[int] = set()
+        self.refuse: str | None = None  # the error every send gets, when set
 
     # -- L1Client ------------------------------------------------------------------------------
 
@@ -62,6 +63,8 @@ class FakeSenderL1:
         tx = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
         tx["hash"] = keccak256(bytes(raw))
         nonce = tx["nonce"]
+        if self.refuse is not None:
+            return defer.fail(_rpc(self.refuse))
         if nonce < self.nonce:
             return defer.fail(_rpc("nonce too low"))
         old = self.pool.get(nonce)
@@ -316,6 +319,40 @@ class FailureTests(SenderTestCase):
         self.clock.pump([1.0] * 60)
         self.assertEqual(len(self.l1.sent), 1)
         self.assertEqual(len(self.errors()), 1)
+
+
+class StageStopTests(SenderTestCase):
+    """(d) An L1 reorg or a refused send stops the stage like a failed receipt."""
+
+    def test_head_going_back_stops_stage(self):
+        """The L1 head going back while a round waits is a reorg: one error line, one
+        problem, nothing passed on."""
+        self.feed(1)
+        sender = self.make_sender()
+        sender.startService()
+        self.clock.advance(1.0)
+        self.l1.head -= 5
+        self.clock.advance(1.0)
+        self.assertEqual(
+            sender.problems(),
+            ["L1 commit sender stopped: L1 reorg: the L1 head went back from 100 to 95"],
+        )
+        self.assertEqual(len(self.errors()), 1)
+        self.l1.mine()
+        self.clock.pump([1.0] * 5)
+        self.assertEqual(self.drained(), [])
+
+    def test_refused_send_stops_stage(self):
+        """A send the L1 refuses for another reason than a replacement stops the stage with
+        the L1's message."""
+        self.l1.refuse = "insufficient funds for gas * price + value"
+        self.feed(1)
+        sender = self.make_sender()
+        sender.startService()
+        (problem,) = sender.problems()
+        self.assertIn("batches 1..1 (nonce 0): insufficient funds", problem)
+        self.assertEqual(len(self.errors()), 1)
+        self.assertTrue(sender.running)
 
 
 class FundsTests(SenderTestCase):
