@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.fixtures import REPO_ROOT, fixture_path
 from zkos_tw.cli import genesis as genesis_cli
+from zkos_tw.cli.main import reorder
 from zkos_tw.genesis import (
     GenesisError,
     GenesisMismatch,
@@ -38,7 +39,7 @@ def _vectors():
 
 def _cli(*argv):
     options = genesis_cli.Options()
-    options.parseOptions(list(argv))
+    options.parseOptions(reorder(options, list(argv)))
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
         code = genesis_cli.run(options)

@@ -74,14 +74,17 @@ class BuildStateTests(TestCase):
 
 
 class BadInputTests(TestCase):
-    """Each bad input: an exit code and one line naming the problem."""
+    """Each bad input: an exit code and one line naming the problem (plus a usage line for 2)."""
 
     def check(self, code: int, text: str, *args: str):
         done = zkosctl("l1", *args)
         self.assertEqual(done.returncode, code, done.stderr)
         lines = done.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, done.stderr)
+        # A usage error (exit 2) adds the usage line.
+        self.assertEqual(len(lines), 2 if code == 2 else 1, done.stderr)
         self.assertIn(text, lines[0])
+        if code == 2:
+            self.assertTrue(lines[1].startswith("Usage: zkosctl l1"), done.stderr)
 
     def test_missing_genesis(self):
         self.check(

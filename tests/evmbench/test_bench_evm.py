@@ -95,12 +95,13 @@ class OptionsTests(SynchronousTestCase):
             self.assertIn(message, str(error))
 
     def test_main_reports_bad_input_in_one_line(self):
-        """``zkosctl bench evm --paths x`` prints one line and exits 2."""
+        """``zkosctl bench evm --paths x`` prints one line, the usage line, and exits 2."""
         self.patch(sys, "stderr", io.StringIO())
         self.assertEqual(cli_main.main(["bench", "evm", "--paths", "x"]), 2)
         self.assertEqual(
             sys.stderr.getvalue(),
-            "zkosctl bench: unknown path x; choose from cext, pure, pyevm, pyrevm\n",
+            "zkosctl bench evm: unknown path x; choose from cext, pure, pyevm, pyrevm\n"
+            f"Usage: zkosctl bench evm {EvmOptions.synopsis}\n",
         )
 
     def test_selection_by_file_case_and_group(self):

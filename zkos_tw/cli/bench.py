@@ -101,7 +101,7 @@ def _run_all(options) -> dict:
 
 
 class Options(usage.Options):
-    synopsis = "Usage: zkosctl bench"
+    synopsis = "tree|evm|all [options]"
     longdesc = "Each benchmark prints one JSON object; see `zkosctl bench BENCHMARK --help`."
     subCommands = [
         [name, None, cls, f"the {name} benchmark"] for name, (cls, _) in BENCHMARKS.items()

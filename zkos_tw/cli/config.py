@@ -21,6 +21,10 @@ class Options(usage.Options):
     ]
     optParameters = [["config", "c", None, "TOML config file to read as well"]]
 
+    def postOptions(self):
+        if self["config"] is not None and not os.path.isfile(self["config"]):
+            raise usage.UsageError(f"--config {self['config']}: no such file")
+
 
 def markdown() -> str:
     """The parameter reference as Markdown, generated from ``zkos_tw.config``."""

@@ -7,6 +7,7 @@ from the computed state commitment.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from twisted.python import usage
@@ -18,13 +19,9 @@ class Options(usage.Options):
     synopsis = "FILE [--json]"
     optFlags = [["json", None, "Print one JSON object"]]
 
-    def parseOptions(self, options=None):
-        # Accept the flags after FILE too (``zkosctl genesis genesis.json --json``).
-        argv = sys.argv[1:] if options is None else list(options)
-        flags = [a for a in argv if a.startswith("-")]
-        super().parseOptions(flags + [a for a in argv if not a.startswith("-")])
-
     def parseArgs(self, path):
+        if not os.path.isfile(path):
+            raise usage.UsageError(f"{path}: no such file")
         self["path"] = path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from twisted.python import usage
@@ -13,6 +14,9 @@ class Options(usage.Options):
     synopsis = "PATH"
 
     def parseArgs(self, path):
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise usage.UsageError(f"{path}: no directory {folder}")
         self["path"] = path
 
 

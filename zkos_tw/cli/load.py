@@ -39,7 +39,7 @@ def _number(options, name: str, kind, minimum) -> None:
 
 
 class Options(usage.Options):
-    synopsis = "zkosctl load [--rpc-url URL] [--senders N] [--txs N | --duration S] [options]"
+    synopsis = "[--rpc-url URL] [--senders N] [--txs N | --duration S] [options]"
     longdesc = (
         "Funds --senders accounts from --private-key, pre-signs --txs transfers (or ERC-20 "
         "transfer calls with --kind erc20), submits them in eth_sendRawTransaction batches and "

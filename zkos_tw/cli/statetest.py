@@ -53,6 +53,9 @@ class Options(usage.Options):
     def parseArgs(self, *paths):
         if not paths:
             raise usage.UsageError("give at least one state test file, folder or .tgz")
+        for path in paths:
+            if not os.path.exists(path):
+                raise usage.UsageError(f"{path}: no such file or folder")
         self["paths"] = list(paths)
 
     def postOptions(self):
