@@ -22,6 +22,7 @@ import time
 import rlp
 from twisted.python import usage
 
+from zkos_tw.cli.progress import Progress
 from zkos_tw.execution import engines
 from zkos_tw.execution.exceptions import InvalidTransaction
 from zkos_tw.execution.forks import FORKS
@@ -287,21 +288,28 @@ def not_run_file(name: str, data: bytes, fork_name: str, reason: str):
     return name, results, skipped, 0.0
 
 
-def run_paths(paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None, engine="default"):
+def run_paths(
+    paths, fork_name="Cancun", jobs=1, timeout=0, not_run=None, engine="default", on_total=None
+):
     """Yield ``run_file`` results for every test file under ``paths`` (``engine``: a name for
     ``engines.by_name``).
 
     ``not_run`` maps file-name suffixes to a reason: those files are reported as failed
-    without being run.
+    without being run. ``on_total(count)``, when given, is called with the number of files once
+    they are all loaded, before the first one runs.
     """
     not_run = not_run or {}
     items = []
+    skipped_files = 0
     for name, data in iter_sources(paths):
         reason = next((why for suffix, why in not_run.items() if name.endswith(suffix)), None)
         if reason is None:
             items.append((name, data, fork_name, timeout, engine))
         else:
+            skipped_files += 1
             yield not_run_file(name, data, fork_name, reason)
+    if on_total is not None:
+        on_total(skipped_files + len(items))
     if jobs == 1:
         yield from map(run_file, items)
         return
@@ -315,12 +323,14 @@ def run(options) -> int:
     file_times = []
     started = time.perf_counter()
     out = sys.stdout
+    progress = Progress.for_stream(sys.stderr, quiet=options["json"])
     for name, results, file_skipped, seconds in run_paths(
         options["paths"],
         options["fork"],
         options["jobs"],
         options["timeout"],
         engine=options.get("engine", "default"),
+        on_total=progress.set_total,
     ):
         skipped += file_skipped
         file_times.append((seconds, name))
@@ -330,8 +340,11 @@ def run(options) -> int:
             else:
                 failed += 1
             if not (options["failures-only"] and result["pass"]):
+                progress.clear()
                 out.write(json.dumps(result) + "\n")
         out.flush()
+        progress.advance()
+    progress.close()
     elapsed = time.perf_counter() - started
     if options["slowest"]:
         for seconds, name in sorted(file_times, reverse=True)[: options["slowest"]]:
