@@ -1,10 +1,12 @@
 """``L1Client`` over ``StubTreq``: request shape, helpers, retry policy, timeouts, errors,
 health reporting. No sockets, no real time."""
 
+from twisted.internet import defer
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.l1.helpers import run, scripted_client
-from zkos_tw.l1.client import L1Error, L1RpcError, selector
+from zkos_tw.l1.client import L1Client, L1Error, L1RpcError, selector
 
 OK = (200, {"result": "0x10"})
 
@@ -158,3 +160,28 @@ class StallTests(SynchronousTestCase):
         self.assertEqual(client.health.stalled_for(), 0.0)
         self.assertEqual(len(client.health.problems()), 1)
         self.assertIn("L1 unreachable: no answer", client.health.problems()[0])
+
+
+class _NeverAnswers:
+    """An HTTP client whose requests never answer; cancelling one fails it (like treq)."""
+
+    def __init__(self):
+        self.pending = []
+
+    def post(self, url, **kwargs):
+        d = defer.Deferred()
+        self.pending.append(d)
+        return d
+
+
+class CancelTests(SynchronousTestCase):
+    def test_caller_cancel_is_not_retried(self):
+        """A request the caller cancels (a service stopping) fails with CancelledError at once
+        and leaves no back-off timer behind (it was retried, which left a dirty reactor)."""
+        clock = Clock()
+        client = L1Client("http://l1", reactor=clock, http_client=_NeverAnswers(), timeout=10.0)
+        d = client.request("eth_blockNumber", [])
+        d.cancel()
+        self.failureResultOf(d, defer.CancelledError)
+        self.assertEqual(clock.getDelayedCalls(), [])
+        self.assertEqual(client.health.problems(), [])

@@ -204,6 +204,8 @@ class L1Client:
         try:
             code, content = await exchange
         except _TRANSPORT_ERRORS as e:
+            if isinstance(e, defer.CancelledError) and not timed_out:
+                raise  # the caller cancelled (a service stopping): not an L1 failure, no retry
             if timed_out:
                 cause = f"no answer from {self.url} within {self.timeout:g} s"
             else:
