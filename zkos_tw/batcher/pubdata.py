@@ -110,7 +110,7 @@ def _u32(n: int) -> bytes:
     return n.to_bytes(4, "big")
 
 
-def _log_bytes(entry) -> bytes:
+def log_bytes(entry) -> bytes:
     """An 88-byte log from its bytes or a receipt's 6-tuple (ints or RLP-decoded bytes)."""
     if isinstance(entry, bytes):
         if len(entry) != LOG_LEAF_SIZE:
@@ -182,7 +182,7 @@ def block_pubdata(
         else:
             diff = compress(int.from_bytes(before, "big"), int.from_bytes(w.value, "big"))
             parts.append(diff.encode())
-    logs = [_log_bytes(entry) for entry in l2_to_l1_logs]
+    logs = [log_bytes(entry) for entry in l2_to_l1_logs]
     parts.append(_u32(len(logs)))
     parts.extend(logs)
     messages = list(messages)
