@@ -1,7 +1,9 @@
 """Pubdata value compression, the block format and the DA fields (zksync-os-state.md §5.5-§5.6)."""
 
+from hypothesis import given
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.strategies import value_changes
 from zkos_tw.batcher.compression import (
     ADD,
     NOTHING,
@@ -70,6 +72,20 @@ class CompressionTests(SynchronousTestCase):
             decoded, end = decode_value(diff.encode(), 0)
             self.assertEqual(end, len(diff.encode()))
             self.assertEqual(decoded.apply(initial), final)
+
+    @given(value_changes)
+    def test_round_trip_and_shortest(self, change):
+        """Any change decodes back to its final value, and no applicable encoding is shorter."""
+        initial, final = change
+        encoded = compress(initial, final).encode()
+        decoded, end = decode_value(encoded, 0)
+        self.assertEqual((decoded.apply(initial), end), (final, len(encoded)))
+        lengths = [33] + [
+            1 + (op.bit_length() + 7) // 8
+            for op in (final - initial, initial - final, final)
+            if op >= 0 and op.bit_length() <= 248
+        ]
+        self.assertEqual(len(encoded), min(lengths))
 
     def test_sub_beats_transform(self):
         """A small decrease of a large value is a Sub."""
