@@ -210,3 +210,15 @@ def priority_tree_histories(draw, max_leaves: int = 40):
             start = draw(st.integers(min_value=start, max_value=pushed))
         trims.append(start)
     return leaves, trims
+
+
+#: Pubdata value pairs ``(initial, final)``: near each other, near the ends, or anything.
+u256_values = st.one_of(
+    st.integers(0, 2**64), st.integers(2**256 - 2**64, 2**256 - 1), st.integers(0, 2**256 - 1)
+)
+value_changes = st.one_of(
+    st.tuples(u256_values, u256_values),
+    u256_values.flatmap(
+        lambda v: st.tuples(st.just(v), st.integers(max(0, v - 2**40), min(2**256 - 1, v + 2**40)))
+    ),
+)

@@ -168,6 +168,11 @@ class IBlockStorage(Interface):
     def logs(block_number):
         """The block's logs as a tuple of ``LogWrite``, or ``None`` when the block is absent."""
 
+    def block_pubdata(block_number):
+        """The block's ZKsync OS pubdata (``zkos_tw.batcher.pubdata``), written in the same
+        transaction as the block; ``None`` when the block is absent or was stored without it
+        (written with an empty ``BlockWrite.pubdata``, or before storage kept pubdata)."""
+
     def wal_record(block_number):
         """The WAL (block replay) record of the block, or ``None``."""
 

@@ -239,6 +239,14 @@ class BlockStorageConformance:
         self.assertEqual(self.storage.logs(0), logs)
         self.assertEqual(self.storage.logs(1), ())
 
+    def test_block_pubdata(self):
+        """A block's pubdata reads back; a block stored without it, or absent, gives ``None``."""
+        self.storage.write_block(plain_block(0, pubdata=b"\x07" * 40 + b"pubdata"))
+        self.storage.write_block(plain_block(1))
+        self.assertEqual(self.storage.block_pubdata(0), b"\x07" * 40 + b"pubdata")
+        self.assertIsNone(self.storage.block_pubdata(1))
+        self.assertIsNone(self.storage.block_pubdata(2))
+
     def test_block_number_by_hash(self):
         """Block hashes map to block numbers."""
         self.write(0, 1)

@@ -31,11 +31,20 @@ class KeyLayoutTests(TestCase):
         self.assertEqual(c.SCHEMA_VERSION, 1)
 
     def test_database_names(self):
-        """The named databases of ARCHITECTURE.md section 5, plus meta."""
+        """The named databases of ARCHITECTURE.md section 5, plus meta, plus the later pubdata."""
         self.assertEqual(
             c.ALL_DBS,
-            (b"block_replay_wal", b"repository", b"state", b"preimages", b"tree", b"meta"),
+            (
+                b"block_replay_wal",
+                b"repository",
+                b"state",
+                b"preimages",
+                b"tree",
+                b"meta",
+                b"pubdata",
+            ),
         )
+        self.assertEqual(c.LATER_DBS, (b"pubdata",))
 
     def test_block_key(self):
         """Block numbers are u64 big-endian keys."""

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 
 import lmdb
 from twisted.trial.unittest import TestCase
@@ -69,6 +70,7 @@ class OpenTests(LMDBTestCase):
                 "preimages": 0,
                 "tree": 0,
                 "meta": 1,
+                "pubdata": 0,
             },
         )
         storage.close()
@@ -90,6 +92,30 @@ class OpenTests(LMDBTestCase):
             check_block(storage, number)
         storage.write_block(make_block(4))
         check_block(storage, 4)
+
+    def test_directory_without_pubdata_database(self):
+        """A directory made before the pubdata database opens: read-only reads no pubdata, a
+        writable open creates the database and keeps the old blocks."""
+        self.written(0, 1)
+        with raw_env(self.path) as (env, dbs), env.begin(write=True) as txn:
+            txn.drop(dbs[c.PUBDATA_DB], delete=True)
+        env = lmdb.open(self.path, max_dbs=len(c.ALL_DBS), readonly=True)
+        with env.begin() as txn:
+            names = set(txn.cursor().iternext(values=False))
+        env.close()
+        self.assertEqual(names, set(c.ALL_DBS) - {c.PUBDATA_DB})
+        reader = self.open(readonly=True)
+        self.assertIsNone(reader.block_pubdata(1))
+        self.assertNotIn("pubdata", reader.entries())
+        reader.close()
+        storage = self.open()
+        self.assertEqual(storage.entries()["pubdata"], 0)
+        check_block(storage, 1)
+        storage.write_block(replace(make_block(2), pubdata=b"\x01" * 40))
+        self.assertEqual(storage.block_pubdata(2), b"\x01" * 40)
+        self.assertIsNone(storage.block_pubdata(1))
+        storage.close()
+        self.assertEqual(self.open(readonly=True).block_pubdata(2), b"\x01" * 40)
 
     def test_durable_flags(self):
         """The environment commits durably: sync and metasync on, no write map."""

@@ -1,7 +1,8 @@
 """``BlockSink``: persists a sealed block in one storage write, then tells the listeners.
 
 The write carries the WAL record, the block and receipt records, the log index, the state diff,
-the new preimages and the tree patch (the tree version of the block) — all or nothing
+the new preimages, the tree patch (the tree version of the block) and the block's pubdata
+(``zkos_tw.batcher.pubdata``, computed against the state before the block) — all or nothing
 (ARCHITECTURE §2: a block is visible through RPC only after its transaction committed).
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from prometheus_client import CollectorRegistry
 
 import zkos_tw
+from zkos_tw.batcher.pubdata import block_pubdata
 from zkos_tw.metrics_chain import StorageMetrics
 from zkos_tw.sequencer.builder import SealedBlock
 from zkos_tw.sequencer.wal import ReplayRecord
@@ -25,8 +27,9 @@ def block_write(
     previous_timestamp: int,
     starting_l1_priority_id: int = 0,
     extra_preimages=(),
+    pubdata: bytes = b"",
 ) -> BlockWrite:
-    """The storage write of ``block`` (given the tree patch of its state writes)."""
+    """The storage write of ``block`` (given the tree patch of its state writes and its pubdata)."""
     wal = ReplayRecord(
         context=block.context,
         starting_l1_priority_id=starting_l1_priority_id,
@@ -54,7 +57,36 @@ def block_write(
         state_writes=tuple(block.state_output.tree_writes()),
         preimages=tuple(block.state_output.preimages) + tuple(extra_preimages),
         tree_patch=tuple(tree_patch.records),
+        pubdata=pubdata,
     )
+
+
+_ZERO32 = bytes(32)
+
+
+def pubdata_of(block: SealedBlock, storage, extra_preimages=()) -> bytes:
+    """``block``'s pubdata: initial values from ``storage`` at the block before it (all zero when
+    storage holds no block yet), preimages from the block's own, then from storage."""
+    reader = None
+    if storage.last_block() is not None:
+        reader = storage.state_at(block.number - 1)
+    new = dict(block.state_output.preimages)
+    new.update(extra_preimages)
+
+    def initial(key: bytes) -> bytes:
+        value = reader.read(key) if reader is not None else None
+        return _ZERO32 if value is None else value
+
+    def preimage(digest: bytes) -> bytes:
+        found = new.get(digest)
+        if found is None:
+            found = storage.preimage(digest)
+        if found is None:
+            raise KeyError(f"preimage 0x{digest.hex()} of block {block.number} is not stored")
+        return found
+
+    logs = [entry for receipt in block.receipts for entry in receipt.l2_to_l1_logs]
+    return block_pubdata(block.hash, block.state_output.storage_writes, initial, preimage, logs)
 
 
 class BlockSink:
@@ -84,8 +116,9 @@ class BlockSink:
         writes = block.state_output.tree_writes()
         patch = self._tree.apply(block.number, writes)
         self.metrics.tree_applied(block.number, len(writes), time.perf_counter() - started)
+        pubdata = pubdata_of(block, self._storage, extra_preimages)
         write = block_write(
-            block, patch, previous_timestamp, starting_l1_priority_id, extra_preimages
+            block, patch, previous_timestamp, starting_l1_priority_id, extra_preimages, pubdata
         )
         written = time.perf_counter()
         self._storage.write_block(write)

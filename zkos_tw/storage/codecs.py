@@ -22,6 +22,7 @@ database               key                                   value
 ``state``              flat key (32) block u64               state value
 ``preimages``          hash (32)                             envelope(preimage)
 ``tree``               node key (opaque)                     envelope(node)
+``pubdata``            block u64                             envelope(block pubdata)
 ``meta``               ``b"schema_version"``                 schema version
 ``meta``               ``b"last_block/"`` database name      number
 =====================  ====================================  ===================================
@@ -42,10 +43,15 @@ STATE_DB = b"state"
 PREIMAGES_DB = b"preimages"
 TREE_DB = b"tree"
 META_DB = b"meta"
+PUBDATA_DB = b"pubdata"
 
 #: The databases that hold block data; each has a last-block entry in ``meta``.
 BLOCK_DBS: tuple[bytes, ...] = (WAL_DB, REPOSITORY_DB, STATE_DB, PREIMAGES_DB, TREE_DB)
-ALL_DBS: tuple[bytes, ...] = BLOCK_DBS + (META_DB,)
+#: Block databases added after schema 1 was first written: a data directory made before them
+#: lacks them (a writable open creates them; a read-only open reads them as empty). They have
+#: no last-block entry, and blocks written before them have no row.
+LATER_DBS: tuple[bytes, ...] = (PUBDATA_DB,)
+ALL_DBS: tuple[bytes, ...] = BLOCK_DBS + (META_DB,) + LATER_DBS
 
 SCHEMA_KEY = b"schema_version"
 LAST_BLOCK_PREFIX = b"last_block/"

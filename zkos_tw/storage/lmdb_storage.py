@@ -87,7 +87,16 @@ class LMDBStorage:
         try:
             self._check_main_database()
             if self.readonly:
-                dbs = {name: self._env.open_db(name, create=False) for name in c.ALL_DBS}
+                dbs = {
+                    name: self._env.open_db(name, create=False)
+                    for name in c.ALL_DBS
+                    if name not in c.LATER_DBS
+                }
+                for name in c.LATER_DBS:
+                    try:
+                        dbs[name] = self._env.open_db(name, create=False)
+                    except lmdb.NotFoundError:
+                        pass  # made before this database existed: read as empty
                 with self._env.begin() as txn:
                     self._check_schema(txn, dbs)
                 return dbs
@@ -115,7 +124,7 @@ class LMDBStorage:
     def _check_schema(self, txn: Any, dbs: dict[bytes, Any]) -> None:
         raw = txn.get(c.SCHEMA_KEY, db=dbs[c.META_DB])
         if raw is None:
-            holds_data = any(txn.stat(dbs[name])["entries"] for name in c.ALL_DBS)
+            holds_data = any(txn.stat(db)["entries"] for db in dbs.values())
             if holds_data:
                 raise StorageError(
                     f"data directory {self.path} holds data but no schema version "
@@ -232,7 +241,7 @@ class LMDBStorage:
         """Bytes in the B-tree pages (branch, leaf, overflow) of each named database."""
         with self._reading() as txn:
             result = {}
-            for name in c.ALL_DBS:
+            for name in self._dbs:
                 stat = txn.stat(self._dbs[name])
                 pages = stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"]
                 result[name.decode()] = pages * stat["psize"]
@@ -241,7 +250,7 @@ class LMDBStorage:
     def entries(self) -> dict[str, int]:
         """The number of entries in each named database."""
         with self._reading() as txn:
-            return {name.decode(): txn.stat(self._dbs[name])["entries"] for name in c.ALL_DBS}
+            return {name.decode(): txn.stat(db)["entries"] for name, db in self._dbs.items()}
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -375,8 +384,11 @@ class LMDBStorage:
         return LMDBTreeStore(self)
 
     def _get(self, name: bytes, key: bytes) -> bytes | None:
+        db = self._dbs.get(name)
+        if db is None:
+            return None
         with self._reading() as txn:
-            return txn.get(key, db=self._dbs[name])
+            return txn.get(key, db=db)
 
     def preimage(self, digest: bytes) -> bytes | None:
         """The preimage of ``digest``, or ``None``."""
@@ -412,6 +424,11 @@ class LMDBStorage:
         """The block's logs, or ``None`` when the block is absent."""
         raw = self._get(c.REPOSITORY_DB, c.REPO_LOGS + c.block_key(block_number))
         return None if raw is None else c.decode_logs(raw)
+
+    def block_pubdata(self, block_number: int) -> bytes | None:
+        """The block's pubdata, or ``None`` (no such block, or stored without pubdata)."""
+        raw = self._get(c.PUBDATA_DB, c.block_key(block_number))
+        return None if raw is None else c.decode_envelope(raw, "pubdata")
 
     def wal_record(self, block_number: int) -> bytes | None:
         """The WAL record of the block, or ``None``."""
@@ -489,4 +506,5 @@ def _puts(bw: BlockWrite) -> dict[bytes, list[tuple[bytes, bytes]]]:
         ],
         c.PREIMAGES_DB: [(h, c.encode_envelope_v1(p)) for h, p in bw.preimages],
         c.TREE_DB: [(k, c.encode_envelope_v1(v)) for k, v in bw.tree_patch],
+        c.PUBDATA_DB: [(number_key, c.encode_envelope_v1(bw.pubdata))] if bw.pubdata else [],
     }

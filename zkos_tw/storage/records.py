@@ -74,6 +74,7 @@ class BlockWrite:
     ``state_writes`` are ``(flat_key32, value32)`` pairs (a deletion is an explicit zero value);
     ``preimages`` are ``(hash32, bytes)``; ``tree_patch`` is ``(node_key, node_bytes)`` as the tree
     produces it. ``transactions`` are in block order; ``logs`` are the block's logs in order.
+    ``pubdata`` is the block's ZKsync OS pubdata (``zkos_tw.batcher.pubdata``); empty = none.
     """
 
     number: int
@@ -85,12 +86,14 @@ class BlockWrite:
     state_writes: tuple[tuple[bytes, bytes], ...] = ()
     preimages: tuple[tuple[bytes, bytes], ...] = ()
     tree_patch: tuple[tuple[bytes, bytes], ...] = ()
+    pubdata: bytes = b""
 
     def __post_init__(self) -> None:
         _check_int("block number", self.number, U64_MAX)
         _check_bytes("block_hash", self.block_hash, 32)
         _check_bytes("wal_record", self.wal_record)
         _check_bytes("block_record", self.block_record)
+        _check_bytes("pubdata", self.pubdata)
         for name in ("transactions", "logs", "state_writes", "preimages", "tree_patch"):
             if not isinstance(getattr(self, name), tuple):
                 raise StorageError(f"BlockWrite.{name} must be a tuple")

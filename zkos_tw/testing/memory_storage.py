@@ -91,6 +91,7 @@ class MemoryStorage:
         self._hashes: dict[bytes, int] = {}
         self._txs: dict[bytes, tuple[TxLocation, bytes, bytes]] = {}
         self._logs: dict[int, tuple[LogWrite, ...]] = {}
+        self._pubdata: dict[int, bytes] = {}
         # flat key -> ([block numbers ascending], [values])
         self._state: dict[bytes, tuple[list[int], list[bytes]]] = {}
         self._preimages: dict[bytes, bytes] = {}
@@ -137,6 +138,8 @@ class MemoryStorage:
         for index, tx in enumerate(bw.transactions):
             self._txs[tx.tx_hash] = (TxLocation(bw.number, index), tx.raw, tx.receipt)
         self._logs[bw.number] = bw.logs
+        if bw.pubdata:
+            self._pubdata[bw.number] = bw.pubdata
         for key, value in bw.state_writes:
             numbers, values = self._state.setdefault(key, ([], []))
             numbers.append(bw.number)
@@ -204,6 +207,11 @@ class MemoryStorage:
         """The block's logs, or ``None`` when the block is absent."""
         self._open()
         return self._logs.get(block_number)
+
+    def block_pubdata(self, block_number: int) -> bytes | None:
+        """The block's pubdata, or ``None`` (no such block, or stored without pubdata)."""
+        self._open()
+        return self._pubdata.get(block_number)
 
     def wal_record(self, block_number: int) -> bytes | None:
         """The WAL record of the block, or ``None``."""
