@@ -50,13 +50,22 @@ class BatcherTests(SynchronousTestCase):
         self.store = MemoryBatchStore()
         self.output = BoundedQueue(100)
 
-    def start(self, *, limit=3, timeout=1.0, output=None, resend_after=None, arm_from=0):
+    def start(
+        self,
+        *,
+        limit=3,
+        timeout=1.0,
+        output=None,
+        resend_after=None,
+        arm_from=0,
+        build_info=fake_build_info,
+    ):
         criteria = BatchSealCriteria(
             blocks_per_batch_limit=limit, batch_timeout=timeout, arm_timeout_from_block=arm_from
         )
         batcher = Batcher(
             block_facts=self.chain.facts,
-            build_info=fake_build_info,
+            build_info=build_info,
             batch_store=self.store,
             criteria=criteria,
             output=self.output if output is None else output,
@@ -198,8 +207,7 @@ class BatcherTests(SynchronousTestCase):
 
     def test_build_info_failure_recorded(self):
         """A failing ``build_info`` stops the batcher with the failure kept for health."""
-        batcher = self.start(limit=1)
-        batcher._build_info = lambda *a: 1 / 0
+        batcher = self.start(limit=1, build_info=lambda *a: 1 / 0)
         self.chain.store(1)
         self.chain.store(2)
         self.assertIsNotNone(batcher.failure)
