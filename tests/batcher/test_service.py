@@ -7,12 +7,14 @@ from dataclasses import replace
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.batcher.envelopes import golden_envelope
+from tests.batcher.envelopes import envelope, golden_envelope
 from zkos_tw.batcher.info import StoredBatchInfo
 from zkos_tw.batcher.seal import BatchSealCriteria
-from zkos_tw.batcher.service import BATCH_SEALED, Batcher, BlockFacts
+from zkos_tw.batcher.service import BATCH_SEALED, Batcher, BlockFacts, create_batcher
+from zkos_tw.config import BatcherConfig
 from zkos_tw.pipeline import BoundedQueue
 from zkos_tw.testing.memory_batch_store import MemoryBatchStore
+from zkos_tw.testing.memory_proof_storage import MemoryProofStorage
 
 GENESIS = StoredBatchInfo.genesis(b"\x01" * 32)
 
@@ -212,3 +214,39 @@ class BatcherTests(SynchronousTestCase):
         self.chain.store(2)
         self.assertIsNotNone(batcher.failure)
         self.flushLoggedErrors(ZeroDivisionError)
+
+
+class CreateBatcherTests(SynchronousTestCase):
+    def test_from_config_after_restart(self):
+        """``create_batcher`` takes the config's limits, arms the timeout from the storage's last
+        block, and re-sends the stored batches that proof storage lacks."""
+
+        class Storage:
+            def last_block(self):
+                return 40
+
+        store = MemoryBatchStore()
+        proofs = MemoryProofStorage()
+        for number in (1, 2, 3):
+            store.put(envelope(number, number * 2 - 1, number * 2).batch)
+        proofs.put(envelope(1, 1, 2))
+        output = BoundedQueue(10)
+        chain = Chain()
+        batcher = create_batcher(
+            BatcherConfig(blocks_per_batch_limit=4, batch_timeout=2.0),
+            storage=Storage(),
+            batch_store=store,
+            proof_storage=proofs,
+            build_info=fake_build_info,
+            block_facts=chain.facts,
+            output=output,
+            reactor=Clock(),
+            genesis_batch=GENESIS,
+        )
+        criteria = batcher._criteria
+        self.assertEqual((criteria.blocks_per_batch_limit, criteria.batch_timeout), (4, 2.0))
+        self.assertEqual(criteria.arm_timeout_from_block, 40)
+        batcher.startService()
+        self.addCleanup(batcher.stopService)
+        self.assertEqual([self.successResultOf(output.get()).number for _ in range(2)], [2, 3])
+        self.assertEqual(batcher.next_block, 7)

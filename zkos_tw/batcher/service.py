@@ -207,3 +207,35 @@ class Batcher(Service):
             if self._timer.active():
                 self._timer.cancel()
             self._timer = None
+
+
+def create_batcher(
+    config,
+    *,
+    storage,
+    batch_store,
+    proof_storage,
+    build_info: Callable,
+    block_facts: Callable[[int], BlockFacts | None],
+    output: BoundedQueue,
+    reactor: IReactorTime,
+    genesis_batch: StoredBatchInfo,
+    registry=None,
+) -> Batcher:
+    """The ``Batcher`` of a ``BatcherConfig`` for a node at start-up.
+
+    The timeout is armed only from the block storage's last block at start-up (replayed blocks
+    seal by limits only), and every stored batch that proof storage does not hold yet is re-sent
+    to the provers."""
+    criteria = BatchSealCriteria.from_config(config, registry)
+    criteria.arm_timeout_from_block = storage.last_block() or 0
+    return Batcher(
+        block_facts=block_facts,
+        build_info=build_info,
+        batch_store=batch_store,
+        criteria=criteria,
+        output=output,
+        reactor=reactor,
+        genesis_batch=genesis_batch,
+        resend_after=proof_storage.latest_batch() or 0,
+    )
