@@ -496,3 +496,32 @@ class IProofStorage(Interface):
     def batch_for_block(block_number):
         """The stored batch whose ``first_block_number..=last_block_number`` holds
         ``block_number`` (binary search over stored batches), or ``None``."""
+
+
+class IBatchStore(Interface):
+    """Sealed batches by number: block range and ``BatchMetadata`` (docs/batcher.md).
+
+    The batcher stores each batch before handing it downstream; after a restart it starts the
+    next batch at ``last_batch().last_block_number + 1``. Batches are gapless: the first stored
+    may have any number, then each is ``last + 1`` and starts right after the last one's last
+    block, otherwise ``put`` raises ``zkos_tw.batcher.batch_store.BatchStoreError``; putting an
+    identical batch again does nothing, a different one under a stored number raises. ``put`` is
+    atomic and durable on return. A stored record that cannot be read raises ``BatchStoreError``
+    naming it. Implementations: ``zkos_tw.batcher.batch_store.LMDBBatchStore`` and
+    ``zkos_tw.testing.memory_batch_store.MemoryBatchStore``.
+    """
+
+    def put(meta):
+        """Store the ``BatchMetadata`` ``meta`` under its batch number."""
+
+    def batch(number):
+        """The stored ``BatchMetadata`` of batch ``number``, or ``None``."""
+
+    def last_batch():
+        """The stored ``BatchMetadata`` with the highest number, or ``None`` if none is stored."""
+
+    def batch_for_block(block_number):
+        """The number of the stored batch whose block range holds ``block_number``, or ``None``."""
+
+    def close():
+        """Release the store; nothing may be called on it afterwards."""

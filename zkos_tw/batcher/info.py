@@ -171,3 +171,20 @@ class BatchEnvelope:
     @property
     def number(self) -> int:
         return self.batch.number
+
+
+@dataclass(frozen=True)
+class ProofCommand:
+    """One ``proveBatches`` L1 transaction's worth: consecutive committed batches and the SNARK
+    proof that covers them (fake or real)."""
+
+    batches: tuple[BatchEnvelope, ...]
+    proof: Proof
+
+    @property
+    def first(self) -> int:
+        return self.batches[0].number
+
+    @property
+    def last(self) -> int:
+        return self.batches[-1].number

@@ -137,6 +137,31 @@ def _commit_from_json(obj: dict) -> CommitBatchInfo:
     )
 
 
+def metadata_to_json(meta: BatchMetadata) -> dict:
+    """The reference's serde JSON object of a ``BatchMetadata`` (also used by the batch store)."""
+    return {
+        "previous_stored_batch_info": _stored_to_json(meta.previous_stored_batch_info),
+        "commit_batch_info": _commit_to_json(meta.commit_batch_info),
+        "first_block_number": meta.first_block_number,
+        "last_block_number": meta.last_block_number,
+        "tx_count": meta.tx_count,
+        "execution_version": meta.execution_version,
+    }
+
+
+def metadata_from_json(meta: dict) -> BatchMetadata:
+    """The ``BatchMetadata`` of a JSON object; ``KeyError``/``TypeError``/``ValueError`` if it is
+    malformed (callers wrap them in their own error naming the record)."""
+    return BatchMetadata(
+        previous_stored_batch_info=_stored_from_json(meta["previous_stored_batch_info"]),
+        commit_batch_info=_commit_from_json(meta["commit_batch_info"]),
+        first_block_number=_uint(meta["first_block_number"]),
+        last_block_number=_uint(meta["last_block_number"]),
+        tx_count=_uint(meta["tx_count"]),
+        execution_version=_uint(meta.get("execution_version", 1)),
+    )
+
+
 def _proof_to_json(proof: Proof):
     if proof.fake:
         return FAKE
@@ -163,17 +188,9 @@ def encode_envelope(envelope: BatchEnvelope) -> bytes:
     ``stage_times`` are not stored. Raises ``ValueError`` if the envelope has no FRI proof."""
     if envelope.fri_proof is None:
         raise ValueError(f"batch {envelope.number} has no FRI proof to store")
-    meta = envelope.batch
     body = {
         f"V{VERSION}": {
-            "batch": {
-                "previous_stored_batch_info": _stored_to_json(meta.previous_stored_batch_info),
-                "commit_batch_info": _commit_to_json(meta.commit_batch_info),
-                "first_block_number": meta.first_block_number,
-                "last_block_number": meta.last_block_number,
-                "tx_count": meta.tx_count,
-                "execution_version": meta.execution_version,
-            },
+            "batch": metadata_to_json(envelope.batch),
             "data": _proof_to_json(envelope.fri_proof),
         }
     }
@@ -194,15 +211,7 @@ def decode_envelope(data: bytes, name: str = "<bytes>") -> BatchEnvelope:
         raise ProofStorageError(f"{name}: unknown envelope version {tag!r} (this node reads V1)")
     try:
         body = obj[tag]
-        meta = body["batch"]
-        batch = BatchMetadata(
-            previous_stored_batch_info=_stored_from_json(meta["previous_stored_batch_info"]),
-            commit_batch_info=_commit_from_json(meta["commit_batch_info"]),
-            first_block_number=_uint(meta["first_block_number"]),
-            last_block_number=_uint(meta["last_block_number"]),
-            tx_count=_uint(meta["tx_count"]),
-            execution_version=_uint(meta.get("execution_version", 1)),
-        )
+        batch = metadata_from_json(body["batch"])
         return BatchEnvelope(batch, _proof_from_json(body["data"]))
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ProofStorageError(f"{name}: corrupt V1 envelope: {e!r}") from e

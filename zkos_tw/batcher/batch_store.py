@@ -1,0 +1,147 @@
+"""The batch store: every sealed batch's block range and ``BatchMetadata``, in its own LMDB file.
+
+The batcher persists a batch here before it hands the batch downstream, so after a restart it
+knows where the next batch starts (``last_batch().last_block_number + 1``) and which sealed batches
+still need proving. The store is one small LMDB environment, ``batches.lmdb`` (a single file, no
+sub-directory) in the chain data directory, apart from the block storage so that its map size and
+fsyncs do not touch the block path. Two named databases:
+
+* ``batches``: key = batch number (8 bytes, big-endian), value = ``{"V1": BatchMetadata JSON}``
+  with the JSON keys of proof storage (``zkos_tw.batcher.proof_storage.metadata_to_json``);
+* ``last_blocks``: key = the batch's last block number (8 bytes, big-endian), value = the batch
+  number (8 bytes), so ``batch_for_block`` is one cursor seek.
+
+Each ``put`` is one LMDB write transaction (both databases or neither), synced on commit. Batches
+are stored gaplessly: the first any number, then ``last + 1`` starting right after the last one's
+last block; putting an identical record again does nothing. See ``docs/batcher.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import lmdb
+from zope.interface import implementer
+
+from zkos_tw.batcher.info import BatchMetadata
+from zkos_tw.batcher.proof_storage import metadata_from_json, metadata_to_json
+from zkos_tw.interfaces import IBatchStore
+
+FILE_NAME = "batches.lmdb"
+VERSION = 1
+MAP_SIZE = 1 << 30
+_BATCHES = b"batches"
+_LAST_BLOCKS = b"last_blocks"
+
+
+class BatchStoreError(Exception):
+    """A stored batch that cannot be read, or a write that would leave a gap or change history."""
+
+
+def _key(number: int) -> bytes:
+    return number.to_bytes(8, "big")
+
+
+def encode_batch(meta: BatchMetadata) -> bytes:
+    """The stored bytes of ``meta``: compact V1 JSON."""
+    return json.dumps({f"V{VERSION}": metadata_to_json(meta)}, separators=(",", ":")).encode()
+
+
+def decode_batch(data: bytes, name: str) -> BatchMetadata:
+    """The ``BatchMetadata`` stored as ``data``; ``BatchStoreError`` naming ``name`` otherwise."""
+    try:
+        obj = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BatchStoreError(f"{name}: not JSON: {e}") from e
+    if not isinstance(obj, dict) or len(obj) != 1:
+        raise BatchStoreError(f"{name}: not a versioned batch record (one key such as 'V1')")
+    (tag,) = obj
+    if tag != f"V{VERSION}":
+        raise BatchStoreError(f"{name}: unknown batch record version {tag!r} (this node reads V1)")
+    try:
+        return metadata_from_json(obj[tag])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise BatchStoreError(f"{name}: corrupt V1 batch record: {e!r}") from e
+
+
+def check_successor(previous: BatchMetadata | None, meta: BatchMetadata) -> None:
+    """``BatchStoreError`` unless ``meta`` may follow ``previous`` (shared by the stores)."""
+    if meta.first_block_number > meta.last_block_number:
+        raise BatchStoreError(
+            f"batch {meta.number}: empty block range "
+            f"{meta.first_block_number}..={meta.last_block_number}"
+        )
+    if previous is None:
+        return
+    if meta.number != previous.number + 1:
+        raise BatchStoreError(f"batch {meta.number} does not follow stored batch {previous.number}")
+    if meta.first_block_number != previous.last_block_number + 1:
+        raise BatchStoreError(
+            f"batch {meta.number} starts at block {meta.first_block_number}, "
+            f"not {previous.last_block_number + 1}"
+        )
+
+
+@implementer(IBatchStore)
+class LMDBBatchStore:
+    """Batches in ``<directory>/batches.lmdb`` (created if missing)."""
+
+    def __init__(self, directory: str | os.PathLike, *, map_size: int = MAP_SIZE) -> None:
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(os.fspath(directory), FILE_NAME)
+        self._env = lmdb.open(self.path, subdir=False, map_size=map_size, max_dbs=2)
+        self._batches = self._env.open_db(_BATCHES)
+        self._last_blocks = self._env.open_db(_LAST_BLOCKS)
+
+    def _decode(self, number: int, raw: bytes) -> BatchMetadata:
+        meta = decode_batch(raw, f"{self.path} batch {number}")
+        if meta.number != number:
+            raise BatchStoreError(f"{self.path} batch {number}: holds batch {meta.number}")
+        return meta
+
+    def put(self, meta: BatchMetadata) -> None:
+        """Store ``meta`` durably; identical again is a no-op, a gap or a change raises."""
+        with self._env.begin(write=True) as txn:
+            existing = txn.get(_key(meta.number), db=self._batches)
+            if existing is not None:
+                if self._decode(meta.number, existing) != meta:
+                    raise BatchStoreError(f"batch {meta.number} is already stored, differently")
+                return
+            check_successor(self._last(txn), meta)
+            txn.put(_key(meta.number), encode_batch(meta), db=self._batches)
+            txn.put(_key(meta.last_block_number), _key(meta.number), db=self._last_blocks)
+
+    def batch(self, number: int) -> BatchMetadata | None:
+        """The stored batch ``number``, or ``None``."""
+        with self._env.begin() as txn:
+            raw = txn.get(_key(number), db=self._batches)
+            return None if raw is None else self._decode(number, raw)
+
+    def _last(self, txn) -> BatchMetadata | None:
+        cursor = txn.cursor(db=self._batches)
+        if not cursor.last():
+            return None
+        return self._decode(int.from_bytes(cursor.key(), "big"), cursor.value())
+
+    def last_batch(self) -> BatchMetadata | None:
+        """The highest stored batch, or ``None``."""
+        with self._env.begin() as txn:
+            return self._last(txn)
+
+    def batch_for_block(self, block_number: int) -> int | None:
+        """The number of the stored batch holding ``block_number``, or ``None``."""
+        with self._env.begin() as txn:
+            cursor = txn.cursor(db=self._last_blocks)
+            if not cursor.set_range(_key(block_number)):
+                return None
+            number = int.from_bytes(cursor.value(), "big")
+            raw = txn.get(_key(number), db=self._batches)
+            if raw is None:
+                raise BatchStoreError(f"{self.path}: block index names missing batch {number}")
+            meta = self._decode(number, raw)
+            return number if meta.first_block_number <= block_number else None
+
+    def close(self) -> None:
+        """Close the environment; nothing may be called afterwards."""
+        self._env.close()
