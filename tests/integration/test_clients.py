@@ -29,6 +29,8 @@ def gas_report(results: dict) -> list[str]:
             f"gas {name}: estimated {shown['estimated']}, limit {shown['gasLimit']}, "
             f"used {shown['used']} (+{margin:.1%})"
         )
+    viem_sync = results["viem_sync"]
+    lines.append(f"gas sync (viem): limit {viem_sync['gasLimit']}, used {viem_sync['used']}")
     return lines
 
 
@@ -101,11 +103,16 @@ class ClientSuite(TestCase):
             self.assertEqual(shown["status"], 1, (name, shown))
             self.assertEqual(shown["gasLimit"], shown["estimated"], (name, shown))
             self.assertGreaterEqual(shown["estimated"], shown["used"], (name, shown))
+        # viem chooses its own limit (the node's estimate) for sync() too.
+        viem_sync = results["viem_sync"]
+        self.assertEqual(viem_sync["status"], 1, viem_sync)
+        self.assertGreaterEqual(viem_sync["gasLimit"], viem_sync["used"], viem_sync)
         # The estimate against the gas used, in the test log (issue #18's closing note).
         report = gas_report(results)
         print("\n" + "\n".join(report))
         self.assertEqual(
-            [line.split(":")[0] for line in report], ["gas sync", "gas mint", "gas swap"]
+            [line.split(":")[0] for line in report],
+            ["gas sync", "gas mint", "gas swap", "gas sync (viem)"],
         )
 
     async def test_swap_and_revert_reasons(self):
@@ -122,6 +129,7 @@ class ClientSuite(TestCase):
         self.assertIs(results["getlogs_sync"], True)
         self.assertIs(results["viem_getlogs_swap"], True)
         self.assertIs(results["ws_sync_event"], True)
+        self.assertIs(results["viem_ws_sync_event"], True)
 
     async def test_fee_history_and_burst(self):
         """Fee history parses in both clients; 20 explicit-nonce transfers are all mined."""

@@ -160,5 +160,41 @@ results.viem_fee_history =
   viemHistory.baseFeePerGas.every((fee) => typeof fee === "bigint" && fee > 0n) &&
   viemHistory.gasUsedRatio.length === 2;
 
+// 10. viem over a WebSocket: watch the pair's Sync events, then sync() with viem's own gas
+// estimate, a second after the last update (price accumulators written in its block).
+const wsClient = viem.createPublicClient({ chain, transport: viem.webSocket(wsUrl) });
+const viemSyncSeen = new Promise((resolve) => {
+  const unwatch = wsClient.watchContractEvent({
+    address: pairAddress,
+    abi: artifact("UniswapV2Pair").abi,
+    eventName: "Sync",
+    onLogs: (logs) => {
+      unwatch();
+      resolve(logs[0]);
+    },
+  });
+});
+await new Promise((resolve) => setTimeout(resolve, 1200));
+const viemSyncHash = await wallet2.writeContract({
+  address: pairAddress,
+  abi: artifact("UniswapV2Pair").abi,
+  functionName: "sync",
+  args: [],
+});
+const viemSyncReceipt = await client.waitForTransactionReceipt({ hash: viemSyncHash });
+const viemSyncTx = await client.getTransaction({ hash: viemSyncHash });
+results.viem_sync = {
+  gasLimit: Number(viemSyncTx.gas),
+  used: Number(viemSyncReceipt.gasUsed),
+  status: viemSyncReceipt.status === "success" ? 1 : 0,
+};
+const viemPushed = await Promise.race([
+  viemSyncSeen,
+  new Promise((resolve) => setTimeout(() => resolve(null), 15000)),
+]);
+results.viem_ws_sync_event =
+  viemPushed !== null && viemPushed.transactionHash === viemSyncHash;
+await wsClient.transport.getRpcClient?.().then((rpc) => rpc.close());
+
 process.stdout.write(JSON.stringify(results) + "\n");
 process.exit(0);
