@@ -116,7 +116,9 @@ def start_ours(workdir: str, genesis: str, dev: bool) -> Peer:
         "--status-server-address", f"127.0.0.1:{free_port()}",
     ]  # fmt: skip
     if dev:
-        args.append("--dev")
+        # Measure the reference's answer on pool admission (§3.6), not --dev's answer on
+        # inclusion (docs/rpc.md).
+        args += ["--dev", "--rpc-send-raw-transaction-wait-timeout", "0s"]
         l1_state = os.path.join(REPO_ROOT, "zkos-l1-state.json")
         if os.path.exists(l1_state):
             args += ["--dev-l1-state-path", l1_state]

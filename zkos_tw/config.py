@@ -129,6 +129,10 @@ class SequencerConfig:
     )
 
 
+#: ``rpc_send_raw_transaction_wait_timeout`` under ``--dev`` when unset (docs/rpc.md).
+DEV_INCLUSION_WAIT = 10.0
+
+
 @dataclass(frozen=True)
 class RpcConfig:
     """The JSON-RPC server (HTTP and WebSocket on one port)."""
@@ -143,6 +147,19 @@ class RpcConfig:
     )
     max_logs_per_response: int = param(20_000, v.positive_int, "maximum logs in one response")
     stale_filter_ttl: float = param(900.0, v.duration, "drop filters not polled for this long")
+    send_raw_transaction_wait_timeout: float | None = param(
+        None,
+        v.duration,
+        "answer eth_sendRawTransaction once the tx is in a stored block, waiting at most this "
+        "long (0s: at once; unset: 10s with --dev, else at once)",
+        optional=True,
+    )
+
+    def inclusion_wait(self, dev_mode: bool) -> float:
+        """Seconds ``eth_sendRawTransaction`` holds its answer for the tx's block (0: none)."""
+        if self.send_raw_transaction_wait_timeout is None:
+            return DEV_INCLUSION_WAIT if dev_mode else 0.0
+        return self.send_raw_transaction_wait_timeout
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.admission import Admission, ThreadPoolService
 from zkos_tw.sequencer.backend import NodeBackend
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, BlockHeader
+from zkos_tw.sequencer.inclusion import InclusionWait
 from zkos_tw.sequencer.l1_queue import L1TransactionQueue
 from zkos_tw.sequencer.mempool import Mempool
 from zkos_tw.sequencer.service import Sequencer
@@ -109,6 +110,8 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
     )
     with open(config.genesis.genesis_input_path, "rb") as f:
         genesis_document = json.load(f)
+    wait = config.rpc.inclusion_wait(config.dev_mode)
+    inclusion = InclusionWait(reactor, wait) if wait > 0 else None
     backend = NodeBackend(
         chain=chain,
         mempool=mempool,
@@ -119,12 +122,15 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         next_base_fee=config.sequencer.base_fee_override or DEFAULT_BASE_FEE,
         next_gas_limit=config.sequencer.block_gas_limit,
         admission=Admission(reactor, mempool, admission_threads),
+        inclusion=inclusion,
         now=reactor.seconds,
     )
     MempoolMetrics(registry, mempool)
     sink = BlockSink(chain.storage, chain.tree, StorageMetrics(registry))
     sink.add_listener(reader.block_stored)
     sink.add_listener(backend.block_stored)
+    if inclusion is not None:
+        sink.add_listener(inclusion.block_stored)
     sequencer = Sequencer(
         reactor,
         config.sequencer,

@@ -93,6 +93,7 @@ class NodeBackend:
         next_base_fee: int = DEFAULT_BASE_FEE,
         next_gas_limit: int = 100_000_000,
         admission=None,
+        inclusion=None,
         now=time.time,
         _in_thread=deferToThread,
     ):
@@ -100,6 +101,8 @@ class NodeBackend:
         self._mempool = mempool
         # ``Admission`` (signature recovery off the reactor) in the node; None: synchronous.
         self._admission = admission
+        # ``InclusionWait`` (--dev): hold the send's answer until the tx's block is stored.
+        self._inclusion = inclusion
         self._genesis_document = genesis_document
         self.chain_id = chain_id
         self.bridgehub_address = bridgehub_address
@@ -532,10 +535,15 @@ class NodeBackend:
     def send_raw_transaction(self, raw: bytes):
         if self._admission is None:
             try:
-                return self._mempool.add(raw)
+                tx_hash = self._mempool.add(raw)
             except (PoolError, InvalidTransaction) as e:
                 raise BackendError(str(e)) from None
-        return self._admission.submit(raw).addErrback(_backend_error)
+            return tx_hash if self._inclusion is None else self._inclusion.wait(tx_hash)
+        admitted = self._admission.submit(raw).addErrback(_backend_error)
+        if self._inclusion is not None:
+            # Registered in the turn the pool took the tx: no block holding it is stored before.
+            admitted.addCallback(self._inclusion.wait)
+        return admitted
 
     def add_block_listener(self, listener):
         self._block_listeners.append(listener)

@@ -105,17 +105,26 @@ results.getlogs_swap = swaps.length === 1 && swaps[0].args.amount1Out === amount
 results.getlogs_sync = syncs.length >= 3;
 
 // 7. Fee history.
+// The node answers the reference's stub (docs/rpc.md): `count` base fees, not `count` + 1.
 const history = await provider.send("eth_feeHistory", ["0x4", "latest", []]);
-results.fee_history = Array.isArray(history.baseFeePerGas) && history.baseFeePerGas.length === 5;
+results.fee_history_base_fees = history.baseFeePerGas;
+results.fee_history =
+  history.baseFeePerGas.length === 4 && history.baseFeePerGas.every((fee) => BigInt(fee) > 0n);
 
-// 8. 20 back-to-back transfers with explicit nonces, waited for together.
-let nonce = await provider.getTransactionCount(me, "pending");
-const burst = [];
-for (let i = 0; i < 20; i++) {
-  burst.push(await token1.transfer(ethers.ZeroAddress.replace(/0$/, "2"), 1n, { nonce: nonce++ }));
-}
+// 8. 20 back-to-back transfers with explicit nonces: all sent at once (each estimated with its
+// own nonce, none waiting for the one before), then waited for together.
+const signer = new ethers.Wallet(key, provider);
+const first20 = await provider.getTransactionCount(me, "pending");
+const token1Plain = token1.connect(signer);
+const burst = await Promise.all(
+  Array.from({ length: 20 }, (_, i) =>
+    token1Plain.transfer(ethers.ZeroAddress.replace(/0$/, "2"), 1n, { nonce: first20 + i }),
+  ),
+);
 const burstReceipts = await Promise.all(burst.map((tx) => tx.wait()));
 results.burst_20 = burstReceipts.every((r) => r.status === 1);
+results.burst_blocks = new Set(burstReceipts.map((r) => r.blockNumber)).size;
+wallet.reset(); // the NonceManager did not see these nonces
 
 // 9. viem: a transfer waited for with waitForTransactionReceipt, the pair's logs and fee history.
 const chain = { id: Number((await provider.getNetwork()).chainId), name: "zkos", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } };
@@ -146,7 +155,46 @@ try {
   results.viem_revert_reason = error.cause?.reason ?? error.shortMessage ?? String(error);
 }
 const viemHistory = await client.getFeeHistory({ blockCount: 2, rewardPercentiles: [] });
-results.viem_fee_history = viemHistory.baseFeePerGas.length === 3;
+results.viem_fee_history =
+  viemHistory.baseFeePerGas.length === 2 &&
+  viemHistory.baseFeePerGas.every((fee) => typeof fee === "bigint" && fee > 0n) &&
+  viemHistory.gasUsedRatio.length === 2;
+
+// 10. viem over a WebSocket: watch the pair's Sync events, then sync() with viem's own gas
+// estimate, a second after the last update (price accumulators written in its block).
+const wsClient = viem.createPublicClient({ chain, transport: viem.webSocket(wsUrl) });
+const viemSyncSeen = new Promise((resolve) => {
+  const unwatch = wsClient.watchContractEvent({
+    address: pairAddress,
+    abi: artifact("UniswapV2Pair").abi,
+    eventName: "Sync",
+    onLogs: (logs) => {
+      unwatch();
+      resolve(logs[0]);
+    },
+  });
+});
+await new Promise((resolve) => setTimeout(resolve, 1200));
+const viemSyncHash = await wallet2.writeContract({
+  address: pairAddress,
+  abi: artifact("UniswapV2Pair").abi,
+  functionName: "sync",
+  args: [],
+});
+const viemSyncReceipt = await client.waitForTransactionReceipt({ hash: viemSyncHash });
+const viemSyncTx = await client.getTransaction({ hash: viemSyncHash });
+results.viem_sync = {
+  gasLimit: Number(viemSyncTx.gas),
+  used: Number(viemSyncReceipt.gasUsed),
+  status: viemSyncReceipt.status === "success" ? 1 : 0,
+};
+const viemPushed = await Promise.race([
+  viemSyncSeen,
+  new Promise((resolve) => setTimeout(() => resolve(null), 15000)),
+]);
+results.viem_ws_sync_event =
+  viemPushed !== null && viemPushed.transactionHash === viemSyncHash;
+await wsClient.transport.getRpcClient?.().then((rpc) => rpc.close());
 
 process.stdout.write(JSON.stringify(results) + "\n");
 process.exit(0);
