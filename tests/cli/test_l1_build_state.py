@@ -91,6 +91,18 @@ class BadInputTests(TestCase):
             1, "nope.json", "build-state", "--genesis", "nope.json", "--output", self.mktemp()
         )
 
+    def test_missing_genesis_absolute_path(self):
+        """A genesis path in a missing folder: exit 1, one line naming it, no traceback."""
+        self.check(
+            1,
+            "cannot read genesis file /missing/file",
+            "build-state",
+            "--genesis",
+            "/missing/file",
+            "--output",
+            self.mktemp(),
+        )
+
     def test_bad_anvil(self):
         self.check(
             1,
