@@ -18,7 +18,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
-from zkos_tw import data
+from zkos_tw import data as shipped
 from zkos_tw.solc import SolcError, standard_json
 
 SOLC_VERSION = "0.8.37"
@@ -84,7 +84,7 @@ def artifacts_dir() -> str:
     built = build_dir()
     if os.environ.get("ZKOS_L1_CONTRACTS_DIR") or os.path.isdir(built):
         return built
-    return data.path("l1-build")
+    return shipped.path("l1-build")
 
 
 def default_solcjs(root: str | None = None) -> str:
