@@ -58,6 +58,7 @@ class Options(usage.Options):
 
 def run(options) -> int:
     from zkos_tw import data
+    from zkos_tw.cli.progress import Progress
     from zkos_tw.devnet.anvil import AnvilError, find_anvil
     from zkos_tw.genesis import GenesisError, load_genesis
     from zkos_tw.l1.artifacts import ArtifactError
@@ -70,16 +71,26 @@ def run(options) -> int:
         if genesis.genesis_root is None:
             raise GenesisError(f"{genesis_path} has no genesis_root")
         anvil = find_anvil(sub["anvil"])
-        log = (lambda line: None) if sub["json"] else print
-        deployment = build_state(
-            sub["output"],
-            genesis.genesis_root,
-            anvil,
-            port=sub["port"],
-            log=log,
-            l2_chain_id=sub["chain-id"],
-            deposit_value=sub["deposit-eth"] * ETHER,
-        )
+        progress = Progress.for_stream(sys.stderr, quiet=sub["json"], unit="txs")
+
+        def log(line: str) -> None:
+            if not sub["json"]:
+                progress.clear()
+                print(line)
+
+        try:
+            deployment = build_state(
+                sub["output"],
+                genesis.genesis_root,
+                anvil,
+                port=sub["port"],
+                log=log,
+                l2_chain_id=sub["chain-id"],
+                deposit_value=sub["deposit-eth"] * ETHER,
+                progress=progress,
+            )
+        finally:
+            progress.close()
     except (GenesisError, AnvilError, ArtifactError, DeployError) as e:
         print(f"zkosctl l1 build-state: {e}", file=sys.stderr)
         return 1
