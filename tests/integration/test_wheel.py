@@ -84,7 +84,14 @@ def install(wheel: str, workdir: str) -> str:
 
 def clean_env(**extra) -> dict:
     """The environment without this checkout on the path (the wheel must stand alone)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "ZKOS_L1_CONTRACTS_DIR")}
+    # The tox env's ZKOS_NO_EXTENSIONS / ZKOS_REQUIRE_EXTENSIONS would decide both setups.
+    dropped = (
+        "PYTHONPATH",
+        "ZKOS_L1_CONTRACTS_DIR",
+        "ZKOS_NO_EXTENSIONS",
+        "ZKOS_REQUIRE_EXTENSIONS",
+    )
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(extra)
     return env
 
