@@ -3,14 +3,18 @@
 The extensions are optional by default (a failed compile falls back to the pure-Python twins),
 required when ``ZKOS_REQUIRE_EXTENSIONS=1`` and skipped when ``ZKOS_NO_EXTENSIONS=1``.
 ``twisted/plugins`` is shipped as a plain directory so ``twistd zkos`` finds the plugin.
+The data files (``zkos_tw.data.FILES``: genesis, dev genesis, the L1 state, the L1 artifacts)
+are copied from the checkout into ``zkos_tw/data/`` of the build, so an installed node has them.
 """
 
 import glob
 import os
+import shutil
 import sys
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 from setuptools.extension import Extension
 
 
@@ -43,6 +47,31 @@ class optional_build_ext(build_ext):
         sys.stderr.write(
             f"warning: zkos-tw C extensions not built ({e}); the pure-Python paths will be used\n"
         )
+
+
+#: Mirrors ``zkos_tw.data.FILES`` (setup.py cannot import the package it builds).
+DATA_FILES = {
+    "genesis.json": "genesis.json",
+    "dev-genesis.json": "dev-genesis.json",
+    "zkos-l1-state.json": "zkos-l1-state.json",
+    "l1-build": os.path.join("contracts", "l1", "build"),
+}
+
+
+class build_py_with_data(build_py):
+    """``build_py``, then copy ``DATA_FILES`` into ``zkos_tw/data/`` of the build."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "zkos_tw", "data")
+        os.makedirs(target, exist_ok=True)
+        for name, source in DATA_FILES.items():
+            destination = os.path.join(target, name)
+            if os.path.isdir(source):
+                shutil.rmtree(destination, ignore_errors=True)
+                shutil.copytree(source, destination)
+            else:
+                shutil.copyfile(source, destination)
 
 
 def _extensions():
@@ -87,5 +116,5 @@ setup(
         "zkos_tw.evmbench": ["contracts.json"],
     },
     ext_modules=_extensions(),
-    cmdclass={"build_ext": optional_build_ext},
+    cmdclass={"build_ext": optional_build_ext, "build_py": build_py_with_data},
 )

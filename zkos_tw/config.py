@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from zkos_tw import config_values as v
+from zkos_tw import data
 
 
 class ConfigError(ValueError):
@@ -93,7 +94,16 @@ class GenesisConfig:
         "0xf10A110E59a22b444c669C83b02f0E6d945b2b69", v.address, "L1 Bridgehub contract address"
     )
     chain_id: int = param(270, v.positive_int, "L2 chain id")
-    genesis_input_path: str = param("./genesis.json", v.text, "genesis.json to start from")
+    genesis_input_path: str = param(
+        None,
+        v.text,
+        "genesis.json to start from (unset: the genesis.json shipped in the package)",
+        optional=True,
+    )
+
+    def __post_init__(self):
+        if self.genesis_input_path is None:
+            object.__setattr__(self, "genesis_input_path", data.path("genesis.json"))
 
 
 @dataclass(frozen=True)
@@ -300,8 +310,16 @@ class DevConfig:
         None, v.text, "anvil binary (default: the project's .tools, then PATH)", optional=True
     )
     l1_state_path: str = param(
-        "./zkos-l1-state.json", v.text, "L1 state anvil loads in --dev (skipped when absent)"
+        None,
+        v.text,
+        "L1 state anvil loads in --dev, skipped when absent "
+        "(unset: the zkos-l1-state.json shipped in the package)",
+        optional=True,
     )
+
+    def __post_init__(self):
+        if self.l1_state_path is None:
+            object.__setattr__(self, "l1_state_path", data.path("zkos-l1-state.json"))
 
 
 GROUPS: dict[str, type] = {

@@ -91,6 +91,18 @@ class BadInputTests(TestCase):
             1, "nope.json", "build-state", "--genesis", "nope.json", "--output", self.mktemp()
         )
 
+    def test_missing_genesis_absolute_path(self):
+        """A genesis path in a missing folder: exit 1, one line naming it, no traceback."""
+        self.check(
+            1,
+            "cannot read genesis file /missing/file",
+            "build-state",
+            "--genesis",
+            "/missing/file",
+            "--output",
+            self.mktemp(),
+        )
+
     def test_bad_anvil(self):
         self.check(
             1,
@@ -183,3 +195,39 @@ class CommittedStateTests(TestCase):
             self.assertEqual(balance, 100 * 10**18, role)
         rich = int(self.rpc.call("eth_getBalance", RICH_ADDRESS, "latest"), 16)
         self.assertGreater(rich, 80_000 * 10**18)
+
+
+class BuildStateProgressTests(TestCase):
+    """The progress line (transactions done / total) on a terminal stderr, none with --json."""
+
+    def run_with_tty_stderr(self, *argv):
+        import io
+
+        from tests.cli.test_progress import TTY
+        from zkos_tw.cli import main as cli_main
+
+        require_anvil()
+        out, err = io.StringIO(), TTY()
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        output = os.path.abspath(self.mktemp())
+        self.assertEqual(cli_main.main(["l1", "build-state", "--output", output, *argv]), 0)
+        return out.getvalue(), err.getvalue()
+
+    def test_progress_on_terminal(self):
+        """All 15 transactions are counted, the line is erased before each printed line and at
+        the end, and stdout never carries it."""
+        from zkos_tw.cli.progress import ERASE
+        from zkos_tw.l1.deploy import DEPLOY_TXS
+
+        out, err = self.run_with_tty_stderr()
+        self.assertIn(f"{DEPLOY_TXS}/{DEPLOY_TXS} txs", err)
+        self.assertIn("txs/s", err)
+        self.assertTrue(err.endswith(ERASE))
+        self.assertNotIn("txs/s", out)
+        self.assertIn("bridgehub: 0x", out)
+
+    def test_quiet_with_json(self):
+        out, err = self.run_with_tty_stderr("--json")
+        self.assertEqual(err, "")
+        self.assertIn("bridgehub", json.loads(out)["addresses"])

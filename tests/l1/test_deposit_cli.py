@@ -91,3 +91,38 @@ class WaitTests(SynchronousTestCase):
             DepositError, _wait_receipt, lambda h: None, "0xab", 2, "L2", FakeClock()
         )
         self.assertEqual(str(e), "L2 receipt for 0xab not seen within 2 s")
+
+    def test_waiting_state_on_a_terminal(self):
+        """On a terminal the wait shows what it waits for and for how long, then is erased."""
+        from tests.cli.test_progress import TTY
+        from zkos_tw.cli.progress import ERASE, Waiting
+
+        clock = FakeClock()
+        stream = TTY()
+        waiting = Waiting.for_stream(stream, clock=clock.monotonic, min_interval=0.0)
+        answers = [None, None, {"status": 1}]
+        _wait_receipt(lambda h: answers.pop(0), "0xab", 5, "L1", clock, 0.5, waiting)
+        self.assertEqual(
+            stream.getvalue(),
+            f"{ERASE}waiting for the L1 receipt of 0xab, 0s"
+            f"{ERASE}waiting for the L1 receipt of 0xab, 1s{ERASE}",
+        )
+
+    def test_waiting_state_erased_on_timeout_and_quiet_off_a_terminal(self):
+        import io
+
+        from tests.cli.test_progress import TTY
+        from zkos_tw.cli.progress import ERASE, Waiting
+
+        clock = FakeClock()
+        stream = TTY()
+        waiting = Waiting.for_stream(stream, clock=clock.monotonic)
+        self.assertRaises(
+            DepositError, _wait_receipt, lambda h: None, "0xab", 1, "L2", clock, 0.25, waiting
+        )
+        self.assertTrue(stream.getvalue().endswith(ERASE))
+        for quiet in (Waiting.for_stream(io.StringIO()), Waiting.for_stream(TTY(), quiet=True)):
+            _wait_receipt(
+                lambda h: None if clock.now < 1 else {}, "0xab", 5, "L2", clock, 0.5, quiet
+            )
+            self.assertEqual(quiet.stream.getvalue(), "")

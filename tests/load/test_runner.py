@@ -220,3 +220,39 @@ class LoadRunTests(TestCase):
         ):
             with self.assertRaises(LoadError):
                 LoadRun(config, self.clock)
+
+
+class LoadProgressTests(TestCase):
+    """The progress line counts finished (included or refused) transactions of those planned."""
+
+    def run_with(self, progress):
+        clock, chain = Clock(), FakeChain(rich=RICH.address)
+        config = LoadConfig(senders=2, txs=20, batch_size=4, connections=1, seed=b"p")
+        run = LoadRun(
+            config,
+            clock,
+            progress=progress,
+            _client_factory=lambda url, size: JsonRpcClient(chain),
+            _cpu_time=lambda: 0.0,
+        )
+        return drive(clock, chain, ensureDeferred(run.run()))
+
+    def test_counts_to_the_total_on_a_terminal(self):
+        from tests.cli.test_progress import TTY
+        from zkos_tw.cli.progress import Progress
+
+        stream = TTY()
+        progress = Progress.for_stream(stream, unit="txs", min_interval=0.0)
+        self.run_with(progress)
+        self.assertEqual((progress.done, progress.total), (20, 20))
+        self.assertIn("0/20 txs", stream.getvalue())
+        self.assertIn("20/20 txs", stream.getvalue())
+
+    def test_quiet_off_a_terminal(self):
+        import io
+
+        from zkos_tw.cli.progress import Progress
+
+        stream = io.StringIO()
+        self.run_with(Progress.for_stream(stream))
+        self.assertEqual(stream.getvalue(), "")

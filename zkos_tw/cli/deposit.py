@@ -152,15 +152,25 @@ class Options(usage.Options):
             raise usage.UsageError(str(e)) from None
 
 
-def _wait_receipt(fetch, tx_hash: str, timeout: float, what: str, clock=time, interval=0.05):
-    deadline = clock.monotonic() + timeout
-    while True:
-        receipt = fetch(tx_hash)
-        if receipt is not None:
-            return receipt
-        if clock.monotonic() >= deadline:
-            raise DepositError(f"{what} receipt for {tx_hash} not seen within {timeout:g} s")
-        clock.sleep(interval)
+def _wait_receipt(
+    fetch, tx_hash: str, timeout: float, what: str, clock=time, interval=0.05, waiting=None
+):
+    """Poll ``fetch`` until it gives a receipt; ``waiting`` (a ``Waiting``) shows the wait."""
+    started = clock.monotonic()
+    deadline = started + timeout
+    try:
+        while True:
+            receipt = fetch(tx_hash)
+            if receipt is not None:
+                return receipt
+            if clock.monotonic() >= deadline:
+                raise DepositError(f"{what} receipt for {tx_hash} not seen within {timeout:g} s")
+            if waiting is not None:
+                waiting.update(f"waiting for the {what} receipt of {tx_hash}", started)
+            clock.sleep(interval)
+    finally:
+        if waiting is not None:
+            waiting.clear()
 
 
 def _estimate_l2_gas(l2_rpc_url: str, sender: str, options, amount: int) -> int:
@@ -176,8 +186,10 @@ def _estimate_l2_gas(l2_rpc_url: str, sender: str, options, amount: int) -> int:
         raise DepositError(f"cannot estimate the L2 gas limit on {l2_rpc_url}: {e}") from None
 
 
-def make_deposit(options, out=sys.stdout) -> dict:
-    """Send the deposit and (unless ``no-wait``) wait for its L2 receipt; return a summary."""
+def make_deposit(options, out=sys.stdout, waiting=None) -> dict:
+    """Send the deposit and (unless ``no-wait``) wait for its L2 receipt; return a summary.
+
+    ``waiting`` (a ``zkos_tw.cli.progress.Waiting``) shows each receipt wait on a terminal."""
     from web3 import Web3
     from web3.exceptions import ContractLogicError, TransactionNotFound
 
@@ -242,7 +254,7 @@ def make_deposit(options, out=sys.stdout) -> dict:
         except TransactionNotFound:
             return None
 
-    receipt = _wait_receipt(l1_receipt, l1_hash, timeout, "L1")
+    receipt = _wait_receipt(l1_receipt, l1_hash, timeout, "L1", waiting=waiting)
     if receipt["status"] != 1:
         raise DepositError(f"the L1 transaction {l1_hash} reverted")
     requests = [
@@ -294,7 +306,7 @@ def make_deposit(options, out=sys.stdout) -> dict:
 
     started = time.monotonic()
     try:
-        receipt = _wait_receipt(l2_receipt, l2_hash, timeout, "L2")
+        receipt = _wait_receipt(l2_receipt, l2_hash, timeout, "L2", waiting=waiting)
     except DepositError as e:
         if unreachable:
             raise DepositError(f"{e}: cannot reach the node at {options['l2-rpc-url']}") from None
@@ -317,8 +329,11 @@ def run(options) -> int:
     import requests
     from web3.exceptions import Web3Exception
 
+    from zkos_tw.cli.progress import Waiting
+
+    waiting = Waiting.for_stream(sys.stderr, quiet=options["json"])
     try:
-        summary = make_deposit(options)
+        summary = make_deposit(options, waiting=waiting)
     except DepositError as e:
         print(f"zkosctl deposit: {e}", file=sys.stderr)
         return 1

@@ -21,7 +21,12 @@ class BuildStateOptions(usage.Options):
     optFlags = [["json", None, "Print the deployment as one JSON object"]]
     optParameters = [
         ["output", "o", "zkos-l1-state.json", "Where to write the anvil state"],
-        ["genesis", "g", "genesis.json", "genesis.json whose genesis_root is batch 0 on L1"],
+        [
+            "genesis",
+            "g",
+            None,
+            "genesis.json whose genesis_root is batch 0 on L1 (default: the shipped one)",
+        ],
         ["anvil", None, None, "anvil binary (default: .tools, then PATH)"],
         ["port", None, None, "Port for the temporary anvil (default: a free one)", int],
         ["chain-id", None, 270, "L2 chain id to register", int],
@@ -52,27 +57,40 @@ class Options(usage.Options):
 
 
 def run(options) -> int:
+    from zkos_tw import data
+    from zkos_tw.cli.progress import Progress
     from zkos_tw.devnet.anvil import AnvilError, find_anvil
     from zkos_tw.genesis import GenesisError, load_genesis
     from zkos_tw.l1.artifacts import ArtifactError
     from zkos_tw.l1.deploy import DeployError, build_state
 
     sub = options.subOptions
+    genesis_path = sub["genesis"] or data.path("genesis.json")
     try:
-        genesis = load_genesis(sub["genesis"])
+        genesis = load_genesis(genesis_path)
         if genesis.genesis_root is None:
-            raise GenesisError(f"{sub['genesis']} has no genesis_root")
+            raise GenesisError(f"{genesis_path} has no genesis_root")
         anvil = find_anvil(sub["anvil"])
-        log = (lambda line: None) if sub["json"] else print
-        deployment = build_state(
-            sub["output"],
-            genesis.genesis_root,
-            anvil,
-            port=sub["port"],
-            log=log,
-            l2_chain_id=sub["chain-id"],
-            deposit_value=sub["deposit-eth"] * ETHER,
-        )
+        progress = Progress.for_stream(sys.stderr, quiet=sub["json"], unit="txs")
+
+        def log(line: str) -> None:
+            if not sub["json"]:
+                progress.clear()
+                print(line)
+
+        try:
+            deployment = build_state(
+                sub["output"],
+                genesis.genesis_root,
+                anvil,
+                port=sub["port"],
+                log=log,
+                l2_chain_id=sub["chain-id"],
+                deposit_value=sub["deposit-eth"] * ETHER,
+                progress=progress,
+            )
+        finally:
+            progress.close()
     except (GenesisError, AnvilError, ArtifactError, DeployError) as e:
         print(f"zkosctl l1 build-state: {e}", file=sys.stderr)
         return 1

@@ -16,6 +16,7 @@ import traceback
 from twisted.internet.defer import ensureDeferred
 from twisted.python import usage
 
+from zkos_tw.cli.progress import Progress
 from zkos_tw.load.plan import KINDS
 from zkos_tw.load.runner import RICH_KEY, LoadConfig, LoadError, LoadRun
 
@@ -124,9 +125,9 @@ def summary_line(result: dict) -> str:
     )
 
 
-async def run_load(reactor, config: LoadConfig) -> dict:
+async def run_load(reactor, config: LoadConfig, progress=None) -> dict:
     """One run; its result JSON object (``LoadError`` for a run that cannot go on)."""
-    record = await LoadRun(config, reactor).run()
+    record = await LoadRun(config, reactor, progress=progress).run()
     return record.result()
 
 
@@ -134,15 +135,18 @@ def run(options: Options) -> int:
     from twisted.internet import reactor
 
     outcome = {}
+    progress = Progress.for_stream(sys.stderr, quiet=options["json"], unit="txs")
 
     async def main():
         try:
-            outcome["result"] = await run_load(reactor, options.config())
+            outcome["result"] = await run_load(reactor, options.config(), progress)
         except LoadError as e:
             outcome["error"] = str(e)
         except Exception:  # noqa: BLE001 - a bug: show it, exit non-zero
+            progress.close()
             traceback.print_exc()
         finally:
+            progress.close()
             reactor.stop()
 
     reactor.callWhenRunning(lambda: ensureDeferred(main()))

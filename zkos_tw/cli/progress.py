@@ -95,3 +95,51 @@ class Progress:
         self._on_screen = True
         self.stream.write(ERASE + self.line())
         self.stream.flush()
+
+
+class Waiting:
+    """A one-line waiting state (``waiting for the L2 receipt of 0x…, 3s``) on a terminal.
+
+    Same rules as ``Progress``: drawn only on a terminal and not when quiet, redrawn at most
+    every ``min_interval`` seconds (at once when the text changes), erased by ``clear()``.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        enabled: bool,
+        clock: Callable[[], float] = time.monotonic,
+        min_interval: float = 0.2,
+    ):
+        self.stream = stream
+        self.enabled = enabled
+        self.clock = clock
+        self.min_interval = min_interval
+        self._text: str | None = None
+        self._drawn_at: float | None = None
+        self._on_screen = False
+
+    @classmethod
+    def for_stream(cls, stream: TextIO, *, quiet: bool = False, **kwargs) -> Waiting:
+        """Enabled only when ``stream`` is a terminal and ``quiet`` is false."""
+        isatty = getattr(stream, "isatty", None)
+        return cls(stream, enabled=not quiet and bool(isatty and isatty()), **kwargs)
+
+    def update(self, text: str, since: float) -> None:
+        """Show ``text`` with the time waited since ``since`` (a ``clock`` reading)."""
+        if not self.enabled:
+            return
+        now = self.clock()
+        recent = self._drawn_at is not None and now - self._drawn_at < self.min_interval
+        if recent and self._on_screen and text == self._text:
+            return
+        self._text, self._drawn_at, self._on_screen = text, now, True
+        self.stream.write(f"{ERASE}{text}, {format_seconds(now - since)}")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled and self._on_screen:
+            self.stream.write(ERASE)
+            self.stream.flush()
+            self._on_screen = False

@@ -18,6 +18,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 
+from zkos_tw import data as shipped
 from zkos_tw.solc import SolcError, standard_json
 
 SOLC_VERSION = "0.8.37"
@@ -75,6 +76,15 @@ def sources_dir(root: str | None = None) -> str:
 
 def build_dir(root: str | None = None) -> str:
     return os.path.join(sources_dir(root), "build")
+
+
+def artifacts_dir() -> str:
+    """Where ``load_artifact`` reads by default: ``build_dir()`` when it exists (a checkout, or
+    ``$ZKOS_L1_CONTRACTS_DIR``), else the artifacts shipped in the package (``zkos_tw.data``)."""
+    built = build_dir()
+    if os.environ.get("ZKOS_L1_CONTRACTS_DIR") or os.path.isdir(built):
+        return built
+    return shipped.path("l1-build")
 
 
 def default_solcjs(root: str | None = None) -> str:
@@ -143,7 +153,7 @@ def parse_artifact(document: dict) -> Artifact:
 
 def load_artifact(name: str, directory: str | None = None) -> Artifact:
     """The committed artifact of contract ``name``."""
-    path = os.path.join(directory or build_dir(), f"{name}.json")
+    path = os.path.join(directory or artifacts_dir(), f"{name}.json")
     try:
         with open(path) as f:
             document = json.load(f)

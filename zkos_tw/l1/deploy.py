@@ -150,6 +150,8 @@ class Sender:
         self.chain_id = chain_id if chain_id is not None else int(rpc.call("eth_chainId"), 16)
         self.nonce = int(rpc.call("eth_getTransactionCount", self.address, "pending"), 16)
         self._abis = abis
+        #: Called after each successful transaction (the progress line of ``l1 build-state``).
+        self.on_sent = None
 
     def send(self, label: str, to: str | None, data: bytes = b"", value: int = 0, gas=CALL_GAS):
         """Send; return the receipt; ``DeployError`` naming ``label`` and the revert reason."""
@@ -174,6 +176,8 @@ class Sender:
         receipt = self.wait(tx_hash)
         if int(receipt["status"], 16) != 1:
             raise DeployError(f"{label}: reverted: {self.replay_reason(tx, receipt)}")
+        if self.on_sent is not None:
+            self.on_sent()
         return receipt
 
     def wait(self, tx_hash: str, timeout: float = 30.0) -> dict:
@@ -244,6 +248,11 @@ def load_artifacts(directory: str | None = None) -> dict[str, Artifact]:
     return {name: load_artifact(name, directory) for name in names}
 
 
+#: Transactions ``deploy_ecosystem`` sends: 5 deployments, 3 Bridgehub calls, a role and a
+#: funding transfer for each of 3 operators, and the deposit.
+DEPLOY_TXS = 5 + 3 + 3 * 2 + 1
+
+
 def deploy_ecosystem(
     rpc: JsonRpc,
     genesis_state_commitment: bytes,
@@ -256,11 +265,17 @@ def deploy_ecosystem(
     deposit_value: int = 10_000 * ETHER,
     log=print,
     artifacts_dir: str | None = None,
+    progress=None,
 ) -> Deployment:
-    """Deploy and wire everything on the L1 behind ``rpc``; see the module docstring."""
+    """Deploy and wire everything on the L1 behind ``rpc``; see the module docstring.
+
+    ``progress`` (a ``zkos_tw.cli.progress.Progress``) counts the ``DEPLOY_TXS`` transactions."""
     arts = load_artifacts(artifacts_dir)
     abis = [a.abi for a in arts.values()]
     sender = Sender(rpc, deployer_key, abis)
+    if progress is not None:
+        progress.set_total(DEPLOY_TXS)
+        sender.on_sent = progress.advance
     operators = operators or operator_addresses()
 
     def deploy(name: str, *args) -> str:

@@ -63,7 +63,9 @@ def _sleep(clock, seconds: float):
 class LoadRun:
     """A load run; ``_client_factory(url, connections)`` is the test seam."""
 
-    def __init__(self, config: LoadConfig, reactor, *, _client_factory=None, _cpu_time=None):
+    def __init__(
+        self, config: LoadConfig, reactor, *, progress=None, _client_factory=None, _cpu_time=None
+    ):
         if config.senders < 1 or config.txs < 1:
             raise LoadError("--senders and --txs must be at least 1")
         if not 1 <= config.batch_size <= MAX_BATCH:
@@ -72,6 +74,9 @@ class LoadRun:
             raise LoadError("--connections must be at least 1")
         self.config = config
         self.reactor = reactor
+        #: A ``zkos_tw.cli.progress.Progress``: transactions finished (included or refused)
+        #: of those planned, redrawn at each inclusion poll.
+        self.progress = progress
         self._client_factory = _client_factory or (
             lambda url, size: make_client(reactor, url, config.client, size)
         )
@@ -118,6 +123,8 @@ class LoadRun:
         senders = derive_signers(self.seed, min(config.senders, config.txs))
         record.senders = len(senders)
         record.planned = config.txs
+        if self.progress is not None:
+            self.progress.set_total(config.txs)
         counts = split_counts(config.txs, len(senders))
         funding = Funding(self.rich, rich_nonce, senders, counts, config.kind, fees, chain_id)
         if funding.total_cost > balance:
@@ -212,6 +219,7 @@ class LoadRun:
                     record.submit_finished = clock.seconds()
 
         def finished() -> bool:
+            self._show_progress()
             if state["submitting"] > 0:
                 return False
             if not watcher.in_flight:
@@ -235,6 +243,13 @@ class LoadRun:
             sampler.stop()
             await sampling
         record.client_cpu_seconds = self._cpu_time() - cpu_start
+
+    def _show_progress(self) -> None:
+        if self.progress is not None:
+            record = self.record
+            done = len(record.inclusion_latencies) + sum(record.errors.values())
+            if done > self.progress.done:
+                self.progress.advance(done - self.progress.done)
 
     async def _send(self, submit: JsonRpcClient, watcher: InclusionWatcher, batch: Batch) -> None:
         record = self.record
