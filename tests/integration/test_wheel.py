@@ -71,7 +71,13 @@ def install(wheel: str, workdir: str) -> str:
     ).stdout.strip()
     # Install before the dependencies' path is added: pip must not see (and skip, or replace)
     # a zkos-tw that the running environment may hold.
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", wheel])
+    # --ignore-installed and no PYTHONPATH: a checkout's zkos_tw.egg-info or the running
+    # environment's zkos-tw of the same version must not make pip skip the install.
+    _run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "--no-deps"]
+        + ["--ignore-installed", wheel],
+        env=clean_env(),
+    )
     with open(os.path.join(site, "zz-shared-deps.pth"), "w") as f:
         f.write(sysconfig.get_paths()["purelib"] + "\n")
     # twistd lives in the shared environment; the same entry point on the new interpreter.
