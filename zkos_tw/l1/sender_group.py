@@ -7,16 +7,14 @@ priority tree) ... ``execute_in`` → execute sender → ``execute_out`` (to the
 output queue is bounded, so an L1 that mines slowly holds the pipeline back.
 
 ``prepare()`` is a launcher start-up step: every operator must have funds on L1 (else one
-``L1SenderStartupError`` line). ``problems()`` is an ``IHealthSource``: one entry per stopped
-stage, shown on ``/status/health``.
+``L1SenderStartupError`` line). ``problems()`` (a ``NodeStatus`` problem source, like
+``L1Health``): one entry per stopped stage, shown on ``/status/health``.
 """
 
 from __future__ import annotations
 
 from twisted.application.service import MultiService
-from zope.interface import implementer
 
-from zkos_tw.interfaces import IHealthSource
 from zkos_tw.l1.senders import COUNTERS, GWEI, L1Sender
 from zkos_tw.pipeline import BoundedQueue
 
@@ -24,7 +22,6 @@ from zkos_tw.pipeline import BoundedQueue
 QUEUE_CAPACITY = 16
 
 
-@implementer(IHealthSource)
 class L1Senders(MultiService):
     """The commit, prove and execute senders, in that order, as one service."""
 
