@@ -319,6 +319,7 @@ class L1Side(Service):
             )
         self.senders = senders
         self._status.add_problem_source(senders)
+        self._status.add_section("l1_senders", senders.stages)
         senders.setServiceParent(node)
 
     def follow_batches(self, node, backend, last_block_of_batch=None) -> None:
@@ -343,6 +344,7 @@ class L1Side(Service):
         ).setServiceParent(node)
         backend.set_batch_progress(progress)
         self.batch_progress = progress
+        self._status.add_section("l1_batches", progress.as_json)
 
     def stopService(self):
         super().stopService()

@@ -59,6 +59,11 @@ class L1SendersNodeTests(TestCase):
         node.start()
         health = await node.wait_healthy()
         self.assertEqual(health["problems"], [])
+        self.assertEqual(
+            {command: stage["state"] for command, stage in health["l1_senders"].items()},
+            {"commit": "running", "prove": "running", "execute": "running"},
+        )
+        self.assertEqual(health["l1_batches"]["lastExecutedBlock"], 0)
         samples, text = await scrape(node)
         for command, address in operator_addresses().items():
             labels = (("command", command),)

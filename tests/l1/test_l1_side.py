@@ -143,6 +143,12 @@ class SendersStepTests(L1SideTestCase):
             ["L1 execute sender stopped: L1 reorg: the L1 head went back from 9 to 8"],
         )
         self.assertEqual(self.sample("l1_sender_stopped", command="execute"), 1)
+        stages = self.status.sections()["l1_senders"]
+        self.assertEqual(
+            {command: stage["state"] for command, stage in stages.items()},
+            {"commit": "running", "prove": "running", "execute": "stopped"},
+        )
+        self.assertIn("L1 reorg", stages["execute"]["stopped_reason"])
 
 
 class BatchWatcherWiringTests(L1SideTestCase):
@@ -178,3 +184,5 @@ class BatchWatcherWiringTests(L1SideTestCase):
         self.assertEqual((progress.last_committed_block, progress.last_executed_block), (15, 10))
         self.assertEqual(self.sample("l1_state_block_number", status="executed"), 10)
         self.assertEqual(self.sample("l1_state_batch_number", status="executed"), 2)
+        section = self.status.sections()["l1_batches"]
+        self.assertEqual((section["lastCommittedBlock"], section["lastExecutedBatch"]), (15, 2))

@@ -41,6 +41,25 @@ class L1Senders(MultiService):
         for sender in self.senders.values():
             await sender.prepare()
 
+    def stages(self) -> dict:
+        """The ``l1_senders`` section of ``/status/health``: per command its state
+        (``starting``, ``running``, ``stopped``), operator, L1 counter and why it stopped."""
+        report = {}
+        for command, sender in self.senders.items():
+            if sender.stopped_reason is not None:
+                state = "stopped"
+            elif sender.prepared and sender.running:
+                state = "running"
+            else:
+                state = "starting"
+            report[command] = {
+                "state": state,
+                "operator": sender.address,
+                "l1_counter": sender.l1_counter,
+                "stopped_reason": sender.stopped_reason,
+            }
+        return report
+
     def problems(self) -> list[str]:
         found = []
         for sender in self.senders.values():
