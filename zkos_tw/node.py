@@ -24,13 +24,16 @@ from zkos_tw import logs
 from zkos_tw.chain import open_chain
 from zkos_tw.config import NodeConfig
 from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
+from zkos_tw.l1.batch_watcher import BatchProgress, BatchProgressWatcher
 from zkos_tw.l1.client import L1Error, create_l1_client
 from zkos_tw.l1.discovery import L1DiscoveryError, L1State, discover_l1_state
 from zkos_tw.l1.health import L1Health
+from zkos_tw.l1.sender_group import create_l1_senders_from_config
 from zkos_tw.l1.watcher import L1WatcherError, PriorityTxWatcher, fetch_genesis_upgrade
 from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
 from zkos_tw.metrics_chain import ExecutionMetrics, L1WatcherMetrics, MempoolMetrics, StorageMetrics
+from zkos_tw.metrics_l1 import BatchProgressMetrics, L1SenderMetrics
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.admission import Admission, ThreadPoolService
@@ -223,13 +226,27 @@ def _anvil_from_config(config: NodeConfig, reactor, http_client) -> AnvilService
     )
 
 
+def no_batch_store(batch_number: int) -> int | None:
+    """``last_block_of_batch`` until the batch store exists: only batch 0 maps (to block 0).
+
+    TODO(#11): replace with the batch store's lookup (``zkos_tw/batcher/batch_store.py``, being
+    written). Until then no batch maps to a block, so ``safe`` and ``finalized`` stay at the
+    genesis block 0: nothing this node produced is known to be on L1 (``docs/rpc.md``).
+    """
+    return 0 if batch_number == 0 else None
+
+
 class L1Side(Service):
-    """The main node's L1: the client, what discovery found, and the priority-tx watcher.
+    """The main node's L1: the client, what discovery found, the priority-tx watcher, the L1
+    senders and the batch watcher.
 
     Start-up steps: ``discover`` (reference §7.1; an unreachable L1 or an unregistered chain is
-    a one-line start-up failure), then ``follow`` (the genesis upgrade transaction for block 1,
-    §7.6, and the watcher from the chain's next priority id, §7.3). Afterwards L1 trouble only
-    shows on the health endpoint; a malformed event or a gap in priority ids stops the node.
+    a one-line start-up failure), ``prepare_senders`` (§7.2; an operator without funds is a
+    one-line start-up failure), then ``follow`` (the genesis upgrade transaction for block 1,
+    §7.6, and the watcher from the chain's next priority id, §7.3) and ``follow_batches``
+    (§7.5: ``safe`` / ``finalized`` from the L1 batch events). Afterwards L1 trouble only shows
+    on the health endpoint — an unreachable L1, a stopped sender stage; a malformed event or a
+    gap in priority ids stops the node.
     """
 
     name = "l1"
@@ -238,14 +255,21 @@ class L1Side(Service):
         self, config: NodeConfig, reactor, status: NodeStatus, client_factory=None, registry=None
     ):
         self._config = config
-        self._watcher_metrics = L1WatcherMetrics(registry or CollectorRegistry())
+        registry = registry or CollectorRegistry()
+        self._watcher_metrics = L1WatcherMetrics(registry)
+        #: The pipeline's stage metrics (§5.6) and the senders'; the batcher and provers share it.
+        self.pipeline_metrics = L1SenderMetrics(registry)
+        self._progress_metrics = BatchProgressMetrics(registry)
         self._reactor = reactor
+        self._status = status
         self.health = L1Health(reactor)
         status.add_problem_source(self.health)
         factory = client_factory or create_l1_client
         self.client = factory(config.general.l1_rpc_url, reactor, health=self.health)
         self.state: L1State | None = None
         self.queue: L1TransactionQueue | None = None
+        self.senders = None
+        self.batch_progress: BatchProgress | None = None
 
     async def discover(self) -> None:
         config = self._config
@@ -285,6 +309,49 @@ class L1Side(Service):
                 lambda _: self.queue.set_upgrade(upgrade.tx, upgrade.preimages())
             )
 
+    async def prepare_senders(self, node) -> None:
+        """Create the commit / prove / execute senders, check their operators (funds, chain id,
+        L1 counters) and start them; ``/status/health`` shows a stopped stage."""
+        senders = create_l1_senders_from_config(
+            self._config, self._reactor, self.client, self.state, metrics=self.pipeline_metrics
+        )
+        await senders.prepare()
+        for sender in senders.senders.values():
+            log.info(
+                "L1 {command} operator {address} ready (L1 counter {counter})",
+                command=sender.command,
+                address=sender.address,
+                counter=sender.l1_counter,
+            )
+        self.senders = senders
+        self._status.add_problem_source(senders)
+        self._status.add_section("l1_senders", senders.stages)
+        senders.setServiceParent(node)
+
+    def follow_batches(self, node, backend, last_block_of_batch=None) -> None:
+        """Start the batch watcher from the counters discovery read; ``safe`` / ``finalized``
+        of ``backend`` follow it through ``last_block_of_batch`` (the batch store)."""
+        state = self.state
+        progress = BatchProgress(
+            state.last_committed_batch,
+            state.last_verified_batch,
+            state.last_executed_batch,
+            last_block_of_batch=last_block_of_batch or no_batch_store,
+        )
+        progress.add_listener(self._progress_metrics.update)
+        self._progress_metrics.update(progress)
+        BatchProgressWatcher(
+            self.client,
+            state.diamond_proxy,
+            progress,
+            clock=self._reactor,
+            poll_interval=self._config.l1_watcher.poll_interval,
+            max_blocks=self._config.l1_watcher.max_blocks_to_process,
+        ).setServiceParent(node)
+        backend.set_batch_progress(progress)
+        self.batch_progress = progress
+        self._status.add_section("l1_batches", progress.as_json)
+
     def stopService(self):
         super().stopService()
         return self.client.close()
@@ -304,8 +371,12 @@ def create_node_from_config(
     _anvil_factory=None,
     _open_chain=None,
     _l1_client_factory=None,
+    _last_block_of_batch=None,
 ) -> NodeService:
-    """The node's ``MultiService``: metrics and health servers, the dev L1, the launcher."""
+    """The node's ``MultiService``: metrics and health servers, the dev L1, the launcher.
+
+    ``_last_block_of_batch(n) -> int | None`` maps L1 batches to blocks for ``safe`` /
+    ``finalized`` (default: ``no_batch_store``)."""
     registry = create_registry() if _registry is None else _registry
     status = NodeStatus(config.role)
     node = NodeService(
@@ -351,12 +422,15 @@ def create_node_from_config(
     l1 = L1Side(config, reactor, status, _l1_client_factory, registry)
     l1.setServiceParent(node)
     launcher.add_step("L1 discovery", l1.discover)
+    if config.l1_sender.enabled:
+        launcher.add_step("L1 senders (operators funded)", lambda: l1.prepare_senders(node))
 
     async def start_sequencer_and_rpc() -> None:
         await l1.follow(node, chain_service.chain)
-        start_main_node(
+        _, backend = start_main_node(
             config, reactor, node, chain_service.chain, status, registry, l1_queue=l1.queue
         )
+        l1.follow_batches(node, backend, _last_block_of_batch)
 
     launcher.add_step("L1 watcher, sequencer and JSON-RPC", start_sequencer_and_rpc)
     launcher.setServiceParent(node)

@@ -1,10 +1,19 @@
 """Batches for the sender tests, built as ``tests/contracts/model.py`` builds them, as the
-node's ``BatchEnvelope``\\ s (``zkos_tw.batcher.info``)."""
+node's ``BatchEnvelope``\\ s (``zkos_tw.batcher.info``), and ``FakeSenderL1``, the in-memory L1 of
+the sender tests."""
 
 from __future__ import annotations
 
+from eth_abi import decode as abi_decode
+from eth_account.typed_transactions import TypedTransaction
+from hexbytes import HexBytes
+from twisted.internet import defer
+
 from tests.contracts import model
 from zkos_tw.batcher.info import BatchEnvelope, BatchMetadata, CommitBatchInfo, StoredBatchInfo
+from zkos_tw.hashing import keccak256
+from zkos_tw.l1 import senders
+from zkos_tw.l1.client import L1RpcError
 
 ZERO20 = bytes(20)
 
@@ -85,3 +94,108 @@ def envelopes(count: int, l1_hashes=(), chain_address: bytes = ZERO20, **options
         out.append(envelope(previous, batch, chain_address))
         previous = batch.stored()
     return out
+
+
+KEY = "0x" + "42" * 32
+DIAMOND = bytes.fromhex("000000000000000000000000000000000000d1a0")
+TIMELOCK = bytes.fromhex("000000000000000000000000000000000000717e")
+GWEI = 10**9
+
+
+class FakeSenderL1:
+    """The ``L1Client`` methods a sender calls, over an in-memory chain of one operator.
+
+    Sent transactions wait in ``pool`` (by nonce) until ``mine()``; a mined transaction of the
+    stage advances ``counter`` to its last batch unless its nonce is in ``fail_nonces``. A
+    replacement must raise both fee caps by at least 10%, as geth and anvil require."""
+
+    def __init__(self, balance=10**18, chain_id=31337, command="commit"):
+        self.command = command
+        self.balance = balance
+        self.chain = chain_id
+        self.counter = 0
+        self.head = 100
+        self.nonce = 0  # the operator's ``latest`` nonce
+        self.pool: dict[int, dict] = {}  # nonce -> decoded pending transaction
+        self.receipts: dict[bytes, dict] = {}
+        self.sent: list[dict] = []  # every accepted transaction, in order
+        self.fail_nonces: set[int] = set()
+        self.refuse: str | None = None  # the error every send gets, when set
+
+    # -- L1Client ------------------------------------------------------------------------------
+
+    def chain_id(self):
+        return defer.succeed(self.chain)
+
+    def block_number(self):
+        return defer.succeed(self.head)
+
+    def call_function(self, to, signature, args=(), returns=(), block="latest"):
+        assert to == DIAMOND and signature == senders.COUNTERS[self.command], signature
+        return defer.succeed((self.counter,))
+
+    def get_transaction_receipt(self, tx_hash):
+        return defer.succeed(self.receipts.get(bytes(tx_hash)))
+
+    def send_raw_transaction(self, raw):
+        tx = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+        tx["hash"] = keccak256(bytes(raw))
+        nonce = tx["nonce"]
+        if self.refuse is not None:
+            return defer.fail(_rpc(self.refuse))
+        if nonce < self.nonce:
+            return defer.fail(_rpc("nonce too low"))
+        old = self.pool.get(nonce)
+        if old is not None:
+            if old["hash"] == tx["hash"]:
+                return defer.fail(_rpc("already known"))
+            if (
+                tx["maxFeePerGas"] * 10 < old["maxFeePerGas"] * 11
+                or tx["maxPriorityFeePerGas"] * 10 < old["maxPriorityFeePerGas"] * 11
+            ):
+                return defer.fail(_rpc("replacement transaction underpriced"))
+        self.pool[nonce] = tx
+        self.sent.append(tx)
+        return defer.succeed(tx["hash"])
+
+    def request(self, method, params):
+        if method == "eth_getBalance":
+            return defer.succeed(hex(self.balance))
+        if method == "eth_getTransactionCount":
+            pending = self.nonce
+            while pending in self.pool:
+                pending += 1
+            return defer.succeed(hex(self.nonce if params[1] == "latest" else pending))
+        if method == "eth_call":
+            return defer.succeed("0x")  # the replay of a failed call reverts without a reason
+        raise AssertionError(f"unexpected request {method}")
+
+    # -- test controls -------------------------------------------------------------------------
+
+    def mine(self):
+        """Mine every pending transaction in nonce order into a new block."""
+        self.head += 1
+        block_hash = keccak256(b"block %d" % self.head)
+        while self.nonce in self.pool:
+            tx = self.pool.pop(self.nonce)
+            ok = self.nonce not in self.fail_nonces
+            if ok:
+                _, _, last, _ = abi_decode(
+                    ["address", "uint256", "uint256", "bytes"], bytes(tx["data"])[4:]
+                )
+                self.counter = last
+            self.receipts[tx["hash"]] = {
+                "status": "0x1" if ok else "0x0",
+                "blockNumber": hex(self.head),
+                "blockHash": "0x" + block_hash.hex(),
+                "gasUsed": "0x5208",
+                "effectiveGasPrice": hex(GWEI),
+            }
+            self.nonce += 1
+
+    def pending_nonces(self):
+        return sorted(self.pool)
+
+
+def _rpc(message):
+    return L1RpcError("eth_sendRawTransaction", -32000, message)

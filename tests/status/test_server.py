@@ -77,6 +77,17 @@ class HealthTests(TestCase):
         code, body = await self.get()
         self.assertEqual((code, body["problems"]), (200, []))
 
+    async def test_sections(self):
+        """A section added to the status is in the report, asked on every request."""
+        stages = {"commit": {"state": "running"}}
+        self.status.add_section("l1_senders", lambda: dict(stages))
+        self.status.set_phase("running")
+        code, body = await self.get()
+        self.assertEqual((code, body["l1_senders"]), (200, {"commit": {"state": "running"}}))
+        stages["commit"] = {"state": "stopped"}
+        code, body = await self.get()
+        self.assertEqual(body["l1_senders"], {"commit": {"state": "stopped"}})
+
     async def test_stopping_is_503(self):
         """After SIGTERM (phase stopping) the answer is 503, as in the reference."""
         self.status.set_phase("stopping")

@@ -164,6 +164,7 @@ class L1Sender(service.Service):
                 self.chain_id = await self._client.chain_id()
             balance = await self._balance()
             self.l1_counter = await self._counter()
+            nonce = (await self._nonces_or_raise())[0] if self.metrics is not None else 0
         except L1Error as e:
             raise L1SenderStartupError(f"L1 {self.command} sender: {e}") from None
         if balance == 0:
@@ -171,6 +172,9 @@ class L1Sender(service.Service):
                 f"L1 {self.command} operator {self.address} has no funds on L1 "
                 f"(balance 0): fund it or set l1_sender_operator_{self.command}_pk"
             )
+        if self.metrics is not None:
+            self.metrics.operator(self.command, self.address, balance / ETHER, nonce)
+            self.metrics.stopped.labels(command=self.command).set(0)
         self.prepared = True
 
     def startService(self):
@@ -201,6 +205,8 @@ class L1Sender(service.Service):
     def _stop_stage(self, reason: str) -> None:
         if self.stopped_reason is None:
             self.stopped_reason = reason
+            if self.metrics is not None:
+                self.metrics.stopped.labels(command=self.command).set(1)
             log.error("L1 {command} sender stopped: {reason}", command=self.command, reason=reason)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -306,8 +312,12 @@ class L1Sender(service.Service):
 
     def _stamp(self, command, which: int) -> None:
         now = self._clock.seconds()
+        stage = STAGES[self.command][which]
         for envelope in command.envelopes:
-            envelope.stage_times[STAGES[self.command][which]] = now
+            if self.metrics is not None:
+                self.metrics.stage_reached(envelope, stage, now)
+            else:
+                envelope.stage_times[stage] = now
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -481,12 +491,17 @@ class L1Sender(service.Service):
     async def _balance(self) -> int:
         return _int(await self._client.request("eth_getBalance", [self.address, "latest"]))
 
-    async def _nonces(self) -> tuple[int, int]:
+    async def _nonces_or_raise(self) -> tuple[int, int]:
+        """``(latest, pending)`` nonces of the operator; raises ``L1Error``."""
+
         async def count(tag):
             return _int(await self._client.request("eth_getTransactionCount", [self.address, tag]))
 
+        return await count("latest"), await count("pending")
+
+    async def _nonces(self) -> tuple[int, int]:
         try:
-            return await count("latest"), await count("pending")
+            return await self._nonces_or_raise()
         except L1Error as e:
             raise StageStopped(str(e)) from None
 

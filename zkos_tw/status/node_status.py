@@ -23,6 +23,7 @@ class NodeStatus:
         self._last_block: tuple[int, int] | None = None
         self._problems: dict[str, str] = {}
         self._sources: list = []
+        self._sections: dict = {}
 
     def set_phase(self, phase: str) -> None:
         """Move to one of ``PHASES``."""
@@ -48,6 +49,14 @@ class NodeStatus:
     def add_problem_source(self, source) -> None:
         """Also report ``source.problems()`` (a list of strings), e.g. the L1 connection's."""
         self._sources.append(source)
+
+    def add_section(self, name: str, report) -> None:
+        """Add ``name: report()`` (JSON-ready) to the health report, e.g. the L1 pipeline's."""
+        self._sections[name] = report
+
+    def sections(self) -> dict:
+        """``{name: report()}`` of every section added."""
+        return {name: report() for name, report in self._sections.items()}
 
     def problems(self):
         found = [f"{name}: {text}" for name, text in sorted(self._problems.items())]

@@ -2,7 +2,8 @@
 
 Answer: 200 and ``{"healthy": true, ...}`` while the node runs with no problem; 503 and
 ``"healthy": false`` while it starts, stops, or reports a problem. The body also gives the role,
-the phase, the last block number with its timestamp and age in seconds, and the problems.
+the phase, the last block number with its timestamp and age in seconds, the problems, and the
+sections the source adds (``l1_batches``, ``l1_senders`` on a main node).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class StatusServer:
             age = max(0.0, self._clock.seconds() - timestamp)
             last_block = {"number": number, "timestamp": timestamp, "age_seconds": round(age, 3)}
         healthy = phase == "running" and not problems
+        sections = getattr(self._source, "sections", dict)()
         return {
             "healthy": healthy,
             "status": "ok" if healthy else ("unhealthy" if phase == "running" else phase),
@@ -41,6 +43,7 @@ class StatusServer:
             "role": self._source.role,
             "last_block": last_block,
             "problems": problems,
+            **sections,
         }
 
     @app.route("/status/health", methods=["GET", "HEAD"])
