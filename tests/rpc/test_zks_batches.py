@@ -11,12 +11,15 @@ from types import SimpleNamespace
 from prometheus_client import CollectorRegistry
 from treq.testing import StubTreq
 from twisted.internet.task import Clock
+from zope.interface.verify import verifyObject
 
 from tests.batcher.envelopes import golden_envelope
 from tests.replay.test_codec import record
+from zkos_tw.batcher.batch_store import LMDBBatchStore
 from zkos_tw.batcher.logs_tree import logs_root_hash, root_from_local, root_from_proof
 from zkos_tw.batcher.pubdata import log_bytes
 from zkos_tw.execution.l1_transactions import PRIORITY_TX_TYPE
+from zkos_tw.interfaces import IRpcBackend
 from zkos_tw.l1.batch_watcher import BatchProgress
 from zkos_tw.rpc.server import build_rpc
 from zkos_tw.sequencer.backend import NodeBackend
@@ -131,7 +134,7 @@ class BatchMethodsTests(RpcTestCase):
             eth_call_gas=10_000_000,
         )
         self.batch_logs = self.logs_of[1] + self.logs_of[2] + self.logs_of[3]
-        self.store = MemoryBatchStore()
+        self.store = self.make_store()
         self.store.put(batch(1, 1, 3, self.batch_logs, 2))
         self.store.put(batch(2, 4, 4, self.logs_of[4], 1))
         self.progress = BatchProgress(committed=2, proved=2, executed=1)
@@ -141,9 +144,16 @@ class BatchMethodsTests(RpcTestCase):
         )
         self.treq = StubTreq(self.site.resource)
 
+    def make_store(self):
+        return MemoryBatchStore()
+
     def attach(self):
         self.backend.set_batch_store(self.store)
         self.backend.set_batch_progress(self.progress)
+
+    def test_interface(self):
+        """``NodeBackend`` provides every ``IRpcBackend`` method, the batch ones included."""
+        self.assertTrue(verifyObject(IRpcBackend, self.backend))
 
     async def test_before_a_batch_store(self):
         """Without a batch store: batch 0 only, and no block but genesis is in a batch."""
@@ -317,3 +327,12 @@ class BatchMethodsTests(RpcTestCase):
             "zks_getL2ToL1LogProof",
             hx(tx_hash(1, 1)),
         )
+
+
+class LMDBBatchMethodsTests(BatchMethodsTests):
+    """The same answers over the LMDB batch store the node uses."""
+
+    def make_store(self):
+        store = LMDBBatchStore(self.mktemp())
+        self.addCleanup(store.close)
+        return store
