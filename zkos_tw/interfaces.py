@@ -297,6 +297,23 @@ class IRpcBackend(Interface):
     def finalized_block_number():
         """The last block executed on L1 (the newest block until L1 senders exist)."""
 
+    def l1_batch_number():
+        """The newest sealed batch (``int``; 0, the genesis batch, before any is sealed)."""
+
+    def l1_batch_block_range(number):
+        """``(first, last)`` block numbers of sealed batch ``number``, or ``None``."""
+
+    def l1_batch_details(number):
+        """``zks_getL1BatchDetails``' object (Era's camelCase shape, docs/rpc.md), or ``None``."""
+
+    def block_details(number):
+        """``zks_getBlockDetails``' object (Era's shape with ``l1BatchNumber``), or ``None``."""
+
+    def l2_to_l1_log_proof(tx_hash, index):
+        """``zks_getL2ToL1LogProof``' object (zksync-os-server.md §3.4: ``batch_number``,
+        ``proof``, ``id``, ``root``), ``None`` for an unknown transaction, or ``BackendError``
+        with the reference's texts (not in a batch / not executed / index out of range)."""
+
     def block_number_by_hash(block_hash):
         """The number of the block with this 32-byte hash, or ``None``."""
 

@@ -40,9 +40,20 @@ class NetWeb3ZksTests(RpcTestCase):
             {"initial_contracts", "additional_storage", "execution_version", "genesis_root"},
         )
 
-    async def test_l2_to_l1_log_proof_not_yet(self):
-        """``zks_getL2ToL1LogProof`` waits on batches: not registered yet."""
-        await self.assert_error(-32601, "Method not found", "zks_getL2ToL1LogProof", "0x", 0)
+    async def test_batch_methods_without_batches(self):
+        """A backend that seals no batches: batch 0 only, nothing provable yet (the methods
+        over real batches: ``tests.rpc.test_zks_batches``)."""
+        self.assertEqual(await self.result("zks_getL1BatchNumber"), "0x0")
+        self.assertIsNone(await self.result("zks_getL1BatchDetails", 1))
+        _, tx = self.add_transfer_block()
+        self.assertIsNone(await self.result("zks_getL2ToL1LogProof", hx(b"\x01" * 32)))
+        await self.assert_error(
+            -32603,
+            "transaction has not been included in an L1 batch yet",
+            "zks_getL2ToL1LogProof",
+            hx(tx["hash"]),
+            0,
+        )
 
 
 class PubSubTests(RpcTestCase):

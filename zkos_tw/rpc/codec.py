@@ -20,6 +20,7 @@ from zkos_tw.rpc.errors import InvalidParams
 
 _HEX = re.compile(r"^0x[0-9a-fA-F]*$")
 U64_MAX = 2**64 - 1
+U32_MAX = 2**32 - 1
 U256_MAX = 2**256 - 1
 BLOCK_TAGS = ("latest", "pending", "safe", "finalized", "earliest")
 
@@ -285,10 +286,17 @@ def parse_u64(value: Any) -> int:
     return parse_quantity(value, "quantity", U64_MAX)
 
 
+def parse_u32(value: Any) -> int:
+    """A 32-bit number: Era's batch and block numbers (``L1BatchNumber``, ``L2BlockNumber``),
+    a JSON integer or a hex quantity."""
+    return parse_quantity(value, "number", U32_MAX)
+
+
 # Parameter type name -> parser; a method declares its params with these names.
 PARAM_TYPES = {
     "quantity": parse_quantity,
     "u64": parse_u64,
+    "u32": parse_u32,
     "data": parse_data,
     "address": parse_address,
     "hash32": parse_hash,

@@ -24,6 +24,7 @@ from zkos_tw.execution.transactions import Transaction, intrinsic_gas
 from zkos_tw.interfaces import IRpcBackend
 from zkos_tw.rpc.errors import BackendError, BlockNotFound, ExecutionReverted
 from zkos_tw.rpc.logfilter import log_matches
+from zkos_tw.sequencer.batch_queries import BatchQueries
 from zkos_tw.sequencer.blocks import DEFAULT_BASE_FEE, BlockHeader
 from zkos_tw.sequencer.mempool_errors import PoolError
 from zkos_tw.sequencer.receipts import StoredReceipt
@@ -117,6 +118,7 @@ class NodeBackend:
         self._now = now
         self._block_listeners: list = []
         self._batch_progress = None
+        self._batch_store = None
         self._pending_listeners: list = []
         self._receipts_cache: OrderedDict = OrderedDict()
         mempool.add_pending_listener(self._pending)
@@ -138,6 +140,29 @@ class NodeBackend:
     def batch_progress(self):
         """The ``BatchProgress`` set with ``set_batch_progress``, or None."""
         return self._batch_progress
+
+    def set_batch_store(self, store) -> None:
+        """Answer the batch methods (``zks_getL1BatchNumber`` ...) from ``store`` (an
+        ``IBatchStore``). Without it no block is in a batch yet."""
+        self._batch_store = store
+
+    def _batches(self) -> BatchQueries:
+        return BatchQueries(self._storage, self._batch_store, self._batch_progress)
+
+    def l1_batch_number(self) -> int:
+        return self._batches().latest_batch_number()
+
+    def l1_batch_block_range(self, number: int):
+        return self._batches().block_range(number)
+
+    def l1_batch_details(self, number: int):
+        return self._batches().batch_details(number)
+
+    def block_details(self, number: int):
+        return self._batches().block_details(number)
+
+    def l2_to_l1_log_proof(self, tx_hash: bytes, index: int):
+        return self._batches().l2_to_l1_log_proof(tx_hash, index)
 
     def safe_block_number(self) -> int:
         if self._batch_progress is None:

@@ -7,7 +7,7 @@ the block listeners. ``send_raw_transaction`` puts the bytes' keccak hash in the
 the pending listeners (empty bytes or a 0x7e/0x7f first byte fail to decode, as in the
 reference); ``send_error`` makes the next sends fail with that ``BackendError`` text.
 ``call_handler`` / ``estimate_handler`` answer ``eth_call`` / ``eth_estimateGas``.
-State is not historical: any block up to the tip reads the current values; a block above the
+It seals no batches (``zks_getL1BatchNumber`` is 0). State is not historical: any block up to the tip reads the current values; a block above the
 tip raises ``BlockNotFound``.
 """
 
@@ -229,6 +229,26 @@ class FakeRpcBackend:
 
     def finalized_block_number(self):
         return self.latest_block_number() if self.finalized is None else self.finalized
+
+    # No batches: the fake seals none, so every block but genesis is "not in a batch yet"
+    # (tests of the batch methods use ``NodeBackend`` over a ``MemoryBatchStore``).
+
+    def l1_batch_number(self):
+        return 0
+
+    def l1_batch_block_range(self, number):
+        return (0, 0) if number == 0 else None
+
+    def l1_batch_details(self, number):
+        return None
+
+    def block_details(self, number):
+        return None
+
+    def l2_to_l1_log_proof(self, tx_hash, index):
+        if tx_hash not in self.transactions:
+            return None
+        raise BackendError("transaction has not been included in an L1 batch yet")
 
     def block_number_by_hash(self, block_hash):
         for block in self.blocks:
