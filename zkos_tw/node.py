@@ -31,6 +31,7 @@ from zkos_tw.l1.watcher import L1WatcherError, PriorityTxWatcher, fetch_genesis_
 from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
 from zkos_tw.metrics_chain import ExecutionMetrics, L1WatcherMetrics, MempoolMetrics, StorageMetrics
+from zkos_tw.replay.server import create_replay_server
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.admission import Admission, ThreadPoolService
@@ -137,6 +138,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         metrics=ExecutionMetrics(registry),
     )
     sequencer.setServiceParent(node)
+    create_replay_server(config.sequencer, reactor, chain.storage, sink).setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend
 
