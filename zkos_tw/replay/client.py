@@ -45,6 +45,7 @@ class ReplayClientProtocol(Protocol):
         self._refusal: bytes | None = None
         self._queue: deque[bytes] = deque()
         self._busy = False
+        self._paused = False
         self._failed = False
 
     def connectionMade(self) -> None:
@@ -93,14 +94,19 @@ class ReplayClientProtocol(Protocol):
                 )
                 return
             self._busy = True
-            self.transport.pauseProducing()
             d = defer.maybeDeferred(self.owner.on_record, record)
             d.addCallbacks(self._handled, self._callback_failed, callbackArgs=(number,))
+            if self._busy:
+                # still pending: stop reading until it fires (flow control through TCP)
+                self._paused = True
+                self.transport.pauseProducing()
+                return
 
     def _handled(self, _result, number: int) -> None:
         self.owner.next_block = number + 1
         self._busy = False
-        if not self._failed:
+        if self._paused and not self._failed:
+            self._paused = False
             self.transport.resumeProducing()
             self._next()
 

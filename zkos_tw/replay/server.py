@@ -36,6 +36,8 @@ log = Logger()
 
 #: records written per reactor turn while catching up
 CHUNK_RECORDS = 32
+#: seconds a client has to send its request before it is closed
+REQUEST_TIMEOUT = 10.0
 
 
 class ReplayRequestError(ValueError):
@@ -56,6 +58,21 @@ class ReplaySession(Protocol):
         self.records_sent = 0
         self._parser = RequestParser()
         self._scheduled = None
+        self._timeout = None
+
+    def connectionMade(self) -> None:
+        self._timeout = self.factory.clock.callLater(
+            self.factory.request_timeout, self._request_timed_out
+        )
+
+    def _request_timed_out(self) -> None:
+        self._timeout = None
+        self._refuse(f"no complete request within {self.factory.request_timeout:g} s")
+
+    def _stop_timeout(self) -> None:
+        if self._timeout is not None and self._timeout.active():
+            self._timeout.cancel()
+        self._timeout = None
 
     # -- request ---------------------------------------------------------------------------
 
@@ -74,6 +91,7 @@ class ReplaySession(Protocol):
         except (FramingError, ReplayRequestError) as e:
             self._refuse(str(e))
             return
+        self._stop_timeout()
         self.next_block = max(start, self.factory.first_block())
         self.state = "streaming"
         self.transport.registerProducer(self, True)
@@ -99,6 +117,7 @@ class ReplaySession(Protocol):
 
     def _refuse(self, reason: str) -> None:
         log.warn("replay: refused {peer}: {reason}", peer=self._peer(), reason=reason)
+        self._stop_timeout()
         self.state = "closed"
         self.transport.write(b"HTTP/1.0 400 Bad Request\r\n\r\n" + reason.encode() + b"\n")
         self.transport.loseConnection()
@@ -163,6 +182,7 @@ class ReplaySession(Protocol):
         self.transport.loseConnection()
 
     def connectionLost(self, reason) -> None:
+        self._stop_timeout()
         self.state = "closed"
         self.factory.sessions.discard(self)
         if self._scheduled is not None and self._scheduled.active():
@@ -178,9 +198,10 @@ class ReplaySession(Protocol):
 class ReplayServerFactory(Factory):
     """Serves the WAL of ``storage`` (``last_block``, ``first_block``, ``wal_record``)."""
 
-    def __init__(self, storage, clock):
+    def __init__(self, storage, clock, *, request_timeout: float = REQUEST_TIMEOUT):
         self.storage = storage
         self.clock = clock
+        self.request_timeout = request_timeout
         self.sessions: set[ReplaySession] = set()
 
     def buildProtocol(self, addr) -> ReplaySession:
