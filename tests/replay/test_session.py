@@ -184,6 +184,18 @@ class ClientProtocolTests(SynchronousTestCase):
         self.assertEqual(len(seen), 3000)
         self.assertEqual(service.next_block, 3000)
 
+    def test_empty_storage(self):
+        """With nothing stored only block 0 may be asked for, and nothing is sent yet."""
+        clock = Clock()
+        _, session, transport = open_session(Chain(), clock)
+        session.dataReceived(encode_request(0))
+        clock.advance(0)
+        self.assertEqual(transport.value(), encode_version(3))
+        _, session, transport = open_session(Chain(), clock)
+        with capturedLogs():
+            session.dataReceived(encode_request(1))
+        self.assertIn(b"starting block 1 is beyond the tip -1 + 1", transport.value())
+
     def test_gap_is_refused(self):
         """A record that is not the next block ends following."""
         _, protocol, transport = self.connect(lambda r: None)

@@ -14,6 +14,7 @@ from twisted.internet.endpoints import clientFromString, connectProtocol, server
 from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import TestCase
 
+from zkos_tw.chain import GENESIS_WAL_RECORD
 from zkos_tw.replay.client import ReplayClientService, ReplayStreamError
 from zkos_tw.replay.framing import encode_request
 from zkos_tw.replay.server import ReplayServerFactory
@@ -48,10 +49,12 @@ def make_record(number: int, tx_size: int = 3) -> ReplayRecord:
 class Chain:
     """A WAL in a ``MemoryStorage`` and the ``BlockSink`` that announces its blocks."""
 
-    def __init__(self, tx_size: int = 3):
+    def __init__(self, tx_size: int = 3, *, genesis: bool = False):
         self.storage = MemoryStorage()
         self.sink = BlockSink(self.storage, None)
         self.tx_size = tx_size
+        if genesis:  # block 0 as a node writes it: an empty WAL record (chain.py)
+            self.storage.write_block(BlockWrite(0, bytes(32), GENESIS_WAL_RECORD, b"g"))
 
     def add(self, count: int) -> None:
         """Store ``count`` more blocks and notify, as the sequencer does."""
@@ -134,6 +137,17 @@ class ReplayStreamTests(TestCase):
         chain.add(3)
         yield got.wait_for(8)
         self.assertEqual(got.numbers, list(range(8)))
+
+    @defer.inlineCallbacks
+    def test_genesis_is_not_streamed(self):
+        """On a node's storage block 0 has an empty WAL record: a client from 0 gets 1.."""
+        chain = Chain(genesis=True)
+        chain.add(3)
+        yield self.listen(chain)
+        got = Collector()
+        self.follow(0, got)
+        yield got.wait_for(3)
+        self.assertEqual(got.numbers, [1, 2, 3])
 
     @defer.inlineCallbacks
     def test_from_a_middle_block(self):

@@ -88,7 +88,8 @@ class ReplayClientProtocol(Protocol):
                 self._fail(ReplayStreamError(f"corrupt record after block {self._last()}: {e}"))
                 return
             number = record.context.number
-            if number != self.owner.next_block:
+            # block 0 is genesis, never streamed: a request from 0 starts with block 1
+            if number != self.owner.next_block and (number, self.owner.next_block) != (1, 0):
                 self._fail(
                     ReplayStreamError(f"got block {number}, expected {self.owner.next_block}")
                 )

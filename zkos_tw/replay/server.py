@@ -154,6 +154,8 @@ class ReplaySession(Protocol):
                 self.close()
                 return
             self.next_block += 1
+            if frame is None:
+                continue
             self.records_sent += 1
             written += 1
             self._write(frame)  # may call pauseProducing synchronously
@@ -208,20 +210,24 @@ class ReplayServerFactory(Factory):
         return ReplaySession(self)
 
     def tip(self) -> int:
-        """The newest stored block (0 when nothing is stored)."""
+        """The newest stored block (-1 when nothing is stored: only block 0 may be asked for)."""
         last = self.storage.last_block()
-        return 0 if last is None else last
+        return -1 if last is None else last
 
     def first_block(self) -> int:
         """The oldest block the WAL holds (0 when nothing is stored)."""
         first = self.storage.first_block()
         return 0 if first is None else first
 
-    def frame(self, number: int, version: int) -> bytes:
-        """Block ``number``'s WAL record as one frame in wire ``version``."""
+    def frame(self, number: int, version: int) -> bytes | None:
+        """Block ``number``'s WAL record as one frame in wire ``version``; ``None`` for the
+        genesis block, whose WAL record is empty (every node writes its own genesis, so the
+        stream starts at block 1, as the reference's WAL does)."""
         raw = self.storage.wal_record(number)
         if raw is None:
             raise LookupError(f"WAL record of block {number} is missing")
+        if not raw:
+            return None
         return encode_frame(encode_record(ReplayRecord.decode(raw), version))
 
     def block_stored(self, _block=None) -> None:
