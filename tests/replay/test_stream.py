@@ -231,6 +231,28 @@ class ReplayStreamTests(TestCase):
         self.assertFalse(service.failed.called)
 
     @defer.inlineCallbacks
+    def test_server_restart_resumes(self):
+        """The server goes away (port closed, connections dropped) and comes back on the same
+        port with more blocks: the client reconnects with backoff and resumes."""
+        chain = Chain()
+        chain.add(3)
+        got = Collector()
+        first = ReplayServerFactory(chain.storage, reactor)
+        port = yield serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(first)
+        self.port = port.getHost().port
+        service = self.follow(0, got)
+        yield got.wait_for(3)
+        yield port.stopListening()
+        for session in list(first.sessions):
+            session.close()
+        chain.add(2)
+        yield task.deferLater(reactor, 0.2, lambda: None)  # at least one refused reconnect
+        yield self.listen(chain, f"tcp:{self.port}:interface=127.0.0.1")
+        yield got.wait_for(5)
+        self.assertEqual(got.numbers, [0, 1, 2, 3, 4])
+        self.assertEqual(service.connections, 2)
+
+    @defer.inlineCallbacks
     def test_requested_version(self):
         """``zkos-replay-version: 2`` gets v2 frames, which decode to the same records."""
         chain = Chain()
