@@ -138,7 +138,9 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         metrics=ExecutionMetrics(registry),
     )
     sequencer.setServiceParent(node)
-    create_replay_server(config.sequencer, reactor, chain.storage, sink).setServiceParent(node)
+    create_replay_server(
+        config.sequencer, reactor, chain.storage, sink, registry=registry
+    ).setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
@@ -13,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zkos_tw.replay.client import ReplayClientProtocol, ReplayClientService, ReplayStreamError
 from zkos_tw.replay.codec import decode_record, encode_record
 from zkos_tw.replay.framing import StreamParser, encode_frame, encode_request, encode_version
+from zkos_tw.replay.metrics import ReplayServerMetrics
 from zkos_tw.replay.server import CHUNK_RECORDS, ReplayServerFactory
 
 from .test_stream import Chain, make_record
@@ -35,7 +37,9 @@ class PausingTransport(StringTransport):
 
 def open_session(chain: Chain, clock: Clock, transport=None):
     """A session of a factory serving ``chain``, connected to a string transport."""
-    factory = ReplayServerFactory(chain.storage, clock)
+    registry = CollectorRegistry()
+    factory = ReplayServerFactory(chain.storage, clock, metrics=ReplayServerMetrics(registry))
+    factory.sample = registry.get_sample_value
     chain.sink.add_listener(factory.block_stored)
     session = factory.buildProtocol(PEER)
     transport = transport or StringTransport(peerAddress=PEER)
@@ -79,6 +83,12 @@ class SessionTests(SynchronousTestCase):
         chain.add(1)
         clock.advance(0)
         self.assertEqual(frames_in(transport.value()), list(range(CHUNK_RECORDS + 6)))
+        sample = session.factory.sample
+        self.assertEqual(sample("replay_server_records_sent_total"), CHUNK_RECORDS + 6)
+        self.assertEqual(sample("replay_server_sent_bytes_total"), len(transport.value()))
+        self.assertEqual(sample("replay_server_clients"), 1)
+        session.connectionLost(None)
+        self.assertEqual(sample("replay_server_clients"), 0)
 
     def test_pause_stops_after_the_write_that_filled_the_buffer(self):
         """The transport pauses after the third record: nothing more until it resumes."""
@@ -195,6 +205,7 @@ class ClientProtocolTests(SynchronousTestCase):
         with capturedLogs():
             session.dataReceived(encode_request(1))
         self.assertIn(b"starting block 1 is beyond the tip -1 + 1", transport.value())
+        self.assertEqual(session.factory.sample("replay_server_refused_total"), 1)
 
     def test_gap_is_refused(self):
         """A record that is not the next block ends following."""

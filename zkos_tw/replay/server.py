@@ -30,6 +30,7 @@ from zkos_tw.replay.framing import (
     encode_version,
     requested_version,
 )
+from zkos_tw.replay.metrics import ReplayServerMetrics
 from zkos_tw.sequencer.wal import ReplayRecord
 
 log = Logger()
@@ -103,6 +104,7 @@ class ReplaySession(Protocol):
             version=self.version,
         )
         self.factory.sessions.add(self)
+        self.factory.metrics.clients.set(len(self.factory.sessions))
         self._schedule()
 
     def _check(self, start: int) -> None:
@@ -118,6 +120,7 @@ class ReplaySession(Protocol):
     def _refuse(self, reason: str) -> None:
         log.warn("replay: refused {peer}: {reason}", peer=self._peer(), reason=reason)
         self._stop_timeout()
+        self.factory.metrics.refused.inc()
         self.state = "closed"
         self.transport.write(b"HTTP/1.0 400 Bad Request\r\n\r\n" + reason.encode() + b"\n")
         self.transport.loseConnection()
@@ -157,6 +160,7 @@ class ReplaySession(Protocol):
             if frame is None:
                 continue
             self.records_sent += 1
+            self.factory.metrics.records_sent.inc()
             written += 1
             self._write(frame)  # may call pauseProducing synchronously
         if written == CHUNK_RECORDS:
@@ -164,6 +168,7 @@ class ReplaySession(Protocol):
 
     def _write(self, data: bytes) -> None:
         self.bytes_written += len(data)
+        self.factory.metrics.bytes_sent.inc(len(data))
         self.transport.write(data)
 
     def pauseProducing(self) -> None:
@@ -187,6 +192,7 @@ class ReplaySession(Protocol):
         self._stop_timeout()
         self.state = "closed"
         self.factory.sessions.discard(self)
+        self.factory.metrics.clients.set(len(self.factory.sessions))
         if self._scheduled is not None and self._scheduled.active():
             self._scheduled.cancel()
         self._scheduled = None
@@ -200,7 +206,15 @@ class ReplaySession(Protocol):
 class ReplayServerFactory(Factory):
     """Serves the WAL of ``storage`` (``last_block``, ``first_block``, ``wal_record``)."""
 
-    def __init__(self, storage, clock, *, request_timeout: float = REQUEST_TIMEOUT):
+    def __init__(
+        self,
+        storage,
+        clock,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT,
+        metrics: ReplayServerMetrics | None = None,
+    ):
+        self.metrics = metrics or ReplayServerMetrics()
         self.storage = storage
         self.clock = clock
         self.request_timeout = request_timeout
@@ -237,12 +251,12 @@ class ReplayServerFactory(Factory):
 
 
 def create_replay_server(
-    sequencer_config, reactor, storage, sink, *, _endpoint=None
+    sequencer_config, reactor, storage, sink, *, registry=None, _endpoint=None
 ) -> StreamServerEndpointService:
     """The replay server service on ``sequencer_block_replay_server_address`` (always on, as in
     the reference: §2.2 has no switch), woken by ``sink`` after each stored block."""
     endpoint = _endpoint or serverFromString(reactor, sequencer_config.block_replay_server_address)
-    factory = ReplayServerFactory(storage, reactor)
+    factory = ReplayServerFactory(storage, reactor, metrics=ReplayServerMetrics(registry))
     sink.add_listener(factory.block_stored)
     service = StreamServerEndpointService(endpoint, factory)
     service.factory = factory
