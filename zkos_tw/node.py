@@ -34,6 +34,7 @@ from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
 from zkos_tw.metrics_chain import ExecutionMetrics, L1WatcherMetrics, MempoolMetrics, StorageMetrics
 from zkos_tw.metrics_l1 import BatchProgressMetrics, L1SenderMetrics
+from zkos_tw.replay.server import create_replay_server
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.admission import Admission, ThreadPoolService
@@ -146,6 +147,9 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         metrics=ExecutionMetrics(registry),
     )
     sequencer.setServiceParent(node)
+    create_replay_server(
+        config.sequencer, reactor, chain.storage, sink, registry=registry
+    ).setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend
 

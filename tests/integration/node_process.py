@@ -101,6 +101,7 @@ class NodeProcess:
         self.metrics_port = free_port()
         self.status_port = free_port()
         self.rpc_port = free_port()
+        self.replay_port = free_port()
         self.rpc_url = f"http://127.0.0.1:{self.rpc_port}"
         self.log_path = os.path.join(workdir, "node.log")
         self.args = [
@@ -116,6 +117,8 @@ class NodeProcess:
             f"127.0.0.1:{self.status_port}",
             "--rpc-address",
             f"127.0.0.1:{self.rpc_port}",
+            "--sequencer-block-replay-server-address",
+            f"127.0.0.1:{self.replay_port}",
             "--genesis-genesis-input-path",
             GENESIS,
             "--general-rocks-db-path",

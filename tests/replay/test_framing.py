@@ -13,6 +13,7 @@ from zkos_tw.replay.framing import (
     encode_frame,
     encode_request,
     encode_version,
+    requested_version,
 )
 
 
@@ -44,6 +45,38 @@ class RequestTests(SynchronousTestCase):
         """No empty line within the limit, or bytes after the block, is a framing error."""
         self.assertRaises(FramingError, RequestParser().feed, b"x" * (MAX_PREAMBLE_LENGTH + 1))
         self.assertRaises(FramingError, RequestParser().feed, encode_request(1) + b"\x00")
+
+
+class RequestedVersionTests(SynchronousTestCase):
+    """Our ``zkos-replay-version`` preamble line."""
+
+    def test_request_with_version_golden(self):
+        """The line sits between the request line and the empty line."""
+        self.assertEqual(
+            encode_request(1, version=2),
+            b"POST /block_replays HTTP/1.0\r\nzkos-replay-version: 2\r\n\r\n"
+            + bytes.fromhex("0000000000000001"),
+        )
+
+    def test_parsed_from_the_header(self):
+        """The parser keeps the header; the line is found case-insensitively."""
+        parser = RequestParser()
+        self.assertEqual(parser.feed(encode_request(7, version=1)), 7)
+        self.assertEqual(requested_version(parser.header, 3), 1)
+        header = b"POST / HTTP/1.0\nHost: x\nZKOS-Replay-Version:  2 "
+        self.assertEqual(requested_version(header, 3), 2)
+
+    def test_default_without_the_line(self):
+        """The reference EN's preamble gets the server's version."""
+        parser = RequestParser()
+        parser.feed(encode_request(0))
+        self.assertEqual(requested_version(parser.header, 3), 3)
+
+    def test_not_a_number(self):
+        """A version that is not a number is a framing error."""
+        with self.assertRaises(FramingError) as caught:
+            requested_version(b"POST / HTTP/1.0\r\nzkos-replay-version: three\r", 3)
+        self.assertIn("zkos-replay-version is not a number", str(caught.exception))
 
 
 class StreamTests(SynchronousTestCase):

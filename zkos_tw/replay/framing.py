@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 
 PREAMBLE = b"POST /block_replays HTTP/1.0\r\n\r\n"
+VERSION_HEADER = b"zkos-replay-version"
 MAX_FRAME_LENGTH = 8 * 1024 * 1024
 # how much of a preamble we read before calling it garbage (proxies add headers, not megabytes)
 MAX_PREAMBLE_LENGTH = 16 * 1024
@@ -20,9 +21,13 @@ class FramingError(ValueError):
     """The peer sent bytes that are not a replay stream; the connection is to be closed."""
 
 
-def encode_request(starting_block: int) -> bytes:
-    """What the EN sends on connect: the preamble and ``starting_block`` (u64 BE)."""
-    return PREAMBLE + struct.pack(">Q", starting_block)
+def encode_request(starting_block: int, version: int | None = None) -> bytes:
+    """What the EN sends on connect: the preamble and ``starting_block`` (u64 BE); with
+    ``version`` the preamble carries a ``zkos-replay-version`` line asking for that version."""
+    preamble = PREAMBLE
+    if version is not None:
+        preamble = PREAMBLE[:-2] + VERSION_HEADER + b": %d\r\n\r\n" % version
+    return preamble + struct.pack(">Q", starting_block)
 
 
 def encode_version(version: int) -> bytes:
@@ -43,6 +48,7 @@ class RequestParser:
     def __init__(self) -> None:
         self._buffer = b""
         self._header_done = False
+        self.header = b""
         self.starting_block: int | None = None
 
     def feed(self, data: bytes) -> int | None:
@@ -65,6 +71,7 @@ class RequestParser:
                     )
                 return None
             index, size = min(ends)
+            self.header = self._buffer[:index]
             self._buffer = self._buffer[index + size :]
             self._header_done = True
         if len(self._buffer) < 8:
@@ -74,6 +81,21 @@ class RequestParser:
         self.starting_block = struct.unpack(">Q", self._buffer)[0]
         self._buffer = b""
         return self.starting_block
+
+
+def requested_version(header: bytes, default: int) -> int:
+    """The wire version a ``zkos-replay-version: N`` header line asks for, else ``default``.
+
+    Our extension: the reference EN sends no such line and gets the server's current version.
+    """
+    for line in header.split(b"\n")[1:]:
+        name, sep, value = line.partition(b":")
+        if sep and name.strip().lower() == VERSION_HEADER.lower():
+            text = value.strip()
+            if not text.isdigit():
+                raise FramingError(f"{VERSION_HEADER.decode()} is not a number: {text[:20]!r}")
+            return int(text)
+    return default
 
 
 class StreamParser:
