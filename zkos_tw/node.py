@@ -21,6 +21,7 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Site
 
 from zkos_tw import logs
+from zkos_tw.batcher.assembly import create_rollup_pipeline, open_batch_store
 from zkos_tw.chain import open_chain
 from zkos_tw.config import NodeConfig
 from zkos_tw.devnet.anvil import AnvilError, AnvilService, find_anvil
@@ -151,7 +152,44 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         config.sequencer, reactor, chain.storage, sink, registry=registry
     ).setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
-    return sequencer, backend
+    return sequencer, backend, sink
+
+
+def start_rollup_pipeline(config, reactor, node, chain, sink, l1, backend, status, registry):
+    """Batches to L1 (``zkos_tw.batcher.assembly``): the batcher after the sink, the provers,
+    and the prepared L1 senders; the batch store answers the ``zks_`` batch methods."""
+    batch_store = open_batch_store(config)
+    try:
+        pipeline = create_rollup_pipeline(
+            config,
+            reactor,
+            chain=chain,
+            sink=sink,
+            senders=l1.senders,
+            l1_state=l1.state,
+            batch_store=batch_store,
+            metrics=l1.pipeline_metrics,
+            registry=registry,
+        )
+    except Exception:
+        batch_store.close()
+        raise
+    status.add_problem_source(pipeline)
+    backend.set_batch_store(batch_store)
+    pipeline.setServiceParent(node)
+    return pipeline
+
+
+def batch_last_block(batch_store):
+    """``last_block_of_batch`` over the batch store: batch 0 is the genesis block."""
+
+    def last_block_of_batch(number: int) -> int | None:
+        if number == 0:
+            return 0
+        meta = batch_store.batch(number)
+        return None if meta is None else meta.last_block_number
+
+    return last_block_of_batch
 
 
 def block_timestamp(block_record: bytes) -> int:
@@ -431,10 +469,16 @@ def create_node_from_config(
 
     async def start_sequencer_and_rpc() -> None:
         await l1.follow(node, chain_service.chain)
-        _, backend = start_main_node(
+        _, backend, sink = start_main_node(
             config, reactor, node, chain_service.chain, status, registry, l1_queue=l1.queue
         )
-        l1.follow_batches(node, backend, _last_block_of_batch)
+        last_block_of_batch = _last_block_of_batch
+        if l1.senders is not None:
+            pipeline = start_rollup_pipeline(
+                config, reactor, node, chain_service.chain, sink, l1, backend, status, registry
+            )
+            last_block_of_batch = last_block_of_batch or batch_last_block(pipeline.batch_store)
+        l1.follow_batches(node, backend, last_block_of_batch)
 
     launcher.add_step("L1 watcher, sequencer and JSON-RPC", start_sequencer_and_rpc)
     launcher.setServiceParent(node)

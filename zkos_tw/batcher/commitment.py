@@ -21,6 +21,7 @@ from zkos_tw.batcher.logs_tree import logs_root_hash
 from zkos_tw.batcher.pubdata import da_commitment, log_bytes, operator_da_input
 from zkos_tw.execution.l1_transactions import PRIORITY_TX_TYPE, UPGRADE_TX_TYPE
 from zkos_tw.hashing import keccak256
+from zkos_tw.merkle import codec as tree_codec
 from zkos_tw.merkle.commitment import state_commitment as _state_commitment
 from zkos_tw.sequencer.receipts import StoredReceipt
 from zkos_tw.sequencer.wal import ReplayRecord
@@ -62,6 +63,23 @@ def _record(storage, number: int) -> ReplayRecord:
     if raw is None:
         raise BatchDataMissing(f"block {number} has no WAL record")
     return ReplayRecord.decode(raw)
+
+
+def priority_tx_hashes(storage, first_block: int, last_block: int) -> list[bytes]:
+    """The L1 priority transactions (type 0x7f) of blocks ``first_block..last_block``, in order:
+    the batch's leaves of the priority tree (§7.4)."""
+    hashes = []
+    for number in range(first_block, last_block + 1):
+        block = storage.block(number)
+        if block is None:
+            raise BatchDataMissing(f"block {number} is not stored")
+        for tx_hash in block.tx_hashes:
+            raw = storage.receipt(tx_hash)
+            if raw is None:
+                raise BatchDataMissing(f"receipt of 0x{tx_hash.hex()} is not stored")
+            if StoredReceipt.decode(raw).tx_type == PRIORITY_TX_TYPE:
+                hashes.append(tx_hash)
+    return hashes
 
 
 def build_commit_batch_info(
@@ -136,3 +154,35 @@ def build_commit_batch_info(
         operator_da_input=operator_da_input(all_pubdata, pubdata_mode),
         upgrade_tx_hash=upgrades[0] if upgrades else None,
     )
+
+
+class StoredTreeVersions:
+    """Root and leaf count of committed tree versions, read from the tree's store only.
+
+    The in-memory ``MerkleTree`` is updated by the sequencer's worker thread while the next
+    block is applied; the batcher (on the reactor) must not read its levels mid-update, so it
+    reads each version's record, which storage wrote in the block's own transaction."""
+
+    def __init__(self, tree_store):
+        self._store = tree_store
+
+    def _info(self, version: int) -> tuple[bytes, int] | None:
+        record = self._store.get(tree_codec.version_key(version))
+        return None if record is None else tree_codec.decode_version(record)
+
+    @property
+    def latest_version(self) -> int | None:
+        head = self._store.get(tree_codec.HEAD_KEY)
+        return None if head is None else tree_codec.decode_head(head)
+
+    def root(self, version: int) -> bytes:
+        info = self._info(version)
+        if info is None:
+            raise BatchDataMissing(f"the state tree has no version {version}")
+        return info[0]
+
+    def leaf_count(self, version: int) -> int:
+        info = self._info(version)
+        if info is None:
+            raise BatchDataMissing(f"the state tree has no version {version}")
+        return info[1]

@@ -107,7 +107,9 @@ class FakeSnarkProver(TimerService):
         max_batch_age: float = 10.0,
         max_fris_per_snark: int = 10,
     ):
-        super().__init__(SNARK_POLL_INTERVAL, self._tick)
+        # The reference looks every 1 s (max age 10 s); a shorter max age (--dev) looks more
+        # often, so the poll never dominates the age it waits for.
+        super().__init__(min(SNARK_POLL_INTERVAL, max(0.1, max_batch_age / 10)), self._tick)
         self.clock = reactor
         self._input = input
         self._output = output

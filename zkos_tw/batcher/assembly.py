@@ -1,0 +1,217 @@
+"""``create_rollup_pipeline``: the main node's batches from stored blocks to executed on L1.
+
+Stages and the bounded queues between them (reference §5.6)::
+
+    BlockSink ─► Batcher ─sealed─► FRI provers ─proved─► GaplessCommitter ─ordered─► CommitFeeder
+      ─► commit sender ─committed─► SNARK prover ─groups─► ProveFeeder ─► prove sender
+      ─proved─► ExecuteFeeder (priority tree) ─► execute sender ─executed─► PipelineSink
+
+Restart (killed at any instant): the batch store and proof storage are written before anything
+is passed on, and every sender reads its L1 counter before sending. The pipeline is re-fed from
+the last batch *executed* on L1: the GaplessCommitter re-emits the stored proved batches above
+it, each sender passes on without resending what L1 already has, the ``ProveFeeder`` splits a
+SNARK group at L1's verified counter, and the priority tree is rebuilt from storage up to the
+executed batch. So nothing is sent twice and nothing is skipped.
+"""
+
+from __future__ import annotations
+
+from twisted.application.service import MultiService
+from twisted.logger import Logger
+
+from zkos_tw.batcher.batch_store import LMDBBatchStore
+from zkos_tw.batcher.block_facts import StorageBlockFacts
+from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
+from zkos_tw.batcher.fake_provers import create_fake_provers_from_config
+from zkos_tw.batcher.gapless import GaplessCommitter
+from zkos_tw.batcher.info import StoredBatchInfo
+from zkos_tw.batcher.l1_stages import CommitFeeder, ExecuteFeeder, PipelineSink, ProveFeeder
+from zkos_tw.batcher.proof_storage import FileProofStorage
+from zkos_tw.batcher.service import create_batcher
+from zkos_tw.launcher import StartupError
+from zkos_tw.pipeline import BoundedQueue
+
+log = Logger()
+
+#: Capacity of the queues inside the pipeline (the senders' own queues are theirs).
+QUEUE_CAPACITY = 16
+
+
+class RollupPipeline(MultiService):
+    """Every stage of the pipeline as one service; ``problems()`` lists stopped stages."""
+
+    name = "rollup_pipeline"
+
+    def __init__(self, batch_store, proof_storage):
+        super().__init__()
+        self.batch_store = batch_store
+        self.proof_storage = proof_storage
+        self.executed: list[int] = []  # batches the sink saw executed (this run)
+
+    def problems(self) -> list[str]:
+        return _problems(self)
+
+    def stopService(self):
+        d = super().stopService()
+        self.batch_store.close()
+        return d
+
+
+def _problems(parent) -> list[str]:
+    found = []
+    for stage in parent:
+        if hasattr(stage, "problems"):
+            found.extend(stage.problems())
+        elif isinstance(stage, MultiService):
+            found.extend(_problems(stage))
+        elif getattr(stage, "failure", None) is not None:
+            failure = stage.failure
+            message = failure.getErrorMessage() if hasattr(failure, "getErrorMessage") else failure
+            found.append(f"{stage.name} stopped: {message}")
+    return found
+
+
+def open_batch_store(config) -> LMDBBatchStore:
+    """The batch store in the chain data directory (``batches.lmdb``)."""
+    return LMDBBatchStore(config.general.rocks_db_path)
+
+
+def create_rollup_pipeline(
+    config, reactor, *, chain, sink, senders, l1_state, batch_store, metrics=None, registry=None
+) -> RollupPipeline:
+    """The pipeline over the opened ``chain`` feeding the prepared ``senders`` (``L1Senders``).
+
+    Raises ``StartupError`` when L1 knows batches this node's data does not have.
+    """
+    storage = chain.storage
+    proof_storage = FileProofStorage(config.prover_api.object_store_file_backed_base_path)
+    last = batch_store.last_batch()
+    last_stored = last.number if last is not None else 0
+    committed = senders["commit"].l1_counter
+    verified = senders["prove"].l1_counter
+    executed = senders["execute"].l1_counter
+    if committed > last_stored:
+        raise StartupError(
+            f"L1 has {committed} batches committed but this node's batch store ends at batch "
+            f"{last_stored} ({batch_store.path}): the chain data belongs to another L1 or lost "
+            "batches"
+        )
+    latest_proof = proof_storage.latest_batch() or 0
+    if committed > latest_proof:
+        raise StartupError(
+            f"L1 has {committed} batches committed but proof storage "
+            f"({config.prover_api.object_store_file_backed_base_path}) ends at batch "
+            f"{latest_proof}: point prover_api_object_store_file_backed_base_path at this "
+            "chain's proof storage"
+        )
+    if latest_proof:
+        _check_same_batch(batch_store, proof_storage, latest_proof, config)
+    pipeline = RollupPipeline(batch_store, proof_storage)
+    genesis = StoredBatchInfo.genesis(chain.genesis.state_commitment)
+    tree_versions = StoredTreeVersions(storage.tree_store())
+
+    def build_info(batch_number: int, first_block: int, last_block: int):
+        return build_commit_batch_info(
+            storage,
+            tree_versions,
+            batch_number=batch_number,
+            first_block=first_block,
+            last_block=last_block,
+            chain_id=config.genesis.chain_id,
+            chain_address=l1_state.diamond_proxy,
+            pubdata_mode=l1_state.da_mode,
+        )
+
+    def queue(name):
+        return BoundedQueue(QUEUE_CAPACITY, name)
+
+    sealed, proved, ordered = queue("sealed"), queue("fri proved"), queue("ordered")
+    snark_groups = queue("snark groups")
+    commit, prove, execute = senders["commit"], senders["prove"], senders["execute"]
+
+    batcher = create_batcher(
+        config.batcher,
+        storage=storage,
+        batch_store=batch_store,
+        proof_storage=proof_storage,
+        build_info=build_info,
+        block_facts=StorageBlockFacts(storage, lambda n: len(storage.block_pubdata(n) or b"")),
+        output=sealed,
+        reactor=reactor,
+        genesis_batch=genesis,
+        registry=registry,
+    )
+    sink.add_listener(batcher.block_stored)
+    stages = [
+        batcher,
+        create_fake_provers_from_config(
+            config.prover_api,
+            reactor=reactor,
+            fri_input=sealed,
+            fri_output=proved,
+            snark_input=commit.outbound,
+            snark_output=snark_groups,
+        ),
+        GaplessCommitter(
+            input=proved,
+            output=ordered,
+            proof_storage=proof_storage,
+            reactor=reactor,
+            last_committed=executed,
+        ),
+        CommitFeeder(ordered, commit.inbound),
+        ProveFeeder(snark_groups, prove.inbound, prove.outbound, lambda: verified),
+        ExecuteFeeder(
+            prove.outbound,
+            execute.inbound,
+            storage=storage,
+            batch_store=batch_store,
+            last_executed=executed,
+        ),
+        PipelineSink(execute.outbound, lambda envelope: _executed(pipeline, envelope, metrics)),
+    ]
+    for stage in stages:
+        stage.setServiceParent(pipeline)
+    log.info(
+        "rollup pipeline: batch store at batch {stored}, proof storage at {proved}; L1 "
+        "committed {committed}, verified {verified}, executed {executed}",
+        stored=last_stored,
+        proved=latest_proof,
+        committed=committed,
+        verified=verified,
+        executed=executed,
+    )
+    return pipeline
+
+
+def _check_same_batch(batch_store, proof_storage, number: int, config) -> None:
+    """Proof storage (``./db/shared`` by default) must hold this chain's batches: a data
+    directory started afresh next to an old proof storage would re-send stale batches."""
+    stored = batch_store.batch(number)
+    proved = proof_storage.get(number)
+    same = (
+        stored is not None
+        and proved is not None
+        and proved.batch.commit_batch_info.stored().hash()
+        == stored.commit_batch_info.stored().hash()
+    )
+    if not same:
+        raise StartupError(
+            f"proof storage ({config.prover_api.object_store_file_backed_base_path}) holds a "
+            f"batch {number} that is not this chain's (batch store {batch_store.path}): remove "
+            "it or set prover_api_object_store_file_backed_base_path to this chain's"
+        )
+
+
+def _executed(pipeline: RollupPipeline, envelope, metrics) -> None:
+    pipeline.executed.append(envelope.number)
+    del pipeline.executed[:-100]
+    if metrics is None:
+        return
+    sealed = envelope.stage_times.get("BatchSealed")
+    if sealed is None:
+        return  # sealed before this run
+    for stage, when in envelope.stage_times.items():
+        if stage != "BatchSealed":
+            metrics.stage_seconds.labels(stage=stage).observe(max(0.0, when - sealed))
+    metrics.last_batch.labels(stage="Executed").set(envelope.number)
