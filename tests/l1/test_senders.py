@@ -12,6 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.l1.sender_fixtures import DIAMOND, GWEI, KEY, TIMELOCK, FakeSenderL1, envelopes
 from zkos_tw.l1 import senders
 from zkos_tw.l1.calldata import CommitCommand
+from zkos_tw.l1.client import L1Error
 from zkos_tw.pipeline import BoundedQueue
 
 
@@ -317,3 +318,55 @@ class RestartAfterBumpsTests(SenderTestCase):
         self.clock.advance(1.0)
         self.assertEqual(self.drained(), self.envelopes[:1])
         self.assertEqual(sender.problems(), [])
+
+
+class _Unreachable:
+    """Wraps a ``FakeSenderL1``: while ``down``, every call fails as an unreachable L1."""
+
+    def __init__(self, l1):
+        self.l1 = l1
+        self.down = False
+
+    def __getattr__(self, name):
+        method = getattr(self.l1, name)
+
+        def call(*args, **kwargs):
+            if self.down:
+                return defer.fail(L1Error(name, "cannot reach http://l1: connection refused"))
+            return method(*args, **kwargs)
+
+        return call
+
+
+class OutageTests(SenderTestCase):
+    def test_unreachable_l1_is_waited_for(self):
+        """An L1 that cannot be reached mid-round (the client gave up retrying) does not stop
+        the stage: the sender waits, resends the same transaction, and finishes the round."""
+        self.feed(1)
+        wrapped = _Unreachable(self.l1)
+        sender = self.make_sender()
+        sender._client = wrapped
+        self.successResultOf(defer.ensureDeferred(sender.prepare()))
+        wrapped.down = True
+        sender.startService()
+        self.clock.advance(senders.L1_RETRY_DELAY)
+        self.assertEqual(sender.problems(), [])
+        self.assertEqual(self.l1.sent, [])
+        for _ in range(30):
+            self.clock.advance(senders.L1_RETRY_DELAY)
+        wrapped.down = False
+        self.clock.advance(senders.L1_RETRY_DELAY)
+        self.assertEqual(self.l1.pending_nonces(), [0])
+        wrapped.down = True  # down again while waiting for the receipt
+        self.l1.mine()
+        self.clock.advance(1.0)
+        self.clock.advance(senders.L1_RETRY_DELAY)
+        self.assertEqual(len(self.outbound), 0)
+        wrapped.down = False
+        for _ in range(3):
+            self.clock.advance(1.0)
+        self.assertEqual(self.drained(), self.envelopes[:1])
+        self.assertEqual(sender.problems(), [])
+        self.assertEqual(len(self.l1.sent), 1)
+        warnings = [e for e in self.events if e["log_level"].name == "warn"]
+        self.assertTrue(warnings)

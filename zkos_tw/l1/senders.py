@@ -21,6 +21,8 @@ Where it improves on the reference (``docs/l1_senders.md``):
 * **Failures.** A failed receipt, an L1 reorg (the L1 head going back, a receipt vanishing or
   moving to another block) or a rejected send stops *this stage*: one log line, a ``problems()``
   entry for ``/status/health``; the process keeps running.
+* **Outages.** An L1 that cannot be reached mid-round is waited for (retried every
+  ``L1_RETRY_DELAY``), not a stopped stage; ``/status/health`` shows the L1 problem meanwhile.
 * **Funds.** An operator with a zero balance is a start-up error (``L1SenderStartupError``).
 """
 
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from eth_account import Account
 from eth_utils import to_checksum_address
@@ -60,6 +63,8 @@ STAGES = {
 #: A replacement raises both fee caps by this fraction (nodes require at least 10%).
 FEE_BUMP = 0.125
 MAX_FEE_BUMPS = 10
+#: Seconds between attempts while the L1 cannot be reached.
+L1_RETRY_DELAY = 1.0
 #: Default seconds before an unmined transaction is replaced with higher fees.
 DEFAULT_STUCK_TX_TIMEOUT = 60.0
 
@@ -231,7 +236,7 @@ class L1Sender(service.Service):
         latest, pending = await self._nonces()
         if pending > latest:
             latest, pending = await self._await_previous_run(latest, pending)
-        counter = await self._checked(self._counter())
+        counter = await self._checked(self._counter)
         self.l1_counter = counter
         to_send = []
         for command in commands:
@@ -274,7 +279,7 @@ class L1Sender(service.Service):
         if self.metrics is not None:
             self.metrics.parallel_transactions.labels(command=self.command).set(len(flights))
         await self._await_mined(flights)
-        after = await self._checked(self._counter())
+        after = await self._checked(self._counter)
         if after < to_send[-1].last_batch:
             raise StageStopped(
                 f"transactions mined but L1 {COUNTERS[self.command][:-2]} is {after}, "
@@ -339,30 +344,41 @@ class L1Sender(service.Service):
     async def _send(self, flight: InFlight, replacement: bool = False) -> None:
         raw, tx_hash = self._sign(flight)
         command = flight.command
-        try:
-            await self._client.send_raw_transaction(raw)
-        except L1RpcError as e:
-            text = (e.rpc_message or "").lower()
-            if "already known" in text:
-                pass  # the L1 has exactly this transaction
-            elif "nonce too low" in text or (replacement and "underpriced" in text):
-                # Another transaction of ours took the nonce (a bumped version, or one from a
-                # previous run): the receipts and the L1 counter decide what happened.
-                log.info(
-                    "L1 {command} transaction of nonce {nonce} refused ({msg}); still waiting",
-                    command=self.command,
-                    nonce=flight.nonce,
-                    msg=e.rpc_message,
-                )
-                return
-            else:
-                raise StageStopped(
-                    f"L1 refused the {self.command} transaction of batches "
-                    f"{command.first_batch}..{command.last_batch} (nonce {flight.nonce}): "
-                    f"{e.rpc_message}"
-                ) from None
-        except L1Error as e:
-            raise StageStopped(str(e)) from None
+        warned = False
+        while True:
+            try:
+                await self._client.send_raw_transaction(raw)
+            except L1RpcError as e:
+                text = (e.rpc_message or "").lower()
+                if "already known" in text:
+                    pass  # the L1 has exactly this transaction
+                elif "nonce too low" in text or (replacement and "underpriced" in text):
+                    # Another transaction of ours took the nonce (a bumped version, or one from a
+                    # previous run): the receipts and the L1 counter decide what happened.
+                    log.info(
+                        "L1 {command} transaction of nonce {nonce} refused ({msg}); still waiting",
+                        command=self.command,
+                        nonce=flight.nonce,
+                        msg=e.rpc_message,
+                    )
+                    return
+                else:
+                    raise StageStopped(
+                        f"L1 refused the {self.command} transaction of batches "
+                        f"{command.first_batch}..{command.last_batch} (nonce {flight.nonce}): "
+                        f"{e.rpc_message}"
+                    ) from None
+            except L1Error as e:
+                # Unreachable (the client retried): resending the same signed transaction is
+                # safe ("already known", or "nonce too low" once it was mined).
+                if not warned:
+                    log.warn(
+                        "L1 {command} send waits for L1: {error}", command=self.command, error=e
+                    )
+                    warned = True
+                await deferLater(self._clock, L1_RETRY_DELAY, lambda: None)
+                continue
+            break
         flight.hashes.append(tx_hash)
         self.sent.append(flight)
         log.info(
@@ -388,7 +404,7 @@ class L1Sender(service.Service):
             await deferLater(self._clock, self.poll_interval, lambda: None)
 
     async def _check_head(self) -> None:
-        head = await self._checked(self._client.block_number())
+        head = await self._checked(self._client.block_number)
         if self._head is not None and head < self._head:
             raise StageStopped(f"L1 reorg: the L1 head went back from {self._head} to {head}")
         self._head = head
@@ -397,7 +413,9 @@ class L1Sender(service.Service):
         if flight.receipt is not None:
             if flight.mined_hash is None:
                 return  # the nonce went to a transaction not sent by this run
-            receipt = await self._checked(self._client.get_transaction_receipt(flight.mined_hash))
+            receipt = await self._checked(
+                lambda: self._client.get_transaction_receipt(flight.mined_hash)
+            )
             if receipt is None or receipt.get("blockHash") != flight.receipt.get("blockHash"):
                 raise StageStopped(
                     f"L1 reorg: {self.command} transaction {_hex(flight.mined_hash)} "
@@ -405,7 +423,7 @@ class L1Sender(service.Service):
                 )
             return
         for tx_hash in flight.hashes:
-            receipt = await self._checked(self._client.get_transaction_receipt(tx_hash))
+            receipt = await self._checked(partial(self._client.get_transaction_receipt, tx_hash))
             if receipt is None:
                 continue
             if _int(receipt.get("status", "0x0")) != 1:
@@ -476,11 +494,23 @@ class L1Sender(service.Service):
 
     # -- L1 reads ------------------------------------------------------------------------------
 
-    async def _checked(self, d):
-        try:
-            return await d
-        except L1Error as e:
-            raise StageStopped(str(e)) from None
+    async def _checked(self, make):
+        """``await make()``; an L1 that cannot be reached (the client already retried) is waited
+        for, every ``L1_RETRY_DELAY`` s, since ``/status/health`` reports it; an L1 that answers
+        with an error stops the stage."""
+        warned = False
+        while True:
+            try:
+                return await make()
+            except L1RpcError as e:
+                raise StageStopped(str(e)) from None
+            except L1Error as e:
+                if not warned:
+                    log.warn(
+                        "L1 {command} sender waits for L1: {error}", command=self.command, error=e
+                    )
+                    warned = True
+            await deferLater(self._clock, L1_RETRY_DELAY, lambda: None)
 
     async def _counter(self) -> int:
         (value,) = await self._client.call_function(
@@ -500,10 +530,7 @@ class L1Sender(service.Service):
         return await count("latest"), await count("pending")
 
     async def _nonces(self) -> tuple[int, int]:
-        try:
-            return await self._nonces_or_raise()
-        except L1Error as e:
-            raise StageStopped(str(e)) from None
+        return await self._checked(self._nonces_or_raise)
 
     async def _report(self, flights: list[InFlight]) -> None:
         if self.metrics is None:
