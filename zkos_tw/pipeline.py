@@ -69,6 +69,10 @@ class BoundedQueue:
         """The oldest item without taking it, or None when the queue is empty."""
         return self._items[0] if self._items else None
 
+    def peek_many(self, limit: int) -> list:
+        """Up to ``limit`` of the oldest items, oldest first, without taking them."""
+        return [item for _, item in zip(range(limit), self._items, strict=False)]
+
     def when_nonempty(self) -> defer.Deferred:
         """Fires (with None) once the queue holds an item, now or later; takes nothing."""
         if self._items:
