@@ -14,7 +14,7 @@ from zkos_tw.sequencer.blocks import BlockContext
 from zkos_tw.testing.memory_tree_store import MemoryTreeStore
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "prover_input_v1.bin")
-GOLDEN_SHA256 = "8fc1ab9e8d8781234a73a22e65bc583e0df3179f177cbc7ee5257a0f59ed4678"
+GOLDEN_SHA256 = "276b1dbfc762171aa3de3290237eb57b3d8902e57fd4498ec7f03f334af46218"
 K1, K2, ABSENT = b"\x10" * 32, b"\x30" * 32, b"\x20" * 32
 
 
@@ -64,8 +64,11 @@ class ProverInputTests(SynchronousTestCase):
         self.assertEqual(data[hashes + 32 : hashes + 64], b"\x01" * 32)
         root = 20 + ctx
         self.assertEqual(data[root : root + 32], sample().blocks[0].tree_root)
-        self.assertEqual(int.from_bytes(data[root + 48 : root + 52], "little"), 2)  # txs
-        self.assertEqual(data[root + 52 : root + 60], b"\x03\0\0\0\x02\xf8\x01\0")
+        leaf = 8 + 32 + 32 + 8 + 64 * 32
+        self.assertEqual(int.from_bytes(data[root + 48 : root + 56], "little"), 3)  # index 3
+        txs = root + 48 + leaf
+        self.assertEqual(int.from_bytes(data[txs : txs + 4], "little"), 2)
+        self.assertEqual(data[txs + 4 : txs + 12], b"\x03\0\0\0\x02\xf8\x01\0")
         self.assertEqual(len(data) % 4, 0)
         self.assertEqual(len(pi.words(data)), len(data) // 4)
 
@@ -82,6 +85,11 @@ class ProverInputTests(SynchronousTestCase):
         bad = replace(block, tree_root=b"\0" * 32)
         with self.assertRaisesRegex(pi.ProverInputError, "does not match the root"):
             bad.verify_witness()
+
+    def test_rightmost_checked(self):
+        block = sample().blocks[0]
+        with self.assertRaisesRegex(pi.ProverInputError, "rightmost leaf is not last"):
+            replace(block, rightmost=block.reads[0].leaf).verify_witness()
 
     def test_tampered_value_fails(self):
         """A witness whose proven value was changed no longer matches the root."""

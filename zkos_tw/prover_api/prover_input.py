@@ -12,6 +12,7 @@ raw bytes; variable-length byte strings are ``u32 length || bytes || zero paddin
 
     input   = "ZKPI" || u32 version=1 || u64 batch_number || u32 n_blocks || block*
     block   = context || root[32] || u64 leaf_count || u64 previous_block_timestamp
+              || rightmost leaf (index leaf_count - 1, the path new leaves append along)
               || u32 n_txs || bytes*  || u32 n_reads || read* || u32 n_preimages || preimage*
     context = u64 chain_id || u64 number || u64 timestamp || u256 base_fee || u256 pubdata_price
               || u256 native_price || coinbase[20] || u64 gas_limit || u64 pubdata_limit
@@ -54,6 +55,7 @@ class BlockInput:
     tree_root: bytes
     leaf_count: int
     previous_block_timestamp: int
+    rightmost: LeafProof
     transactions: tuple[bytes, ...]
     reads: tuple[KeyProof, ...]
     preimages: tuple[tuple[bytes, bytes], ...]
@@ -64,6 +66,13 @@ class BlockInput:
 
     def verify_witness(self) -> dict[bytes, bytes | None]:
         """Check every read proof against ``tree_root``; the proven ``{key: value or None}``."""
+        if self.rightmost.index != self.leaf_count - 1:
+            raise ProverInputError(f"block {self.context.number}: rightmost leaf is not last")
+        try:
+            if self.rightmost.compute_root() != self.tree_root:
+                raise ProofError("rightmost leaf proof does not match the root")
+        except ProofError as e:
+            raise ProverInputError(f"block {self.context.number}: {e}") from None
         values = {}
         for proof in self.reads:
             try:
@@ -136,6 +145,7 @@ def _context(c: BlockContext) -> bytes:
 
 def _block(b: BlockInput) -> bytes:
     out = [_context(b.context), b.tree_root, _u64(b.leaf_count), _u64(b.previous_block_timestamp)]
+    out.append(_leaf(b.rightmost))
     out.append(_u32(len(b.transactions)))
     out.extend(_blob(tx) for tx in b.transactions)
     out.append(_u32(len(b.reads)))
@@ -228,6 +238,7 @@ class _Reader:
     def block(self) -> BlockInput:
         context = self.context()
         root, leaf_count, previous = self.take(32), self.u64(), self.u64()
+        rightmost = self.leaf()
         txs = tuple(self.blob() for _ in range(self.u32()))
         reads = tuple(self.read() for _ in range(self.u32()))
         preimages = tuple((self.take(32), self.blob()) for _ in range(self.u32()))
@@ -235,7 +246,7 @@ class _Reader:
             raise ProverInputError(f"block {context.number}: reads not sorted by key")
         if [h for h, _ in preimages] != sorted(h for h, _ in preimages):
             raise ProverInputError(f"block {context.number}: preimages not sorted by hash")
-        return BlockInput(context, root, leaf_count, previous, txs, reads, preimages)
+        return BlockInput(context, root, leaf_count, previous, rightmost, txs, reads, preimages)
 
 
 def decode(data: bytes) -> ProverInput:
@@ -274,6 +285,7 @@ def block_input_from_tree(
         tree.root(version),
         tree.leaf_count(version),
         previous_block_timestamp,
+        tree.leaf_proof(tree.leaf_count(version) - 1, version),
         tuple(transactions),
         tuple(tree.prove(key, version) for key in keys),
         tuple(dict(preimages).items()),
