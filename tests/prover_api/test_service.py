@@ -56,3 +56,42 @@ class CreateProverApiTests(SynchronousTestCase):
         self.reactor.advance(10)
         self.assertEqual(len(self.proved), 0)
         self.assertEqual(service.fri_jobs.pick().number, 1)
+
+
+class BodyLimitTests(SynchronousTestCase):
+    """``ProverApiSite`` answers 413 from the headers alone and closes the connection."""
+
+    def connect(self):
+        from twisted.internet.testing import StringTransport
+
+        service = create_prover_api(
+            ProverApiConfig(),
+            reactor=MemoryReactorClock(),
+            fri_input=BoundedQueue(1),
+            fri_output=BoundedQueue(1),
+            snark_input=BoundedQueue(1),
+            snark_output=BoundedQueue(1),
+            proof_storage=MemoryProofStorage(),
+        )
+        site = service.getServiceNamed("prover-api-http").factory
+        protocol = site.buildProtocol(None)
+        transport = StringTransport()
+        protocol.makeConnection(transport)
+        return protocol, transport
+
+    def test_announced_length_over_limit(self):
+        protocol, transport = self.connect()
+        protocol.dataReceived(
+            b"POST /prover-jobs/FRI/submit HTTP/1.1\r\nHost: p\r\n"
+            b"Content-Length: 10485761\r\n\r\n" + b"x" * 1000
+        )
+        answer = transport.value()
+        self.assertTrue(answer.startswith(b"HTTP/1.1 413 "), answer)
+        self.assertTrue(answer.endswith(b"length limit exceeded"))
+        self.assertTrue(transport.disconnecting)
+
+    def test_small_body_served(self):
+        protocol, transport = self.connect()
+        protocol.dataReceived(b"GET /prover-jobs/status HTTP/1.1\r\nHost: p\r\n\r\n")
+        self.assertIn(b"200 OK", transport.value())
+        self.assertIn(b"\r\n[]\r\n", transport.value())

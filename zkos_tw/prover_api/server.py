@@ -11,7 +11,8 @@
 | ``GET /prover-jobs/SNARK/{from}/{to}/peek`` | 200 as SNARK pick, from proof storage; 400; 404 |
 
 ``block_number`` fields carry batch numbers (the reference's legacy naming). Bytes are standard
-base64 with padding. Bodies over 10 MiB are refused with 413 before they are parsed; a body that
+base64 with padding. Bodies over 10 MiB are refused with 413 before they are parsed (``ProverApiSite``
+refuses an announced or chunked one before reading it); a body that
 is not JSON is 400, JSON of the wrong shape 422 (axum's ``Json`` rejections). ``id`` defaults to
 ``unknown_prover`` and only labels logs. Errors are plain text, as the reference's.
 """
@@ -33,6 +34,7 @@ from zkos_tw.prover_api.snark_jobs import SnarkJobs, SnarkProofRejected
 #: The reference's request body limit.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 DEFAULT_PROVER_ID = "unknown_prover"
+TOO_LARGE = "Failed to buffer the request body: length limit exceeded"
 
 
 class HttpError(Exception):
@@ -60,7 +62,7 @@ def read_json(request, fields: tuple[str, ...]) -> dict:
     """The JSON object body with ``fields`` (u64 unless named ``proof``), size-limited first."""
     body = request.content.read(MAX_BODY_BYTES + 1)
     if len(body) > MAX_BODY_BYTES:
-        raise HttpError(413, "Failed to buffer the request body: length limit exceeded")
+        raise HttpError(413, TOO_LARGE)
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:

@@ -11,8 +11,35 @@ from twisted.web.server import Site
 from zkos_tw import config_values as v
 from zkos_tw.batcher.fake_provers import create_fake_provers_from_config
 from zkos_tw.prover_api.fri_jobs import FriJobs, refuse_real_proofs
-from zkos_tw.prover_api.server import ProverApi
+from zkos_tw.prover_api.server import MAX_BODY_BYTES, TOO_LARGE, ProverApi
 from zkos_tw.prover_api.snark_jobs import SnarkJobs
+from zkos_tw.rpc.server import LimitedHTTPChannel
+
+
+class ProverApiChannel(LimitedHTTPChannel):
+    """Refuses a body announced (or chunked) past 10 MiB before reading it: 413, then close."""
+
+    def _reject(self, limit: int) -> None:
+        self._rejected = True
+        body = TOO_LARGE.encode()
+        head = [
+            b"HTTP/1.1 413 Payload Too Large",
+            b"content-type: text/plain; charset=utf-8",
+            b"content-length: " + str(len(body)).encode(),
+            b"connection: close",
+        ]
+        self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
+        self.transport.loseConnection()
+
+
+class ProverApiSite(Site):
+    """The prover API's ``Site``: the body limit at the channel too; no per-request log."""
+
+    protocol = ProverApiChannel
+    max_request_bytes = MAX_BODY_BYTES
+
+    def log(self, request):
+        pass
 
 
 class ProverApiService(MultiService):
@@ -63,7 +90,7 @@ def create_prover_api(
     service = ProverApiService(fri_jobs, snark_jobs, ProverApi(fri_jobs, snark_jobs, proof_storage))
     if config.component_enabled:
         endpoint = _endpoint or serverFromString(reactor, v.listen_address(config.address))
-        listener = StreamServerEndpointService(endpoint, Site(service.api.app.resource()))
+        listener = StreamServerEndpointService(endpoint, ProverApiSite(service.api.app.resource()))
         listener.setName("prover-api-http")
         listener.setServiceParent(service)
     create_fake_provers_from_config(
