@@ -4,9 +4,11 @@ verifier's refusals."""
 from dataclasses import replace
 
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from tests.prover_api.helpers import WORKER, WORKER_KEY, good_proof, sealed
 from zkos_tw.hashing import keccak256
+from zkos_tw.interfaces import IFriProofVerifier
 from zkos_tw.prover_api import attestation as at
 
 GOLDEN = b'{"V1":{"batch_number":3,"public_input":"0x' + b"ab" * 32 + b'","signature":"0x'
@@ -35,11 +37,13 @@ class AttestationTests(SynchronousTestCase):
 
     def test_verifier_accepts(self):
         env = sealed(1)
-        at.AttestationVerifier([WORKER])(env.batch, good_proof(env))
+        verifier = at.AttestationVerifier([WORKER])
+        verifyObject(IFriProofVerifier, verifier)
+        verifier.verify(env.batch, good_proof(env))
 
     def test_verifier_refusals(self):
         env = sealed(1)
-        verify = at.AttestationVerifier([WORKER])
+        verify = at.AttestationVerifier([WORKER]).verify
         other = replace(
             env.batch,
             commit_batch_info=replace(env.batch.commit_batch_info, new_state_commitment=b"\1" * 32),
@@ -63,6 +67,14 @@ class AttestationTests(SynchronousTestCase):
         for raw, message in cases.items():
             with self.assertRaisesRegex(at.AttestationDecodeError, message):
                 at.decode(raw)
+
+    def test_refuse_real_proofs(self):
+        """The default verifier of a node without real provers refuses every proof."""
+        from zkos_tw.prover_api.fri_jobs import RefuseRealProofs
+
+        verifyObject(IFriProofVerifier, RefuseRealProofs())
+        with self.assertRaises(at.ProofRejected):
+            RefuseRealProofs().verify(sealed(1).batch, b"")
 
     def test_bad_signature(self):
         a = at.Attestation(1, b"\0" * 32, b"\0" * 65)

@@ -4,8 +4,10 @@ real submits (verification, duplicates, late submits, backpressure) and fake sub
 from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from tests.prover_api.helpers import WORKER, good_proof, sealed
+from zkos_tw.interfaces import IFriProofVerifier
 from zkos_tw.pipeline import BoundedQueue
 from zkos_tw.prover_api.attestation import AttestationVerifier
 from zkos_tw.prover_api.fri_jobs import (
@@ -27,7 +29,7 @@ class FriJobsTestBase(SynchronousTestCase):
         self.jobs = self.make()
 
     def make(self, **kw):
-        kw.setdefault("verify", AttestationVerifier([WORKER]))
+        kw.setdefault("verifier", AttestationVerifier([WORKER]))
         return FriJobs(input=self.input, output=self.output, clock=self.clock, **kw)
 
     def seal(self, *numbers, at=0.0):
@@ -135,12 +137,14 @@ class SubmitTests(FriJobsTestBase):
         """Two submits verifying at once: both OK, one envelope downstream."""
         pending = []
 
-        def slow_verify(batch, proof):
-            d = defer.Deferred()
-            pending.append(d)
-            return d
+        @implementer(IFriProofVerifier)
+        class SlowVerifier:
+            def verify(self, batch, proof):
+                d = defer.Deferred()
+                pending.append(d)
+                return d
 
-        self.jobs = self.make(verify=slow_verify)
+        self.jobs = self.make(verifier=SlowVerifier())
         (env,) = self.seal(1)
         self.jobs.pick()
         first, second = self.submit(1, b"a"), self.submit(1, b"b")

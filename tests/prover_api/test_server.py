@@ -33,7 +33,7 @@ class ServerTestBase(SynchronousTestCase):
             input=self.sealed,
             output=self.proved,
             clock=self.clock,
-            verify=AttestationVerifier([WORKER]),
+            verifier=AttestationVerifier([WORKER]),
             prover_input=lambda e: e.number.to_bytes(4, "little") + b"\x01\0\0\0",
         )
         self.snark = SnarkJobs(input=self.committed, output=self.commands, clock=self.clock)

@@ -20,9 +20,11 @@ import json
 from dataclasses import dataclass
 
 import coincurve
+from zope.interface import implementer
 
 from zkos_tw.batcher.info import BatchMetadata
 from zkos_tw.hashing import keccak256
+from zkos_tw.interfaces import IFriProofVerifier
 
 DOMAIN = b"zkos-tw fri attestation v1"
 VERSION = "V1"
@@ -129,14 +131,15 @@ def decode(data: bytes) -> Attestation:
     )
 
 
+@implementer(IFriProofVerifier)
 class AttestationVerifier:
-    """``verify(batch, proof_bytes)`` for ``FriJobs``: decode, check batch and public input,
+    """The ``IFriProofVerifier`` of ``V1`` attestations: decode, check batch and public input,
     check the signer is trusted. Raises ``AttestationDecodeError`` or ``ProofRejected``."""
 
     def __init__(self, trusted_signers):
         self.trusted_signers = frozenset(bytes(a) for a in trusted_signers)
 
-    def __call__(self, batch: BatchMetadata, proof: bytes) -> None:
+    def verify(self, batch: BatchMetadata, proof: bytes) -> None:
         attestation = decode(proof)
         if attestation.batch_number != batch.number:
             raise ProofRejected(

@@ -9,8 +9,8 @@ one. ``pick(min_age)``:
 3. else the head of the queue, if it has been in the stage (since ``BatchSealed``) at least
    ``min_age`` (0 for real provers, ``fake_fri_provers_min_age`` for fakes), is assigned.
 
-``submit`` (real proofs): the batch must be assigned (``UnknownBlock``); ``verify(batch, proof)``
-must accept it (``DeserializationFailed`` / ``VerificationFailed``); the output needs a free slot
+``submit`` (real proofs): the batch must be assigned (``UnknownBlock``); the
+``IFriProofVerifier`` must accept it (``DeserializationFailed`` / ``VerificationFailed``); the output needs a free slot
 (``Backpressure``, the job stays assigned). A duplicate that passed verification while another
 submit removed the job is accepted; a later one is ``UnknownBlock``. ``submit_fake`` skips the
 verification and waits for room downstream.
@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from zkos_tw.batcher.info import BatchEnvelope, BatchMetadata, Proof
 from zkos_tw.batcher.service import BATCH_SEALED
+from zkos_tw.interfaces import IFriProofVerifier
 from zkos_tw.pipeline import BoundedQueue
 from zkos_tw.prover_api.attestation import AttestationDecodeError, ProofRejected
 
@@ -74,9 +76,12 @@ class ShuttingDown(FriJobError):
         super().__init__("server is shutting down")
 
 
-def refuse_real_proofs(batch: BatchMetadata, proof: bytes) -> None:
+@implementer(IFriProofVerifier)
+class RefuseRealProofs:
     """The verifier of a node that takes no real FRI proofs."""
-    raise ProofRejected("this node accepts no real FRI proofs")
+
+    def verify(self, batch: BatchMetadata, proof: bytes) -> None:
+        raise ProofRejected("this node accepts no real FRI proofs")
 
 
 @dataclass
@@ -103,7 +108,7 @@ class FriJobs:
         input: BoundedQueue,
         output: BoundedQueue,
         clock: IReactorTime,
-        verify: Callable[[BatchMetadata, bytes], object] = refuse_real_proofs,
+        verifier: IFriProofVerifier | None = None,
         prover_input: Callable[[BatchEnvelope], bytes] = lambda envelope: b"",
         job_timeout: float = 300.0,
         max_assigned_batch_range: int = 10,
@@ -111,7 +116,7 @@ class FriJobs:
         self.input = input
         self.output = output
         self._clock = clock
-        self._verify = verify
+        self._verifier = IFriProofVerifier(verifier if verifier is not None else RefuseRealProofs())
         self._prover_input = prover_input
         self.job_timeout = job_timeout
         self.max_assigned_batch_range = max_assigned_batch_range
@@ -166,7 +171,7 @@ class FriJobs:
         if job is None:
             raise UnknownBlock()
         try:
-            await defer.maybeDeferred(self._verify, job.envelope.batch, proof)
+            await defer.maybeDeferred(self._verifier.verify, job.envelope.batch, proof)
         except AttestationDecodeError as e:
             raise DeserializationFailed(str(e)) from None
         except ProofRejected as e:

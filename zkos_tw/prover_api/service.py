@@ -10,7 +10,7 @@ from twisted.web.server import Site
 
 from zkos_tw import config_values as v
 from zkos_tw.batcher.fake_provers import create_fake_provers_from_config
-from zkos_tw.prover_api.fri_jobs import FriJobs, refuse_real_proofs
+from zkos_tw.prover_api.fri_jobs import FriJobs
 from zkos_tw.prover_api.server import MAX_BODY_BYTES, TOO_LARGE, ProverApi
 from zkos_tw.prover_api.snark_jobs import SnarkJobs
 from zkos_tw.rpc.server import LimitedHTTPChannel
@@ -63,20 +63,20 @@ def create_prover_api(
     snark_input,
     snark_output,
     proof_storage,
-    verify=refuse_real_proofs,
+    verifier=None,
     prover_input=lambda envelope: b"",
     _endpoint=None,
 ) -> ProverApiService:
     """The ``ProverApiConfig``'s prover API. ``fri_input`` holds sealed batches, ``fri_output``
     gets proved ones; ``snark_input`` holds committed batches, ``snark_output`` gets
     ``ProofCommand``s. It listens on ``address`` when ``component_enabled``; the fake provers
-    it runs (per their switches) use the same job queues as real ones. ``verify(batch, proof)``
-    checks real FRI proofs; ``prover_input(envelope)`` gives a job's input bytes."""
+    it runs (per their switches) use the same job queues as real ones. ``verifier`` (an
+    ``IFriProofVerifier``; default: refuse every real proof) checks real FRI proofs; ``prover_input(envelope)`` gives a job's input bytes."""
     fri_jobs = FriJobs(
         input=fri_input,
         output=fri_output,
         clock=reactor,
-        verify=verify,
+        verifier=verifier,
         prover_input=prover_input,
         job_timeout=config.job_timeout,
         max_assigned_batch_range=config.max_assigned_batch_range,
