@@ -81,7 +81,7 @@ class FriRouteTests(ServerTestBase):
 
     def test_submit_accepted(self):
         env = self.pick_one()
-        self.assertEqual(self.submit(good_proof(env))[0], 204)
+        self.assertEqual(self.submit(good_proof(env)), (204, b""))
         self.assertEqual(self.successResultOf(self.proved.get()).fri_proof.data, good_proof(env))
         self.assertEqual(self.json("GET", "/status"), [])
 
