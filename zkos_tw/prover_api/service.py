@@ -90,7 +90,9 @@ def create_prover_api(
     service = ProverApiService(fri_jobs, snark_jobs, ProverApi(fri_jobs, snark_jobs, proof_storage))
     if config.component_enabled:
         endpoint = _endpoint or serverFromString(reactor, v.listen_address(config.address))
-        listener = StreamServerEndpointService(endpoint, ProverApiSite(service.api.app.resource()))
+        listener = StreamServerEndpointService(
+            endpoint, ProverApiSite(service.api.app.resource(), reactor=reactor)
+        )
         listener.setName("prover-api-http")
         listener.setServiceParent(service)
     create_fake_provers_from_config(
