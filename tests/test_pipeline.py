@@ -1,6 +1,6 @@
 """Tests for ``zkos_tw.pipeline.BoundedQueue``."""
 
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from zkos_tw.pipeline import BoundedQueue, QueueClosed
 
@@ -61,3 +61,43 @@ class BoundedQueueTests(TestCase):
     def test_capacity_must_be_positive(self):
         """A capacity under one is refused."""
         self.assertRaises(ValueError, BoundedQueue, 0)
+
+
+class PeekAndWatchTests(SynchronousTestCase):
+    """``peek_many`` and ``when_nonempty`` take nothing from the queue."""
+
+    def test_peek_many(self):
+        q = BoundedQueue(5)
+        for i in range(4):
+            q.put(i)
+        self.assertEqual(q.peek_many(3), [0, 1, 2])
+        self.assertEqual(q.peek_many(10), [0, 1, 2, 3])
+        self.assertEqual(len(q), 4)
+
+    def test_when_nonempty(self):
+        q = BoundedQueue(2)
+        d = q.when_nonempty()
+        self.assertNoResult(d)
+        q.put("a")
+        self.successResultOf(d)
+        self.successResultOf(q.when_nonempty())
+        self.assertEqual(len(q), 1)
+
+    def test_when_nonempty_cancel(self):
+        q = BoundedQueue(2)
+        d = q.when_nonempty()
+        d.cancel()
+        self.failureResultOf(d)
+        q.put("a")  # no error from a cancelled watcher
+        self.assertEqual(len(q), 1)
+
+    def test_direct_handover_does_not_wake(self):
+        """An item handed straight to a waiting ``get`` never sits in the queue."""
+        q = BoundedQueue(2)
+        got = q.get()
+        d = q.when_nonempty()
+        q.put("a")
+        self.assertEqual(self.successResultOf(got), "a")
+        self.assertNoResult(d)
+        d.cancel()
+        self.failureResultOf(d)

@@ -249,6 +249,7 @@ class ProverInputGeneratorConfig:
 class ProverApiConfig:
     """The prover API and the fake provers (main node)."""
 
+    component_enabled: bool = param(True, v.boolean, "serve the prover API (HTTP)")
     address: str = param("0.0.0.0:3124", v.listen_address, "prover API listen address")
     job_timeout: float = param(300.0, v.duration, "reassign a FRI job after this long")
     max_assigned_batch_range: int = param(10, v.positive_int, "batches assigned ahead")

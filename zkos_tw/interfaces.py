@@ -542,3 +542,21 @@ class IBatchStore(Interface):
 
     def close():
         """Release the store; nothing may be called on it afterwards."""
+
+
+class IFriProofVerifier(Interface):
+    """Checks a submitted FRI proof of one batch before it goes downstream (reference §5.4).
+
+    ``verify(batch, proof)`` gets the batch's ``BatchMetadata`` and the submitted proof bytes. It
+    returns (or fires a Deferred) when the proof proves that batch. Otherwise it raises
+    ``zkos_tw.prover_api.attestation.AttestationDecodeError`` if the bytes do not decode, which
+    the API answers with 400 ``deserialization failed: …``. It raises ``ProofRejected`` if the
+    bytes decode but prove something else, which the API answers with 400
+    ``proof verification failed``. It must not change the batch.
+
+    Implementations: ``zkos_tw.prover_api.attestation.AttestationVerifier`` (the V1 signed
+    re-execution attestation) and ``zkos_tw.prover_api.fri_jobs.RefuseRealProofs``.
+    """
+
+    def verify(batch, proof):
+        """Return if ``proof`` (bytes) proves ``batch``; raise as the contract says otherwise."""

@@ -6,7 +6,8 @@ the channel in front of it, and the stage upstream waits in ``put`` instead of g
 
 ``put`` returns a Deferred that fires once the item is in the queue; ``get`` returns a Deferred
 that fires with the oldest item. Both are FIFO among waiters. ``close`` wakes every waiting
-``get`` with ``QueueClosed`` (a stopping service uses it so that its loop ends).
+``get`` with ``QueueClosed`` (a stopping service uses it so that its loop ends). ``when_nonempty``
+lets a consumer that takes items only on demand (the FRI job queue) wait without taking one.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class BoundedQueue:
         self._items: deque = deque()
         self._putters: deque = deque()  # (Deferred, item) waiting for room
         self._getters: deque = deque()  # Deferreds waiting for an item
+        self._watchers: list = []  # Deferreds waiting for the queue to hold an item
 
     def __len__(self) -> int:
         return len(self._items)
@@ -45,6 +47,7 @@ class BoundedQueue:
             return defer.succeed(None)
         if len(self._items) < self.capacity:
             self._items.append(item)
+            self._wake_watchers()
             return defer.succeed(None)
         d = defer.Deferred(lambda d: self._cancel_put(d))
         self._putters.append((d, item))
@@ -65,6 +68,23 @@ class BoundedQueue:
     def peek(self):
         """The oldest item without taking it, or None when the queue is empty."""
         return self._items[0] if self._items else None
+
+    def peek_many(self, limit: int) -> list:
+        """Up to ``limit`` of the oldest items, oldest first, without taking them."""
+        return [item for _, item in zip(range(limit), self._items, strict=False)]
+
+    def when_nonempty(self) -> defer.Deferred:
+        """Fires (with None) once the queue holds an item, now or later; takes nothing."""
+        if self._items:
+            return defer.succeed(None)
+        d = defer.Deferred(lambda d: self._watchers.remove(d))
+        self._watchers.append(d)
+        return d
+
+    def _wake_watchers(self) -> None:
+        watchers, self._watchers = self._watchers, []
+        for d in watchers:
+            d.callback(None)
 
     def close(self) -> None:
         """Refuse further puts and fail every waiting ``get`` and ``put`` with ``QueueClosed``."""

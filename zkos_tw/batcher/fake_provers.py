@@ -1,11 +1,12 @@
 """The in-process fake FRI and SNARK provers (reference §5.2, §5.3), for nodes without real ones.
 
-``FakeFriProvers`` runs ``fake_fri_provers_workers`` (5) workers. Each takes the next sealed
-batch from its input queue, waits until the batch is ``fake_fri_provers_min_age`` (3 s) old in
-the stage (since ``BatchSealed``; a real prover would get that head start), "proves" it for
-``fake_fri_provers_compute_time`` (2 s) and puts it on the output with a fake FRI proof
-(stage times ``FriProverPicked``, ``FriProvedFake``). Output order is arbitrary; the
-``GaplessCommitter`` puts it back in order and stores the proofs.
+``FakeFriProvers`` runs ``fake_fri_provers_workers`` (5) workers. They are clients of the
+prover API's ``FriJobs`` (the same job queue real provers use, §5.2): each picks a job with
+``min_age`` = ``fake_fri_provers_min_age`` (3 s, so real provers get a head start), "proves" it
+for ``fake_fri_provers_compute_time`` (2 s) and submits a fake FRI proof (stage times
+``FriProverPicked``, ``FriProvedFake``). With nothing to pick a worker waits for a new batch or
+250 ms. Output order is arbitrary; the ``GaplessCommitter`` puts it back in order and stores the
+proofs. Given only ``input`` and ``output`` queues, the provers make their own ``FriJobs``.
 
 ``FakeSnarkProver`` looks at the head of the committed batches every second. When the head
 is ``fake_snark_provers_max_batch_age`` (10 s) old, counted from its first block's timestamp, it
@@ -23,11 +24,13 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from zkos_tw.batcher.info import BatchEnvelope, Proof, ProofCommand
-from zkos_tw.batcher.service import BATCH_SEALED
 from zkos_tw.pipeline import BoundedQueue
+from zkos_tw.prover_api.fri_jobs import FRI_PROVED_FAKE, FRI_PROVER_PICKED, FriJobs, UnknownBlock
 
-FRI_PROVER_PICKED = "FriProverPicked"
-FRI_PROVED_FAKE = "FriProvedFake"
+__all__ = ["FRI_PROVED_FAKE", "FRI_PROVER_PICKED", "FakeFriProvers", "FakeSnarkProver"]
+
+#: How long an idle fake FRI prover waits before it asks again (the reference's 250 ms).
+FRI_IDLE_POLL = 0.25
 SNARK_PROVED_FAKE = "SnarkProvedFake"
 #: How often the fake SNARK prover looks at its queue (the reference's 1 s).
 SNARK_POLL_INTERVAL = 1.0
@@ -42,15 +45,17 @@ class FakeFriProvers(Service):
     def __init__(
         self,
         *,
-        input: BoundedQueue,
-        output: BoundedQueue,
         reactor: IReactorTime,
+        input: BoundedQueue | None = None,
+        output: BoundedQueue | None = None,
+        jobs: FriJobs | None = None,
         workers: int = 5,
         compute_time: float = 2.0,
         min_age: float = 3.0,
     ):
-        self._input = input
-        self._output = output
+        if jobs is None:
+            jobs = FriJobs(input=input, output=output, clock=reactor)
+        self.jobs = jobs
         self._reactor = reactor
         self.workers = workers
         self.compute_time = compute_time
@@ -80,16 +85,40 @@ class FakeFriProvers(Service):
 
     async def _work(self) -> None:
         while True:
-            envelope = await self._input.get()
-            now = self._reactor.seconds()
-            entered = envelope.stage_times.get(BATCH_SEALED, now)
-            if entered + self.min_age > now:
-                await task.deferLater(self._reactor, entered + self.min_age - now)
-            times = dict(envelope.stage_times)
-            times[FRI_PROVER_PICKED] = self._reactor.seconds()
+            job = self.jobs.pick(self.min_age)
+            if job is None:
+                await self._idle()
+                continue
             await task.deferLater(self._reactor, self.compute_time)
-            times[FRI_PROVED_FAKE] = self._reactor.seconds()
-            await self._output.put(BatchEnvelope(envelope.batch, Proof.fake_proof(), times))
+            try:
+                await self.jobs.submit_fake(job.number)
+            except UnknownBlock:
+                self.log.debug("batch {n} was proved by another prover", n=job.number)
+
+    def _idle(self) -> defer.Deferred:
+        """Wait 250 ms, less if the head batch comes of age sooner, or until a batch arrives."""
+        ready_in = self.jobs.head_ready_in(self.min_age)
+        delay = FRI_IDLE_POLL if not ready_in or ready_in <= 0 else min(FRI_IDLE_POLL, ready_in)
+        poll = task.deferLater(self._reactor, delay)
+        if ready_in is not None:
+            return poll
+        return _first(poll, self.jobs.input.when_nonempty())
+
+
+def _first(*waits: defer.Deferred) -> defer.Deferred:
+    """Fires (with None) when the first of ``waits`` fires; the others are cancelled."""
+    out = defer.Deferred(lambda _: [d.cancel() for d in waits])
+
+    def fired(result):
+        if not out.called:
+            out.callback(None)
+        for d in waits:
+            d.cancel()
+        return None
+
+    for d in waits:
+        d.addBoth(fired)
+    return out
 
 
 class FakeSnarkProver(TimerService):
@@ -144,14 +173,23 @@ class FakeSnarkProver(TimerService):
 
 
 def create_fake_provers_from_config(
-    config, *, reactor, fri_input, fri_output, snark_input, snark_output
+    config,
+    *,
+    reactor,
+    fri_input=None,
+    fri_output=None,
+    snark_input=None,
+    snark_output=None,
+    fri_jobs: FriJobs | None = None,
 ) -> MultiService:
-    """The fake provers the ``ProverApiConfig`` enables (possibly none) under one service."""
+    """The fake provers the ``ProverApiConfig`` enables (possibly none) under one service.
+    Pass the prover API's ``fri_jobs`` so fake and real provers share jobs."""
     parent = MultiService()
     if config.fake_fri_provers_enabled:
         FakeFriProvers(
             input=fri_input,
             output=fri_output,
+            jobs=fri_jobs,
             reactor=reactor,
             workers=config.fake_fri_provers_workers,
             compute_time=config.fake_fri_provers_compute_time,
