@@ -102,6 +102,7 @@ class NodeProcess:
         self.status_port = free_port()
         self.rpc_port = free_port()
         self.replay_port = free_port()
+        self.prover_api_port = free_port()
         self.rpc_url = f"http://127.0.0.1:{self.rpc_port}"
         self.log_path = os.path.join(workdir, "node.log")
         self.args = [
@@ -119,6 +120,8 @@ class NodeProcess:
             f"127.0.0.1:{self.rpc_port}",
             "--sequencer-block-replay-server-address",
             f"127.0.0.1:{self.replay_port}",
+            "--prover-api-address",
+            f"127.0.0.1:{self.prover_api_port}",
             "--genesis-genesis-input-path",
             GENESIS,
             "--general-rocks-db-path",

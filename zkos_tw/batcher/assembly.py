@@ -2,7 +2,7 @@
 
 Stages and the bounded queues between them (reference §5.6)::
 
-    BlockSink ─► Batcher ─sealed─► FRI provers ─proved─► GaplessCommitter ─ordered─► CommitFeeder
+    BlockSink ─► Batcher ─sealed─► FRI jobs (prover API on 3124, fake provers) ─proved─► GaplessCommitter ─ordered─► CommitFeeder
       ─► commit sender ─committed─► SNARK prover ─groups─► ProveFeeder ─► prove sender
       ─proved─► ExecuteFeeder (priority tree) ─► execute sender ─executed─► PipelineSink
 
@@ -22,7 +22,6 @@ from twisted.logger import Logger
 from zkos_tw.batcher.batch_store import LMDBBatchStore
 from zkos_tw.batcher.block_facts import StorageBlockFacts
 from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
-from zkos_tw.batcher.fake_provers import create_fake_provers_from_config
 from zkos_tw.batcher.gapless import GaplessCommitter
 from zkos_tw.batcher.info import StoredBatchInfo
 from zkos_tw.batcher.l1_stages import CommitFeeder, ExecuteFeeder, PipelineSink, ProveFeeder
@@ -30,6 +29,7 @@ from zkos_tw.batcher.proof_storage import FileProofStorage
 from zkos_tw.batcher.service import create_batcher
 from zkos_tw.launcher import StartupError
 from zkos_tw.pipeline import BoundedQueue
+from zkos_tw.prover_api.service import create_prover_api
 
 log = Logger()
 
@@ -77,7 +77,17 @@ def open_batch_store(config) -> LMDBBatchStore:
 
 
 def create_rollup_pipeline(
-    config, reactor, *, chain, sink, senders, l1_state, batch_store, metrics=None, registry=None
+    config,
+    reactor,
+    *,
+    chain,
+    sink,
+    senders,
+    l1_state,
+    batch_store,
+    metrics=None,
+    registry=None,
+    prover_api_endpoint=None,
 ) -> RollupPipeline:
     """The pipeline over the opened ``chain`` feeding the prepared ``senders`` (``L1Senders``).
 
@@ -144,13 +154,15 @@ def create_rollup_pipeline(
     sink.add_listener(batcher.block_stored)
     stages = [
         batcher,
-        create_fake_provers_from_config(
+        create_prover_api(
             config.prover_api,
             reactor=reactor,
             fri_input=sealed,
             fri_output=proved,
             snark_input=commit.outbound,
             snark_output=snark_groups,
+            proof_storage=proof_storage,
+            _endpoint=prover_api_endpoint,
         ),
         GaplessCommitter(
             input=proved,
