@@ -103,7 +103,7 @@ def create_rollup_pipeline(
     if committed > last_stored:
         raise StartupError(
             f"L1 has {committed} batches committed but this node's batch store ends at batch "
-            f"{last_stored} ({batch_store.path}): the chain data belongs to another L1 or lost "
+            f"{last_stored} ({getattr(batch_store, 'path', 'in memory')}): the chain data belongs to another L1 or lost "
             "batches"
         )
     latest_proof = proof_storage.latest_batch() or 0
@@ -210,7 +210,7 @@ def _check_same_batch(batch_store, proof_storage, number: int, config) -> None:
     if not same:
         raise StartupError(
             f"proof storage ({config.prover_api.object_store_file_backed_base_path}) holds a "
-            f"batch {number} that is not this chain's (batch store {batch_store.path}): remove "
+            f"batch {number} that is not this chain's (batch store {getattr(batch_store, 'path', 'in memory')}): remove "
             "it or set prover_api_object_store_file_backed_base_path to this chain's"
         )
 
