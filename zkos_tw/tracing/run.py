@@ -1,0 +1,43 @@
+"""Run one transaction of a block under a tracer.
+
+``trace_transaction(block_env, tx, sender, tracer, ...)`` applies an L2 transaction (or, with
+``l1=True``, an L1 priority / upgrade transaction) to ``block_env.state`` exactly as the block
+did, with ``tracer`` attached for that transaction only, and returns the receipt. The general
+path of ``apply_transaction`` runs (``_fast=False``): a plain transfer has a top frame too.
+"""
+
+from __future__ import annotations
+
+from zkos_tw.execution.l1_transactions import apply_l1_transaction
+from zkos_tw.execution.processing import apply_transaction
+from zkos_tw.tracing import hooks
+
+
+def trace_transaction(
+    block_env, tx, sender, tracer, *, cumulative_gas_used=0, l1=False, tx_number_in_block=0
+):
+    """Apply ``tx`` with ``tracer`` attached; return its receipt (an ``L1Receipt`` for L1)."""
+    attached = hooks.attach(block_env, tracer)
+    try:
+        tracer.on_tx_start(tx.gas)
+        if l1:
+            outcome = apply_l1_transaction(
+                block_env, tx, cumulative_gas_used, tx_number_in_block=tx_number_in_block
+            )
+            tracer.on_tx_end(outcome.receipt.gas_used)
+        else:
+            outcome = apply_transaction(block_env, tx, sender, cumulative_gas_used, _fast=False)
+            tracer.on_tx_end(outcome.gas_used)
+    finally:
+        hooks.detach(block_env, attached)
+    return outcome
+
+
+def apply_untraced(block_env, tx, sender, *, cumulative_gas_used=0, l1=False, tx_number_in_block=0):
+    """Apply ``tx`` as the block did, without a tracer; return the gas it used."""
+    if l1:
+        outcome = apply_l1_transaction(
+            block_env, tx, cumulative_gas_used, tx_number_in_block=tx_number_in_block
+        )
+        return outcome.receipt.gas_used
+    return apply_transaction(block_env, tx, sender, cumulative_gas_used).gas_used
