@@ -41,3 +41,20 @@ def apply_untraced(block_env, tx, sender, *, cumulative_gas_used=0, l1=False, tx
         )
         return outcome.receipt.gas_used
     return apply_transaction(block_env, tx, sender, cumulative_gas_used).gas_used
+
+
+def traced_message_call(block_env, message, tx_env, tracer, gas_limit: int):
+    """``process_message_call`` with ``tracer`` attached (``debug_traceCall``); the top frame's
+    ``gasUsed`` is after the refund, as a receipt's."""
+    from zkos_tw.execution.gas import MAX_REFUND_QUOTIENT
+    from zkos_tw.execution.interpreter import process_message_call
+
+    attached = hooks.attach(block_env, tracer)
+    try:
+        tracer.on_tx_start(gas_limit)
+        output = process_message_call(message, block_env, tx_env)
+        used = gas_limit - output.gas_left
+        tracer.on_tx_end(used - min(used // MAX_REFUND_QUOTIENT, output.refund_counter))
+    finally:
+        hooks.detach(block_env, attached)
+    return output
