@@ -39,7 +39,7 @@ class StructLoggerTests(SynchronousTestCase):
                                    "gasCost": 3, "depth": 1, "stack": []})  # fmt: skip
         depths = [s["depth"] for s in logs]
         self.assertEqual(max(depths), 2)
-        for here, after in zip(logs, logs[1:]):
+        for here, after in zip(logs, logs[1:], strict=False):
             if here["depth"] == after["depth"] == 1 and here["op"] not in ("CALL", "STATICCALL"):
                 self.assertEqual(here["gas"] - here["gasCost"], after["gas"])
         call = next(s for s in logs if s["op"] == "CALL")
