@@ -557,8 +557,9 @@ class ITracer(Interface):
 
     wants_steps = Attribute("True when the tracer needs on_step / on_step_done")
 
-    def on_tx_start(gas_limit):
-        """The transaction starts with gas limit ``gas_limit``."""
+    def on_tx_start(gas_limit, first_log_index=0):
+        """The transaction starts with gas limit ``gas_limit``; its first log would have index
+        ``first_log_index`` in the block."""
 
     def on_enter(depth, kind, caller, to, data, gas, value):
         """A frame starts: ``data`` is the input (the initcode of a create), ``gas`` its gas."""

@@ -47,15 +47,29 @@ NOPE = (
     + push(100) + push(0) + op(REVERT)
 )  # fmt: skip
 
-#: LOG0, CALL the logger, STATICCALL the reverter, call SHA256 with 1 wei... no value: it is
-#: a CALL with 4 bytes of input; then return the logger's word (memory 0..32).
-ROOT = (
-    push(0) + push(0) + op(LOG0)
-    + call(OTHER) + op(POP)
-    + call(REVERTER, kind=STATICCALL, out_size=0) + op(POP)
-    + call(SHA256, in_size=4, out_size=0) + op(POP)
-    + push(32) + push(0) + op(RETURN)
-)  # fmt: skip
+
+def root(logger: bytes, reverter: bytes) -> bytes:
+    """LOG0, CALL ``logger``, STATICCALL ``reverter``, CALL SHA256 with 4 bytes of input, then
+    return the logger's word (memory 0..32)."""
+    return (
+        push(0) + push(0) + op(LOG0)
+        + call(logger) + op(POP)
+        + call(reverter, kind=STATICCALL, out_size=0) + op(POP)
+        + call(SHA256, in_size=4, out_size=0) + op(POP)
+        + push(32) + push(0) + op(RETURN)
+    )  # fmt: skip
+
+
+ROOT = root(OTHER, REVERTER)
+
+
+def init_code(runtime: bytes) -> bytes:
+    """Creation code that deploys ``runtime``: CODECOPY it after itself and RETURN it."""
+    n = len(runtime)
+    return (
+        bytes([0x61]) + n.to_bytes(2, "big") + bytes([0x60, 14, 0x60, 0, 0x39])
+        + bytes([0x61]) + n.to_bytes(2, "big") + bytes([0x60, 0, 0xF3]) + runtime
+    )  # fmt: skip
 
 
 def pre_state() -> MemoryState:

@@ -78,12 +78,32 @@ class CallTracerTests(SynchronousTestCase):
         result, _ = trace("pure", {"withLog": True})
         self.assertEqual(
             result["logs"], [{"address": hx(CONTRACT), "topics": [], "data": "0x",
-                              "position": "0x0"}]
+                              "index": "0x0", "position": "0x0"}]
         )  # fmt: skip
         logger_logs = result["calls"][0]["logs"]
         self.assertEqual(logger_logs[0]["topics"], [hx((0xAA).to_bytes(32, "big"))])
         self.assertEqual(logger_logs[0]["position"], "0x0")
+        self.assertEqual(logger_logs[0]["index"], "0x1")
         self.assertNotIn("logs", result["calls"][1])
+
+    def test_log_index_after_a_failed_frame(self):
+        """A failed frame's logs give their indexes back (geth's journal revert)."""
+        from tests.execution.evm_helpers import OTHER, push
+        from tests.tracing.programs import LOGGER, call, op, pre_state
+
+        # LOG0; CALL a frame that logs then runs out of gas; LOG0 again: indexes 0 and 1.
+        state = pre_state()
+        state.set_account(OTHER, code=LOGGER[:7] + bytes([0xFE]))
+        code = push(0) + push(0) + op(0xA0) + call(OTHER) + op(0x50) + push(0) + push(0)
+        state.set_account(CONTRACT, code=code + op(0xA0))
+        tracer = CallTracer({"withLog": True})
+        t, sender = signed(CONTRACT)
+        trace_transaction(environment("pure", state), t, sender, tracer, first_log_index=5)
+        result = tracer.result()
+        self.assertEqual([(g["index"], g["position"]) for g in result["logs"]],
+                         [("0x5", "0x0"), ("0x6", "0x1")])  # fmt: skip
+        self.assertNotIn("logs", result["calls"][0])
+        self.assertEqual(result["calls"][0]["error"], "invalid opcode: INVALID")
 
     def test_only_top_call(self):
         """onlyTopCall: no ``calls``."""

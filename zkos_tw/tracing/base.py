@@ -13,7 +13,7 @@ class BaseTracer:
 
     wants_steps = False
 
-    def on_tx_start(self, gas_limit: int) -> None:
+    def on_tx_start(self, gas_limit: int, first_log_index: int = 0) -> None:
         pass
 
     def on_enter(self, depth, kind, caller, to, data, gas, value) -> None:

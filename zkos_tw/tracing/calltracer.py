@@ -25,11 +25,17 @@ class CallTracer(BaseTracer):
         self.stack: list[dict] = []
         self.root: dict | None = None
         self.gas_limit = 0
+        # Geth's log ``index``: the log's index in the block; a failed frame's logs give their
+        # indexes back (the state journal's revert), so ``emitted`` counts per open frame.
+        self.log_index = 0
+        self.emitted: list[int] = []
 
-    def on_tx_start(self, gas_limit: int) -> None:
+    def on_tx_start(self, gas_limit: int, first_log_index: int = 0) -> None:
         self.gas_limit = gas_limit
+        self.log_index = first_log_index
 
     def on_enter(self, depth, kind, caller, to, data, gas, value) -> None:
+        self.emitted.append(0)
         if self.only_top_call and depth > 0:
             return
         frame = {
@@ -45,6 +51,11 @@ class CallTracer(BaseTracer):
         self.stack.append(frame)
 
     def on_exit(self, depth, output, gas_used, error, reverted) -> None:
+        emitted = self.emitted.pop()
+        if error is not None:
+            self.log_index -= emitted
+        elif self.emitted:
+            self.emitted[-1] += emitted
         if self.only_top_call and depth > 0:
             return
         frame = self.stack.pop()
@@ -56,7 +67,11 @@ class CallTracer(BaseTracer):
             self.root = frame
 
     def on_log(self, log) -> None:
-        if not self.with_log or not self.stack:
+        index = self.log_index
+        self.log_index += 1
+        if self.emitted:
+            self.emitted[-1] += 1
+        if not self.with_log or not self.stack or len(self.stack) < len(self.emitted):
             return
         frame = self.stack[-1]
         frame.setdefault("logs", []).append(
@@ -64,6 +79,7 @@ class CallTracer(BaseTracer):
                 "address": _hex(log.address),
                 "topics": [_hex(t) for t in log.topics],
                 "data": _hex(log.data),
+                "index": hex(index),
                 "position": hex(len(frame.get("calls", ()))),
             }
         )

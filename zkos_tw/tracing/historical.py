@@ -58,15 +58,20 @@ class StoredBlock:
         last = max(wanted, default=-1)
         traced = []
         gas_used = 0
+        logs = 0
         for index, (tx, sender, l1) in enumerate(self.transactions[: last + 1]):
             options = dict(cumulative_gas_used=gas_used, l1=l1, tx_number_in_block=index)
             if index in wanted:
                 tracer = make_tracer()
-                outcome = trace_transaction(env, tx, sender, tracer, **options)
+                outcome = trace_transaction(
+                    env, tx, sender, tracer, first_log_index=logs, **options
+                )
                 traced.append((index, self.tx_hashes[index], tracer))
-                gas_used = (outcome.receipt if l1 else outcome).cumulative_gas_used
+                receipt = outcome.receipt if l1 else outcome
             else:
-                gas_used += apply_untraced(env, tx, sender, **options)
+                receipt = apply_untraced(env, tx, sender, **options)
+            gas_used = receipt.cumulative_gas_used
+            logs += len(receipt.logs)
         return traced
 
 

@@ -60,9 +60,9 @@ class Deadline:
         if self.clock() >= self.deadline:
             raise TraceTimeout()
 
-    def on_tx_start(self, gas_limit):
+    def on_tx_start(self, gas_limit, first_log_index=0):
         self._check()
-        self.tracer.on_tx_start(gas_limit)
+        self.tracer.on_tx_start(gas_limit, first_log_index)
 
     def on_enter(self, *args):
         self._check()

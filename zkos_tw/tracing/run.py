@@ -14,12 +14,21 @@ from zkos_tw.tracing import hooks
 
 
 def trace_transaction(
-    block_env, tx, sender, tracer, *, cumulative_gas_used=0, l1=False, tx_number_in_block=0
+    block_env,
+    tx,
+    sender,
+    tracer,
+    *,
+    cumulative_gas_used=0,
+    l1=False,
+    tx_number_in_block=0,
+    first_log_index=0,
 ):
-    """Apply ``tx`` with ``tracer`` attached; return its receipt (an ``L1Receipt`` for L1)."""
+    """Apply ``tx`` with ``tracer`` attached; return its receipt (an ``L1Receipt`` for L1).
+    ``first_log_index``: how many logs the block's earlier transactions emitted."""
     attached = hooks.attach(block_env, tracer)
     try:
-        tracer.on_tx_start(tx.gas)
+        tracer.on_tx_start(tx.gas, first_log_index)
         if l1:
             outcome = apply_l1_transaction(
                 block_env, tx, cumulative_gas_used, tx_number_in_block=tx_number_in_block
@@ -34,13 +43,13 @@ def trace_transaction(
 
 
 def apply_untraced(block_env, tx, sender, *, cumulative_gas_used=0, l1=False, tx_number_in_block=0):
-    """Apply ``tx`` as the block did, without a tracer; return the gas it used."""
+    """Apply ``tx`` as the block did, without a tracer; return its receipt."""
     if l1:
         outcome = apply_l1_transaction(
             block_env, tx, cumulative_gas_used, tx_number_in_block=tx_number_in_block
         )
-        return outcome.receipt.gas_used
-    return apply_transaction(block_env, tx, sender, cumulative_gas_used).gas_used
+        return outcome.receipt
+    return apply_transaction(block_env, tx, sender, cumulative_gas_used)
 
 
 def traced_message_call(block_env, message, tx_env, tracer, gas_limit: int):

@@ -1,0 +1,123 @@
+"""callTracer differential: the same transactions on our node and on a real anvil, traced with
+``debug_traceTransaction`` on both, give the same call trees.
+
+Normalisations (each legitimately differs between the two chains):
+
+1. addresses of the contracts the test deploys: replaced by ``<name>`` (they depend on the
+   sender's nonce on each chain);
+   — also inside hex strings (the root's creation code holds them);
+2. the top frame's ``gas``: we give geth's value (the transaction's gas limit), anvil gives the
+   limit minus the intrinsic gas; anvil's is compared with ours minus the intrinsic gas.
+
+Nothing else is normalised: gas, gasUsed, values, outputs, errors, revert reasons and logs
+(``withLog``) must be equal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from eth_account import Account
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+from web3 import Web3
+
+from tests.integration.node_process import NodeProcess, free_port, require_anvil, sleep
+from tests.tracing.programs import LOGGER, NOPE, init_code, root
+from zkos_tw.execution.forks import CANCUN
+from zkos_tw.execution.transactions import decode_transaction, intrinsic_gas
+
+KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
+ACCOUNT = Account.from_key(KEY)
+TRACE = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
+
+
+def scenario(w3: Web3) -> tuple[dict, list]:
+    """Deploy the three contracts, call the root, make a reverting call; return the deployed
+    addresses by name and the call traces of every transaction."""
+    chain_id = w3.eth.chain_id
+    nonce = w3.eth.get_transaction_count(ACCOUNT.address)
+    hashes = []
+
+    def send(to, data, gas=500_000):
+        nonlocal nonce
+        tx = {"value": 0, "gas": gas, "nonce": nonce, "chainId": chain_id, "data": data,
+              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        nonce += 1
+        tx_hash = w3.eth.send_raw_transaction(ACCOUNT.sign_transaction(tx).raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.1)
+        hashes.append(tx_hash)
+        return receipt
+
+    logger = send(None, init_code(LOGGER)).contractAddress
+    nope = send(None, init_code(NOPE)).contractAddress
+    root_code = root(bytes.fromhex(logger[2:]), bytes.fromhex(nope[2:]))
+    root_address = send(None, init_code(root_code)).contractAddress
+    send(root_address, b"")
+    send(nope, b"\x01\x02\x03\x04")
+    traces = []
+    for tx_hash in hashes:
+        hex_hash = "0x" + bytes(tx_hash).hex()
+        trace = w3.provider.make_request("debug_traceTransaction", [hex_hash, TRACE])
+        raw = w3.provider.make_request("eth_getRawTransactionByHash", [hex_hash])["result"]
+        trace["intrinsic"] = intrinsic_gas(decode_transaction(bytes.fromhex(raw[2:])), CANCUN)
+        traces.append(trace)
+    names = {logger.lower(): "<logger>", nope.lower(): "<nope>", root_address.lower(): "<root>"}
+    return names, traces
+
+
+def normalise(value, names: dict):
+    """Replace the deployed addresses (also inside hex strings) by their names."""
+    if isinstance(value, dict):
+        return {k: normalise(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v, names) for v in value]
+    if isinstance(value, str):
+        lowered = value.lower()
+        for address, name in names.items():
+            lowered = lowered.replace(address[2:], name)
+        return lowered
+    return value
+
+
+class CallTracerDifferentialTests(TestCase):
+    timeout = 180
+    maxDiff = None
+
+    async def test_same_call_trees_as_anvil(self):
+        anvil = require_anvil()
+        port = free_port()
+        process = subprocess.Popen(
+            [anvil, "--port", str(port), "--silent", "--hardfork", "cancun"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(process.wait)
+        self.addCleanup(process.terminate)
+        node = NodeProcess(os.path.abspath(self.mktemp()))
+        self.addCleanup(node.cleanup)
+        node.start()
+        await node.wait_healthy()
+        reference = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+        for _ in range(100):
+            if await deferToThread(reference.is_connected):
+                break
+            await sleep(0.1)
+        await deferToThread(
+            reference.provider.make_request, "anvil_setBalance", [ACCOUNT.address, hex(10**21)]
+        )
+        ours = Web3(Web3.HTTPProvider(node.rpc_url))
+        our_names, our_traces = await deferToThread(scenario, ours)
+        their_names, their_traces = await deferToThread(scenario, reference)
+        for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
+            self.assertNotIn("error", mine, f"transaction {index}: {mine}")
+            self.assertNotIn("error", theirs, f"transaction {index}: {theirs}")
+            mine["result"]["gas"] = hex(int(mine["result"]["gas"], 16) - mine["intrinsic"])
+            self.assertEqual(
+                normalise(mine["result"], our_names),
+                normalise(theirs["result"], their_names),
+                f"transaction {index}",
+            )
