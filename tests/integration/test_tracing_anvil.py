@@ -10,7 +10,7 @@ Normalisations (each legitimately differs between the two chains):
    limit minus the intrinsic gas; anvil's is compared with ours minus the intrinsic gas.
 
 Nothing else is normalised: gas, gasUsed, values, outputs, errors, revert reasons and logs
-(``withLog``) must be equal.
+(``withLog``) must be equal. ``cast run`` of the root call prints the same tree against both.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from twisted.trial.unittest import TestCase
 from web3 import Web3
 
 from tests.integration.node_process import NodeProcess, free_port, require_anvil, sleep
+from tests.integration.test_node_rpc import cast_path
 from tests.tracing.programs import LOGGER, NOPE, init_code, root
 from zkos_tw.execution.forks import CANCUN
 from zkos_tw.execution.transactions import decode_transaction, intrinsic_gas
@@ -65,6 +66,7 @@ def scenario(w3: Web3) -> tuple[dict, list]:
         raw = w3.provider.make_request("eth_getRawTransactionByHash", [hex_hash])["result"]
         trace["intrinsic"] = intrinsic_gas(decode_transaction(bytes.fromhex(raw[2:])), CANCUN)
         traces.append(trace)
+    w3.zkos_hashes = ["0x" + bytes(h).hex() for h in hashes]
     names = {logger.lower(): "<logger>", nope.lower(): "<nope>", root_address.lower(): "<root>"}
     return names, traces
 
@@ -112,6 +114,22 @@ class CallTracerDifferentialTests(TestCase):
         ours = Web3(Web3.HTTPProvider(node.rpc_url))
         our_names, our_traces = await deferToThread(scenario, ours)
         their_names, their_traces = await deferToThread(scenario, reference)
+        # ``cast run`` (re-executes the transaction from the node's state reads) prints the
+        # same call tree against both (normalisation 1 only).
+        trees = []
+        for url, w3, names in ((node.rpc_url, ours, our_names),
+                               (f"http://127.0.0.1:{port}", reference, their_names)):  # fmt: skip
+            run = await deferToThread(
+                subprocess.run,
+                [cast_path(), "run", "--rpc-url", url, w3.zkos_hashes[3]],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            self.assertEqual(run.returncode, 0, run.stderr)
+            trees.append(normalise(run.stdout, names))
+        self.assertEqual(trees[0], trees[1])
+        self.assertIn("[revert] nope", trees[0])
         for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
             self.assertNotIn("error", mine, f"transaction {index}: {mine}")
             self.assertNotIn("error", theirs, f"transaction {index}: {theirs}")
