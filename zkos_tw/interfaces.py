@@ -561,6 +561,10 @@ class ITracer(Interface):
         """The transaction starts with gas limit ``gas_limit``; its first log would have index
         ``first_log_index`` in the block."""
 
+    def on_tx_context(state, sender, to, coinbase, creates):
+        """Before ``on_tx_start``: the state view before the transaction, its sender, its
+        recipient (the new contract's address when ``creates``) and the block's coinbase."""
+
     def on_enter(depth, kind, caller, to, data, gas, value):
         """A frame starts: ``data`` is the input (the initcode of a create), ``gas`` its gas."""
 

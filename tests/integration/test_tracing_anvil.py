@@ -9,6 +9,14 @@ Normalisations (each legitimately differs between the two chains):
 2. the top frame's ``gas``: we give geth's value (the transaction's gas limit), anvil gives the
    limit minus the intrinsic gas; anvil's is compared with ours minus the intrinsic gas.
 
+prestateTracer (default mode), besides 1:
+
+3. the coinbase is dropped on both sides (each chain's own, with its own fee income; on our
+   --dev node it is the sender, whose balance 4 drops);
+4. the sender's ``balance`` is dropped (each chain funded it differently);
+5. anvil lists the contract a create transaction makes as an empty account; geth (and we)
+   leave created accounts that were empty out: dropped from anvil's answer.
+
 Nothing else is normalised: gas, gasUsed, values, outputs, errors, revert reasons and logs
 (``withLog``) must be equal. ``cast run`` of the root call prints the same tree against both.
 """
@@ -64,11 +72,30 @@ def scenario(w3: Web3) -> tuple[dict, list]:
         hex_hash = "0x" + bytes(tx_hash).hex()
         trace = w3.provider.make_request("debug_traceTransaction", [hex_hash, TRACE])
         raw = w3.provider.make_request("eth_getRawTransactionByHash", [hex_hash])["result"]
+        trace["prestate"] = w3.provider.make_request(
+            "debug_traceTransaction", [hex_hash, {"tracer": "prestateTracer"}]
+        )
         trace["intrinsic"] = intrinsic_gas(decode_transaction(bytes.fromhex(raw[2:])), CANCUN)
         traces.append(trace)
     w3.zkos_hashes = ["0x" + bytes(h).hex() for h in hashes]
+    w3.zkos_coinbase = w3.eth.get_block(w3.eth.block_number)["miner"].lower()
+    w3.zkos_created = [logger.lower(), nope.lower(), root_address.lower()]
     names = {logger.lower(): "<logger>", nope.lower(): "<nope>", root_address.lower(): "<root>"}
     return names, traces
+
+
+def prestate(result: dict, w3, index: int) -> dict:
+    """Normalisations 3-5 of a prestateTracer answer for transaction ``index``."""
+    result = {address.lower(): dict(account) for address, account in result.items()}
+    sender = ACCOUNT.address.lower()
+    result[sender].pop("balance", None)
+    if w3.zkos_coinbase != sender:  # our --dev node pays the fees to the rich account
+        result.pop(w3.zkos_coinbase, None)
+    if index < len(w3.zkos_created):
+        created = w3.zkos_created[index]
+        if result.get(created) == {"balance": "0x0"}:
+            del result[created]
+    return result
 
 
 def normalise(value, names: dict):
@@ -114,6 +141,14 @@ class CallTracerDifferentialTests(TestCase):
         ours = Web3(Web3.HTTPProvider(node.rpc_url))
         our_names, our_traces = await deferToThread(scenario, ours)
         their_names, their_traces = await deferToThread(scenario, reference)
+        for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
+            ours_pre = prestate(mine["prestate"]["result"], ours, index)
+            theirs_pre = prestate(theirs["prestate"]["result"], reference, index)
+            self.assertEqual(
+                normalise(ours_pre, our_names),
+                normalise(theirs_pre, their_names),
+                f"prestate of transaction {index}",
+            )
         # ``cast run`` (re-executes the transaction from the node's state reads) prints the
         # same call tree against both (normalisation 1 only).
         trees = []

@@ -136,3 +136,30 @@ class EngineAgreementTests(SynchronousTestCase):
                 one.append(run(tracer, engine, state=state))
             outcomes.append(one)
         self.assertEqual(outcomes[0], outcomes[1])
+
+
+class PrestateTracerTests(SynchronousTestCase):
+    def test_default_mode(self):
+        """Sender, recipient, coinbase, call targets and used slots, as before the tx."""
+        from tests.execution.evm_helpers import COINBASE
+        from tests.tracing.programs import SENDER, SHA256
+        from zkos_tw.tracing.prestate import PrestateTracer
+
+        state = pre_state()
+        state.set_storage(OTHER, 1, 5)
+        result, _ = run(PrestateTracer(), state=state)
+        self.assertEqual(
+            set(result),
+            {"0x" + a.hex() for a in (SENDER, CONTRACT, COINBASE, OTHER, REVERTER, SHA256)},
+        )
+        self.assertEqual(result["0x" + SENDER.hex()], {"balance": hex(10**20)})
+        self.assertEqual(result["0x" + OTHER.hex()]["storage"], {f"0x{1:064x}": f"0x{5:064x}"})
+        self.assertTrue(result["0x" + OTHER.hex()]["code"].startswith("0x60aa"))
+        self.assertEqual(result["0x" + COINBASE.hex()], {"balance": "0x0"})
+
+    def test_diff_mode_refused(self):
+        from zkos_tw.tracing.prestate import PrestateTracer
+
+        with self.assertRaises(TraceError):
+            make_tracer({"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}})
+        self.assertIsInstance(make_tracer({"tracer": "prestateTracer"}), PrestateTracer)

@@ -16,6 +16,9 @@ class BaseTracer:
     def on_tx_start(self, gas_limit: int, first_log_index: int = 0) -> None:
         pass
 
+    def on_tx_context(self, state, sender, to, coinbase, creates) -> None:
+        pass
+
     def on_enter(self, depth, kind, caller, to, data, gas, value) -> None:
         pass
 

@@ -64,6 +64,9 @@ class Deadline:
         self._check()
         self.tracer.on_tx_start(gas_limit, first_log_index)
 
+    def on_tx_context(self, *args):
+        self.tracer.on_tx_context(*args)
+
     def on_enter(self, *args):
         self._check()
         self.tracer.on_enter(*args)

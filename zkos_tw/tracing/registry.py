@@ -5,12 +5,14 @@ from __future__ import annotations
 from zkos_tw.tracing.base import FourByteTracer, NoopTracer
 from zkos_tw.tracing.calltracer import CallTracer
 from zkos_tw.tracing.errors import unknown_tracer
+from zkos_tw.tracing.prestate import PrestateTracer
 from zkos_tw.tracing.structlog import StructLogger
 
 TRACERS = {
     "callTracer": CallTracer,
     "noopTracer": NoopTracer,
     "4byteTracer": FourByteTracer,
+    "prestateTracer": PrestateTracer,
 }
 
 

@@ -8,6 +8,7 @@ path of ``apply_transaction`` runs (``_fast=False``): a plain transfer has a top
 
 from __future__ import annotations
 
+from zkos_tw.execution.interpreter import create_address
 from zkos_tw.execution.l1_transactions import apply_l1_transaction
 from zkos_tw.execution.processing import apply_transaction
 from zkos_tw.tracing import hooks
@@ -28,6 +29,11 @@ def trace_transaction(
     ``first_log_index``: how many logs the block's earlier transactions emitted."""
     attached = hooks.attach(block_env, tracer)
     try:
+        state = block_env.state
+        to = tx.to
+        if to is None:
+            to = create_address(sender, state.get_nonce(sender))
+        tracer.on_tx_context(state, sender, to, block_env.coinbase, tx.to is None)
         tracer.on_tx_start(tx.gas, first_log_index)
         if l1:
             outcome = apply_l1_transaction(
@@ -60,6 +66,13 @@ def traced_message_call(block_env, message, tx_env, tracer, gas_limit: int):
 
     attached = hooks.attach(block_env, tracer)
     try:
+        tracer.on_tx_context(
+            block_env.state,
+            message.caller,
+            message.current_target,
+            block_env.coinbase,
+            message.target is None,
+        )
         tracer.on_tx_start(gas_limit)
         output = process_message_call(message, block_env, tx_env)
         used = gas_limit - output.gas_left
