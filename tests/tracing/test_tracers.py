@@ -157,9 +157,21 @@ class PrestateTracerTests(SynchronousTestCase):
         self.assertTrue(result["0x" + OTHER.hex()]["code"].startswith("0x60aa"))
         self.assertEqual(result["0x" + COINBASE.hex()], {"balance": "0x0"})
 
-    def test_diff_mode_refused(self):
+    def test_diff_mode(self):
+        """diffMode: only what changed; the logger's slot 1 goes 5 -> 7, the sender's nonce
+        and balance change; untouched accounts (the reverter) are left out."""
+        from tests.tracing.programs import SENDER
         from zkos_tw.tracing.prestate import PrestateTracer
 
-        with self.assertRaises(TraceError):
-            make_tracer({"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}})
+        state = pre_state()
+        state.set_storage(OTHER, 1, 5)
+        result, _ = run(PrestateTracer({"diffMode": True}), state=state)
+        pre, post = result["pre"], result["post"]
+        slot = f"0x{1:064x}"
+        self.assertEqual(pre["0x" + OTHER.hex()]["storage"], {slot: f"0x{5:064x}"})
+        self.assertEqual(post["0x" + OTHER.hex()], {"storage": {slot: f"0x{7:064x}"}})
+        self.assertEqual(post["0x" + SENDER.hex()]["nonce"], 1)
+        self.assertIn("balance", post["0x" + SENDER.hex()])
+        self.assertNotIn("0x" + REVERTER.hex(), pre)
+        self.assertEqual(set(pre), set(post))
         self.assertIsInstance(make_tracer({"tracer": "prestateTracer"}), PrestateTracer)
