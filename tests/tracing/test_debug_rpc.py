@@ -128,6 +128,24 @@ class DebugTraceTests(SynchronousTestCase):
                              {"timeout": "soon"})  # fmt: skip
         self.assertEqual(bad.message, 'time: invalid duration "soon"')
 
+    def test_timeout_of_a_long_loop(self):
+        """A 30-million-gas loop under the struct logger stops at its 200 ms ``timeout``."""
+        import time
+
+        from zkos_tw.execution.interpreter import create_address
+
+        loop = bytes.fromhex("5b600056")  # JUMPDEST; PUSH1 0; JUMP
+        self.send(None, simulation.init_code(loop), gas=200_000)
+        self.mine()
+        target = create_address(RICH, self.nonce - 1)
+        self.send(target, gas=30_000_000)
+        block = self.mine()
+        started = time.monotonic()
+        error = self.rpc_error("trace_transaction", block.transactions[0].tx_hash,
+                               {"timeout": "200ms"})  # fmt: skip
+        self.assertEqual(error.message, "execution timeout")
+        self.assertLess(time.monotonic() - started, 5)
+
     def test_concurrency_limit(self):
         """With every slot taken, one more trace is refused at once."""
         slots = self.backend.traces.slots
