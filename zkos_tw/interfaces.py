@@ -560,3 +560,46 @@ class IFriProofVerifier(Interface):
 
     def verify(batch, proof):
         """Return if ``proof`` (bytes) proves ``batch``; raise as the contract says otherwise."""
+
+
+class ITracer(Interface):
+    """Receives the execution events of one traced transaction (``zkos_tw.tracing.hooks``).
+
+    Events come in geth's order: ``on_tx_start``, then for every frame ``on_enter`` ... its
+    logs (``on_log``), its children ... ``on_exit``, then ``on_tx_end``. ``kind`` is the opcode
+    that opened the frame (CALL 0xf1, CREATE 0xf0, ...; the top frame: CALL or CREATE);
+    ``error`` is geth's text or ``None``; ``reverted`` is true for REVERT only. ``on_step``
+    (before each instruction) and ``on_step_done`` (after) come only when ``wants_steps`` is
+    true, and then the frames run on the pure loop. Implementations: ``zkos_tw.tracing``.
+    """
+
+    wants_steps = Attribute("True when the tracer needs on_step / on_step_done")
+
+    def on_tx_start(gas_limit, first_log_index=0):
+        """The transaction starts with gas limit ``gas_limit``; its first log would have index
+        ``first_log_index`` in the block."""
+
+    def on_tx_context(state, sender, to, coinbase, creates):
+        """Before ``on_tx_start``: the state view before the transaction, its sender, its
+        recipient (the new contract's address when ``creates``) and the block's coinbase."""
+
+    def on_enter(depth, kind, caller, to, data, gas, value):
+        """A frame starts: ``data`` is the input (the initcode of a create), ``gas`` its gas."""
+
+    def on_exit(depth, output, gas_used, error, reverted):
+        """The frame of ``depth`` ends."""
+
+    def on_log(log):
+        """The innermost open frame emitted ``log`` (an ``execution.receipts.Log``)."""
+
+    def on_step(evm, op, depth):
+        """Instruction ``op`` is about to run on the ``Frame`` ``evm`` (``depth``: 1 on top)."""
+
+    def on_step_done(evm):
+        """The instruction of the last ``on_step`` ran (it raised: this is not called)."""
+
+    def on_tx_end(gas_used):
+        """The transaction ended using ``gas_used`` (after refunds, as its receipt)."""
+
+    def result():
+        """The JSON value of the trace."""

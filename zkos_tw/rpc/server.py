@@ -22,6 +22,7 @@ from twisted.web.http import HTTPChannel
 from twisted.web.server import Site
 
 import zkos_tw
+from zkos_tw.rpc.debug import DebugNamespace
 from zkos_tw.rpc.dispatch import DEFAULT_MAX_BATCH_SIZE, Dispatcher, encode, error_response
 from zkos_tw.rpc.errors import OVERSIZED_REQUEST, JsonRpcError
 from zkos_tw.rpc.eth import EthNamespace
@@ -210,6 +211,9 @@ def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batc
         ZksNamespace(backend),
     ):
         table.add_namespace(namespace)
+    traces = getattr(backend, "traces", None)
+    if traces is not None:
+        table.add_namespace(DebugNamespace(backend, traces))
     dispatcher = Dispatcher(
         table,
         RpcMetrics(registry),

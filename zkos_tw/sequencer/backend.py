@@ -38,6 +38,9 @@ from zkos_tw.sequencer.rpc_shapes import (
 )
 from zkos_tw.sequencer.wal import ReplayRecord
 from zkos_tw.state.view import FlatState
+from zkos_tw.tracing.overrides import apply_overrides
+from zkos_tw.tracing.run import traced_message_call
+from zkos_tw.tracing.service import DEFAULT_MAX_CONCURRENT_TRACES, TraceService
 
 CALL_GAS_FLOOR = 21_000
 ZERO32 = bytes(32)
@@ -96,6 +99,7 @@ class NodeBackend:
         admission=None,
         inclusion=None,
         now=time.time,
+        max_concurrent_traces: int = DEFAULT_MAX_CONCURRENT_TRACES,
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
@@ -114,6 +118,13 @@ class NodeBackend:
         # block 0" get the gas limit of the blocks the sequencer produces.
         self._next_gas_limit = next_gas_limit
         self._in_thread = _in_thread
+        # The debug_trace* methods (``zkos_tw.rpc.debug``): same worker threads as eth_call.
+        self.traces = TraceService(
+            chain.storage,
+            simulate=self.traced_call,
+            max_concurrent=max_concurrent_traces,
+            _in_thread=_in_thread,
+        )
         # The clock the sequencer stamps blocks with (seconds), for the next block's context.
         self._now = now
         self._block_listeners: list = []
@@ -399,9 +410,13 @@ class NodeBackend:
             self._next_gas_limit,
         )
 
-    def _simulate(self, request, ctx: _SimContext, gas: int):
-        """(worker thread) Run ``request`` in ``ctx``; return (output, result, gas used)."""
+    def _simulate(self, request, ctx: _SimContext, gas: int, *, tracer=None, overrides=()):
+        """(worker thread) Run ``request`` in ``ctx``; return (output, result, gas used).
+
+        ``tracer`` (an ``ITracer``) sees the call; ``overrides`` (``tracing.overrides``) are
+        written into the state view first (``debug_traceCall``)."""
         state = self._view(ctx.state_number)
+        apply_overrides(state, overrides)
         env = BlockEnvironment(
             state,
             coinbase=ctx.coinbase,
@@ -475,7 +490,11 @@ class NodeBackend:
                 accessed_addresses=accessed,
                 accessed_storage_keys=storage_keys,
             )
-            output = process_message_call(message, env, TransactionEnvironment(sender, 0))
+            tx_env = TransactionEnvironment(sender, 0)
+            if tracer is None:
+                output = process_message_call(message, env, tx_env)
+            else:
+                output = traced_message_call(env, message, tx_env, tracer, gas)
             result = output.output
             if request.to is None and output.error is None:
                 result = state.get_code(target)
@@ -554,6 +573,14 @@ class NodeBackend:
 
     def estimate_gas(self, request, number: int, next_block: bool = False):
         return self._in_thread(self._estimate, request, number, next_block)
+
+    def traced_call(self, request, number: int, tracer, overrides) -> None:
+        """(worker thread, ``TraceService``) Run ``request`` on the state after block
+        ``number``, in that block's context, with ``tracer`` attached."""
+        gas = request.gas if request.gas is not None else self._eth_call_gas
+        self._simulate(
+            request, self._sim_context(number, False), gas, tracer=tracer, overrides=overrides
+        )
 
     # -- submission and listeners -------------------------------------------------------------
 

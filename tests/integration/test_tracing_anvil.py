@@ -1,0 +1,195 @@
+"""callTracer differential: the same transactions on our node and on a real anvil, traced with
+``debug_traceTransaction`` on both, give the same call trees.
+
+Normalisations (each legitimately differs between the two chains):
+
+1. addresses of the contracts the test deploys: replaced by ``<name>`` (they depend on the
+   sender's nonce on each chain);
+   — also inside hex strings (the root's creation code holds them);
+2. the top frame's ``gas``: we give geth's value (the transaction's gas limit), anvil gives the
+   limit minus the intrinsic gas; anvil's is compared with ours minus the intrinsic gas.
+
+prestateTracer (default mode), besides 1:
+
+3. the coinbase is dropped on both sides (each chain's own, with its own fee income; on our
+   --dev node it is the sender, whose balance 4 drops);
+4. the sender's ``balance`` is dropped (each chain funded it differently);
+5. anvil lists the contract a create transaction makes as an empty account; geth (and we)
+   leave created accounts that were empty out: dropped from anvil's answer.
+
+Nothing else is normalised: gas, gasUsed, values, outputs, errors, revert reasons and logs
+(``withLog``) must be equal. ``cast run`` of the root call prints the same tree against both.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from eth_account import Account
+from twisted.internet.threads import deferToThread
+from twisted.trial.unittest import TestCase
+from web3 import Web3
+
+from tests.integration.node_process import NodeProcess, free_port, require_anvil, sleep
+from tests.integration.test_node_rpc import cast_path
+from tests.tracing.programs import LOGGER, NOPE, init_code, root
+from zkos_tw.execution.forks import CANCUN
+from zkos_tw.execution.transactions import decode_transaction, intrinsic_gas
+
+KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
+ACCOUNT = Account.from_key(KEY)
+TRACE = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
+
+
+def scenario(w3: Web3) -> tuple[dict, list]:
+    """Deploy the three contracts, call the root, make a reverting call; return the deployed
+    addresses by name and the call traces of every transaction."""
+    chain_id = w3.eth.chain_id
+    nonce = w3.eth.get_transaction_count(ACCOUNT.address)
+    hashes = []
+
+    def send(to, data, gas=500_000):
+        nonlocal nonce
+        tx = {"value": 0, "gas": gas, "nonce": nonce, "chainId": chain_id, "data": data,
+              "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        nonce += 1
+        tx_hash = w3.eth.send_raw_transaction(ACCOUNT.sign_transaction(tx).raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.1)
+        hashes.append(tx_hash)
+        return receipt
+
+    logger = send(None, init_code(LOGGER)).contractAddress
+    nope = send(None, init_code(NOPE)).contractAddress
+    root_code = root(bytes.fromhex(logger[2:]), bytes.fromhex(nope[2:]))
+    root_address = send(None, init_code(root_code)).contractAddress
+    send(root_address, b"")
+    send(nope, b"\x01\x02\x03\x04")
+    traces = []
+    for tx_hash in hashes:
+        hex_hash = "0x" + bytes(tx_hash).hex()
+        trace = w3.provider.make_request("debug_traceTransaction", [hex_hash, TRACE])
+        raw = w3.provider.make_request("eth_getRawTransactionByHash", [hex_hash])["result"]
+        trace["prestate"] = w3.provider.make_request(
+            "debug_traceTransaction", [hex_hash, {"tracer": "prestateTracer"}]
+        )
+        trace["diff"] = w3.provider.make_request(
+            "debug_traceTransaction",
+            [hex_hash, {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}],
+        )
+        trace["intrinsic"] = intrinsic_gas(decode_transaction(bytes.fromhex(raw[2:])), CANCUN)
+        traces.append(trace)
+    w3.zkos_hashes = ["0x" + bytes(h).hex() for h in hashes]
+    w3.zkos_coinbase = w3.eth.get_block(w3.eth.block_number)["miner"].lower()
+    w3.zkos_created = [logger.lower(), nope.lower(), root_address.lower()]
+    names = {logger.lower(): "<logger>", nope.lower(): "<nope>", root_address.lower(): "<root>"}
+    return names, traces
+
+
+def prestate(result: dict, w3, index: int) -> dict:
+    """Normalisations 3-5 of a prestateTracer answer for transaction ``index``."""
+    result = {address.lower(): dict(account) for address, account in result.items()}
+    sender = ACCOUNT.address.lower()
+    if sender in result:
+        result[sender].pop("balance", None)
+    if w3.zkos_coinbase != sender:  # our --dev node pays the fees to the rich account
+        result.pop(w3.zkos_coinbase, None)
+    if index < len(w3.zkos_created):
+        created = w3.zkos_created[index]
+        if result.get(created) == {"balance": "0x0"}:
+            del result[created]
+    return result
+
+
+def normalise(value, names: dict):
+    """Replace the deployed addresses (also inside hex strings) by their names."""
+    if isinstance(value, dict):
+        return {k: normalise(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v, names) for v in value]
+    if isinstance(value, str):
+        lowered = value.lower()
+        for address, name in names.items():
+            lowered = lowered.replace(address[2:], name)
+        return lowered
+    return value
+
+
+class CallTracerDifferentialTests(TestCase):
+    timeout = 180
+    maxDiff = None
+
+    async def test_same_call_trees_as_anvil(self):
+        anvil = require_anvil()
+        port = free_port()
+        process = subprocess.Popen(
+            [anvil, "--port", str(port), "--silent", "--hardfork", "cancun"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(process.wait)
+        self.addCleanup(process.terminate)
+        node = NodeProcess(os.path.abspath(self.mktemp()))
+        self.addCleanup(node.cleanup)
+        node.start()
+        await node.wait_healthy()
+        reference = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+        for _ in range(100):
+            if await deferToThread(reference.is_connected):
+                break
+            await sleep(0.1)
+        await deferToThread(
+            reference.provider.make_request, "anvil_setBalance", [ACCOUNT.address, hex(10**21)]
+        )
+        ours = Web3(Web3.HTTPProvider(node.rpc_url))
+        our_names, our_traces = await deferToThread(scenario, ours)
+        their_names, their_traces = await deferToThread(scenario, reference)
+        for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
+            ours_pre = prestate(mine["prestate"]["result"], ours, index)
+            theirs_pre = prestate(theirs["prestate"]["result"], reference, index)
+            self.assertEqual(
+                normalise(ours_pre, our_names),
+                normalise(theirs_pre, their_names),
+                f"prestate of transaction {index}",
+            )
+            ours_diff = {side: prestate(mine["diff"]["result"][side], ours, index)
+                         for side in ("pre", "post")}  # fmt: skip
+            theirs_diff = {side: prestate(theirs["diff"]["result"][side], reference, index)
+                           for side in ("pre", "post")}  # fmt: skip
+            self.assertEqual(
+                normalise(ours_diff, our_names),
+                normalise(theirs_diff, their_names),
+                f"diffMode of transaction {index}",
+            )
+            if index == 3:  # the root call: the logger's slot 1 became 7
+                logger = next(a for a, n in our_names.items() if n == "<logger>")
+                self.assertEqual(
+                    ours_diff["post"][logger]["storage"], {f"0x{1:064x}": f"0x{7:064x}"}
+                )
+        # ``cast run`` (re-executes the transaction from the node's state reads) prints the
+        # same call tree against both (normalisation 1 only).
+        trees = []
+        for url, w3, names in ((node.rpc_url, ours, our_names),
+                               (f"http://127.0.0.1:{port}", reference, their_names)):  # fmt: skip
+            run = await deferToThread(
+                subprocess.run,
+                [cast_path(), "run", "--rpc-url", url, w3.zkos_hashes[3]],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            self.assertEqual(run.returncode, 0, run.stderr)
+            trees.append(normalise(run.stdout, names))
+        self.assertEqual(trees[0], trees[1])
+        self.assertIn("[revert] nope", trees[0])
+        for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
+            self.assertNotIn("error", mine, f"transaction {index}: {mine}")
+            self.assertNotIn("error", theirs, f"transaction {index}: {theirs}")
+            mine["result"]["gas"] = hex(int(mine["result"]["gas"], 16) - mine["intrinsic"])
+            self.assertEqual(
+                normalise(mine["result"], our_names),
+                normalise(theirs["result"], their_names),
+                f"transaction {index}",
+            )
