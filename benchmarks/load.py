@@ -103,13 +103,13 @@ class Peer:
         self._log.close()
 
 
-def start_ours(workdir: str, genesis: str, dev: bool) -> Peer:
+def start_ours(workdir: str, genesis: str, dev: bool, pipeline: bool = True) -> Peer:
     twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
     rpc_port = free_port()
     args = [
         twistd, "--pidfile=", "-n", "zkos",
         "--genesis-genesis-input-path", genesis,
-        "--general-rocks-db-path", os.path.join(workdir, "db"),
+        "--general-rocks-db-path", os.path.join(workdir, "db" if pipeline else "db-no-pipeline"),
         "--rpc-address", f"127.0.0.1:{rpc_port}",
         "--general-l1-rpc-url", f"http://127.0.0.1:{free_port()}",
         "--general-prometheus-port", str(free_port()),
@@ -122,9 +122,14 @@ def start_ours(workdir: str, genesis: str, dev: bool) -> Peer:
         l1_state = os.path.join(REPO_ROOT, "zkos-l1-state.json")
         if os.path.exists(l1_state):
             args += ["--dev-l1-state-path", l1_state]
+    args += ["--sequencer-block-replay-server-address", f"127.0.0.1:{free_port()}"]
+    args += ["--prover-api-address", f"127.0.0.1:{free_port()}"]
+    if not pipeline:
+        args += ["--l1-sender-enabled", "false"]
     env = dict(os.environ)
     env.setdefault("ZKOS_TOOLS_DIR", os.path.join(REPO_ROOT, ".tools"))
-    return Peer("zkos", args, f"http://127.0.0.1:{rpc_port}", workdir, env)
+    name = "zkos" if pipeline else "zkos-no-pipeline"
+    return Peer(name, args, f"http://127.0.0.1:{rpc_port}", workdir, env)
 
 
 def start_anvil(workdir: str, block_time: float) -> Peer:
@@ -276,7 +281,11 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0)
     parser.add_argument("--genesis", default=os.path.join(REPO_ROOT, "dev-genesis.json"))
     parser.add_argument("--anvil-block-time", type=float, default=0.1)
-    parser.add_argument("--peers", default="ours,anvil", help="comma-separated: ours, anvil")
+    parser.add_argument(
+        "--peers",
+        default="ours,anvil",
+        help="comma-separated: ours, ours-no-pipeline (l1_sender_enabled=false), anvil",
+    )
     parser.add_argument("--no-dev", action="store_true", help="run our node without --dev")
     parser.add_argument("--profile-node", metavar="DIR", help="py-spy our node into DIR")
     parser.add_argument(
@@ -293,7 +302,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     peers = [p for p in args.peers.split(",") if p]
-    unknown = set(peers) - {"ours", "anvil"}
+    unknown = set(peers) - {"ours", "ours-no-pipeline", "anvil"}
     if unknown:
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
     if "anvil" in peers:
@@ -331,8 +340,9 @@ def main(argv=None) -> int:
     async def run_all(reactor):
         for name in peers:
             url_config = config
-            if name == "ours":
-                peer = start_ours(workdir, args.genesis, not args.no_dev)
+            if name in ("ours", "ours-no-pipeline"):
+                pipeline = name == "ours"
+                peer = start_ours(workdir, args.genesis, not args.no_dev, pipeline)
                 profile_dir = args.profile_node
             else:
                 peer = start_anvil(workdir, args.anvil_block_time)
@@ -358,6 +368,9 @@ def main(argv=None) -> int:
         output["included_tps_ratio_ours_to_anvil"] = (
             round(ours / anvil, 3) if ours and anvil else None
         )
+    if "ours" in output and "ours-no-pipeline" in output:
+        on, off = output["ours"]["included_tps"], output["ours-no-pipeline"]["included_tps"]
+        output["included_tps_ratio_pipeline_on_to_off"] = round(on / off, 3) if on and off else None
     print(json.dumps(output, indent=2))
     return 0
 

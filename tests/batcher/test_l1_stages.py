@@ -185,3 +185,63 @@ class SinkTests(StepTestCase):
         for e in envelopes(2):
             source.put(e)
         self.assertEqual(seen, [1, 2])
+
+
+class SnapshotTests(StepTestCase):
+    """The persisted cache (§7.4): a restart from the snapshot of an executed batch proves the
+    next batches exactly as an uninterrupted run, without reading the batches before it."""
+
+    LEAVES = ExecuteFeederTests.LEAVES
+
+    def setUp(self):
+        ExecuteFeederTests.setUp(self)
+        self.file = l1_stages.SnapshotFile(self.mktemp())
+
+    def run_feeder(self, last_executed, batches, snapshots=None):
+        source, target = BoundedQueue(8), BoundedQueue(8)
+        feeder = self.start(
+            l1_stages.ExecuteFeeder(
+                source,
+                target,
+                storage=None,
+                batch_store=self.store,
+                last_executed=last_executed,
+                snapshots=snapshots,
+            )
+        )
+        for e in batches:
+            source.put(e)
+        return feeder, drain(target)
+
+    def test_restart_from_snapshot(self):
+        feeder, uninterrupted = self.run_feeder(0, self.batches, self.file)
+        feeder.executed(3)  # L1 executed batches 1..3; the file holds the tree after batch 3
+        self.assertEqual(self.file.load().block_number, 30)
+        reads = []
+        real = l1_stages.priority_tx_hashes
+        self.patch(
+            l1_stages,
+            "priority_tx_hashes",
+            lambda storage, a, b: reads.append((a, b)) or real(storage, a, b),
+        )
+        _, restarted = self.run_feeder(3, self.batches[3:], self.file)
+        self.assertEqual(reads, [(31, 40)])  # only batch 4, the one it proves
+        self.assertEqual(restarted[0].calldata(b"\1" * 20), uninterrupted[3].calldata(b"\1" * 20))
+
+    def test_snapshot_ahead_of_l1_is_not_used(self):
+        """L1 lost executions (a dev anvil restarted from an older state): the snapshot after
+        batch 3 does not fit L1's executed batch 1, so the tree is rebuilt from storage."""
+        feeder, uninterrupted = self.run_feeder(0, self.batches, self.file)
+        feeder.executed(3)
+        _, restarted = self.run_feeder(1, self.batches[1:], self.file)
+        self.assertEqual(
+            [c.calldata(b"\1" * 20) for c in restarted],
+            [c.calldata(b"\1" * 20) for c in uninterrupted[1:]],
+        )
+
+    def test_corrupt_snapshot_is_a_cache_miss(self):
+        with open(self.file.path, "wb") as f:
+            f.write(b"\x07garbage")
+        self.assertIsNone(self.file.load())
+        _, commands = self.run_feeder(0, self.batches, self.file)
+        self.assertEqual(len(commands), 4)

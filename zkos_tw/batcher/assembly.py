@@ -16,6 +16,8 @@ executed batch. So nothing is sent twice and nothing is skipped.
 
 from __future__ import annotations
 
+import os
+
 from twisted.application.service import MultiService
 from twisted.logger import Logger
 
@@ -24,7 +26,13 @@ from zkos_tw.batcher.block_facts import StorageBlockFacts
 from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
 from zkos_tw.batcher.gapless import GaplessCommitter
 from zkos_tw.batcher.info import StoredBatchInfo
-from zkos_tw.batcher.l1_stages import CommitFeeder, ExecuteFeeder, PipelineSink, ProveFeeder
+from zkos_tw.batcher.l1_stages import (
+    CommitFeeder,
+    ExecuteFeeder,
+    PipelineSink,
+    ProveFeeder,
+    SnapshotFile,
+)
 from zkos_tw.batcher.proof_storage import FileProofStorage
 from zkos_tw.batcher.service import create_batcher
 from zkos_tw.launcher import StartupError
@@ -33,6 +41,8 @@ from zkos_tw.prover_api.service import create_prover_api
 
 log = Logger()
 
+#: The priority tree's snapshot, in the chain data directory.
+PRIORITY_TREE_SNAPSHOT = "priority_tree.snapshot"
 #: Capacity of the queues inside the pipeline (the senders' own queues are theirs).
 QUEUE_CAPACITY = 16
 
@@ -173,14 +183,19 @@ def create_rollup_pipeline(
         ),
         CommitFeeder(ordered, commit.inbound),
         ProveFeeder(snark_groups, prove.inbound, prove.outbound, lambda: verified),
-        ExecuteFeeder(
+        feeder := ExecuteFeeder(
             prove.outbound,
             execute.inbound,
             storage=storage,
             batch_store=batch_store,
             last_executed=executed,
+            snapshots=SnapshotFile(
+                os.path.join(config.general.rocks_db_path, PRIORITY_TREE_SNAPSHOT)
+            ),
         ),
-        PipelineSink(execute.outbound, lambda envelope: _executed(pipeline, envelope, metrics)),
+        PipelineSink(
+            execute.outbound, lambda envelope: _executed(pipeline, feeder, envelope, metrics)
+        ),
     ]
     for stage in stages:
         stage.setServiceParent(pipeline)
@@ -215,7 +230,8 @@ def _check_same_batch(batch_store, proof_storage, number: int, config) -> None:
         )
 
 
-def _executed(pipeline: RollupPipeline, envelope, metrics) -> None:
+def _executed(pipeline: RollupPipeline, feeder, envelope, metrics) -> None:
+    feeder.executed(envelope.number)
     pipeline.executed.append(envelope.number)
     del pipeline.executed[:-100]
     if metrics is None:

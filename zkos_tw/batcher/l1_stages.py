@@ -9,8 +9,10 @@
 * ``ExecuteFeeder``: the priority tree (§7.4). For each proved batch, in order, it pushes the
   batch's L1 transaction hashes and emits an ``ExecuteCommand`` with their range proof; the
   leaves before the next batch are trimmed at once (the tree keeps only what later proofs need).
-  At start it is rebuilt from storage for every batch up to the last one executed on L1 (only
-  batches with L1 transactions are read).
+  Once a batch is executed on L1 the tree as it was right after it is persisted
+  (``SnapshotFile``, the §7.4 cache); at start the tree is loaded from that snapshot and the L1
+  transactions of the batches executed since are pushed again from storage (without a usable
+  snapshot, from batch 1; only batches with L1 transactions are read).
 * ``PipelineSink``: the end of the pipeline; it records each executed batch's §5.6 stage times.
 
 Each step is a small service that loops ``get`` → transform → ``put`` on ``BoundedQueue``\\ s, so
@@ -19,6 +21,7 @@ a slow L1 stalls the steps before it instead of growing memory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from twisted.application.service import Service
@@ -29,7 +32,9 @@ from zkos_tw.batcher.commitment import priority_tx_hashes
 from zkos_tw.batcher.info import BatchEnvelope, ProofCommand
 from zkos_tw.l1.calldata import CommitCommand, ExecuteCommand, ProveCommand
 from zkos_tw.pipeline import BoundedQueue, QueueClosed
-from zkos_tw.priority_tree import PriorityTree
+from zkos_tw.priority_tree import PriorityTree, PriorityTreeError, PriorityTreeSnapshot
+
+log = Logger()
 
 
 class _Step(Service):
@@ -125,13 +130,19 @@ class ExecuteFeeder(_Step):
         storage,
         batch_store,
         last_executed: int,
+        snapshots=None,
     ):
         super().__init__()
         self._input = input
         self._output = output
         self._storage = storage
-        self.tree = rebuild_priority_tree(storage, batch_store, last_executed)
+        self._snapshots = snapshots
+        self.tree = rebuild_priority_tree(
+            storage, batch_store, last_executed, snapshots.load() if snapshots else None
+        )
         self.next_batch = last_executed + 1
+        #: batch -> the tree's snapshot right after that batch, until it is executed on L1.
+        self.pending: dict[int, object] = {}
 
     async def _step(self) -> None:
         envelope: BatchEnvelope = await self._input.get()
@@ -148,14 +159,42 @@ class ExecuteFeeder(_Step):
         self.tree.extend(hashes)
         proof = self.tree.range_proof(start, len(hashes))
         self.tree.trim(len(self.tree))
+        self.pending[envelope.number] = self.tree.snapshot(meta.last_block_number)
         self.next_batch += 1
         await self._output.put(ExecuteCommand((envelope,), (proof,)))
 
+    def executed(self, batch_number: int) -> None:
+        """Batch ``batch_number`` is executed on L1: persist the tree as it was right after it
+        (the cache a restart starts from, §7.4)."""
+        snapshot = self.pending.pop(batch_number, None)
+        for number in [n for n in self.pending if n < batch_number]:
+            del self.pending[number]
+        if snapshot is not None and self._snapshots is not None:
+            self._snapshots.save(snapshot)
 
-def rebuild_priority_tree(storage, batch_store, last_executed: int) -> PriorityTree:
-    """The tree holding every L1 transaction of batches ``1..last_executed``, trimmed to the end."""
-    tree = PriorityTree()
-    for number in range(1, last_executed + 1):
+
+def rebuild_priority_tree(
+    storage, batch_store, last_executed: int, snapshot: PriorityTreeSnapshot | None = None
+) -> PriorityTree:
+    """The tree holding every L1 transaction of batches ``1..last_executed``, trimmed to the end.
+
+    From ``snapshot`` (the tree right after some executed batch) when it is one of ours at or
+    below ``last_executed``; from nothing otherwise (only batches with L1 transactions are read).
+    """
+    tree, first = PriorityTree(), 1
+    if snapshot is not None:
+        start = batch_store.batch_for_block(snapshot.block_number) if snapshot.block_number else 0
+        meta = batch_store.batch(start) if start else None
+        if start and start <= last_executed and meta.last_block_number == snapshot.block_number:
+            tree, first = snapshot.tree(), start + 1
+        else:
+            log.info(
+                "priority tree snapshot at block {block} does not fit L1's executed batch "
+                "{executed}: rebuilding from storage",
+                block=snapshot.block_number,
+                executed=last_executed,
+            )
+    for number in range(first, last_executed + 1):
         meta = batch_store.batch(number)
         if meta is None:
             raise RuntimeError(
@@ -168,6 +207,32 @@ def rebuild_priority_tree(storage, batch_store, last_executed: int) -> PriorityT
             )
     tree.trim(len(tree))
     return tree
+
+
+class SnapshotFile:
+    """The priority tree's snapshot in one file, replaced atomically (write, fsync, rename); an
+    unreadable file is a cache miss (the tree is rebuilt from storage), never a failure."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def load(self) -> PriorityTreeSnapshot | None:
+        try:
+            with open(self.path, "rb") as f:
+                return PriorityTreeSnapshot.decode(f.read())
+        except FileNotFoundError:
+            return None
+        except (OSError, PriorityTreeError) as e:
+            log.warn("ignoring the priority tree snapshot {path}: {error}", path=self.path, error=e)
+            return None
+
+    def save(self, snapshot: PriorityTreeSnapshot) -> None:
+        tmp = self.path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(snapshot.encode())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
 
 
 class PipelineSink(_Step):
