@@ -25,6 +25,7 @@ from twisted.logger import Logger
 
 from zkos_tw.replay.codec import SUPPORTED_WIRE_VERSIONS, ReplayCodecError, decode_record
 from zkos_tw.replay.framing import MAX_FRAME_LENGTH, FramingError, StreamParser, encode_request
+from zkos_tw.transports.reasons import describe
 
 log = Logger()
 
@@ -130,6 +131,22 @@ class ReplayClientProtocol(Protocol):
             text = self._refusal.split(b"\r\n\r\n", 1)[-1].strip().decode("utf-8", "replace")
             self._failed = True
             self.owner.stream_failed(ReplayStreamError(f"the server refused the request: {text}"))
+            return
+        why = describe(reason)
+        if why is not None and not self._failed and self.owner.running:
+            # a refused TLS handshake lands here; ClientService retries with backoff
+            log.warn(
+                "replay: connection to {peer} lost before block {number}: {why}",
+                peer=_peer(self.transport),
+                number=self.owner.next_block,
+                why=why,
+            )
+
+
+def _peer(transport) -> str:
+    peer = transport.getPeer() if transport is not None else None
+    host, port = getattr(peer, "host", None), getattr(peer, "port", None)
+    return f"{host}:{port}" if host is not None else str(peer)
 
 
 class _Factory(Factory):

@@ -32,6 +32,7 @@ from zkos_tw.replay.framing import (
 )
 from zkos_tw.replay.metrics import ReplayServerMetrics
 from zkos_tw.sequencer.wal import ReplayRecord
+from zkos_tw.transports.reasons import describe, is_tls_failure
 
 log = Logger()
 
@@ -189,6 +190,12 @@ class ReplaySession(Protocol):
         self.transport.loseConnection()
 
     def connectionLost(self, reason) -> None:
+        if self.state == "reading_request" and is_tls_failure(reason):
+            log.warn(
+                "replay: {peer} dropped during the TLS handshake: {why}",
+                peer=self._peer(),
+                why=describe(reason),
+            )
         self._stop_timeout()
         self.state = "closed"
         self.factory.sessions.discard(self)
