@@ -12,6 +12,7 @@ import os
 from twisted.internet import defer, reactor, task
 from twisted.internet.endpoints import clientFromString, connectProtocol, serverFromString
 from twisted.internet.protocol import Protocol
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import TestCase
 
 from zkos_tw.chain import GENESIS_WAL_RECORD
@@ -368,6 +369,47 @@ class ReplayStreamTests(TestCase):
         chain.add(1)
         yield got.wait_for(4)
         self.assertEqual(got.numbers, [0, 1, 2, 3])
+
+    @defer.inlineCallbacks
+    def test_over_nacl_unknown_key(self):
+        """A client whose key the server does not allow gets no record; the server logs the
+        refusal and the client logs the drop, naming its key; the client keeps retrying."""
+        base = self.mktemp()
+        os.makedirs(base)
+        server_key = keys.write_key_file(os.path.join(base, "server.key"))
+        allowed = keys.write_key_file(os.path.join(base, "allowed.key"))
+        intruder = keys.write_key_file(os.path.join(base, "intruder.key"))
+        chain = Chain()
+        chain.add(2)
+        yield self.listen(
+            chain,
+            f"nacl:tcp\\:0\\:interface\\=127.0.0.1:key={base}/server.key"
+            f":allow={bytes(allowed.verify_key).hex()}",
+        )
+        got = Collector()
+        intruder_hex = bytes(intruder.verify_key).hex()
+        with capturedLogs() as events:
+            service = self.follow(
+                0,
+                got,
+                f"nacl:tcp\\:host\\=127.0.0.1\\:port\\={self.port}:key={base}/intruder.key"
+                f":server={bytes(server_key.verify_key).hex()}",
+            )
+            while sum("does it allow our key" in e.get("line", "") for e in events) < 2:
+                yield task.deferLater(reactor, 0.05, lambda: None)
+        lines = [e["line"] for e in events if "line" in e]
+        self.assertRegex(
+            lines[0],
+            rf"^nacl: refused 127\.0\.0\.1:\d+: client key {intruder_hex} is not in the allowed keys$",
+        )
+        self.assertRegex(
+            lines[1],
+            r"^nacl: 127\.0\.0\.1:\d+ closed the connection during the handshake "
+            rf"\(waiting for finish, 0 bytes buffered\) \(does it allow our key {intruder_hex}\?\)$",
+        )
+        self.assertEqual(got.numbers, [])
+        self.assertEqual(service.connections, 0)  # connect fires only after a handshake
+        self.assertFalse(service.failed.called)
 
 
 class Raw(Protocol):

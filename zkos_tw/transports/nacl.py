@@ -173,6 +173,14 @@ class NaclProtocol(ProtocolWrapper):
             )
             _log.warn("{line}", line=message)
             self._handshake_failed(message)
+        elif self._state == "open" and self._buffer:
+            have = len(self._buffer)
+            want = 4 + struct.unpack_from(">I", self._buffer)[0] if have >= 4 else "?"
+            _log.warn(
+                "{line}",
+                line=f"nacl: {self._peer()} closed the connection inside frame "
+                f"{self._recv_counter} ({have} of {want} bytes)",
+            )
         self._state = "closed"
         if self._inner_connected:
             self._inner_connected = False
