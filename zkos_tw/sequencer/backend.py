@@ -96,9 +96,13 @@ class NodeBackend:
         admission=None,
         inclusion=None,
         now=time.time,
+        forward_transactions=None,
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
+        # An external node: ``forward_transactions(raw) -> Deferred[hash]`` sends every
+        # eth_sendRawTransaction to the main node and answers what it answered.
+        self._forward = forward_transactions
         self._mempool = mempool
         # ``Admission`` (signature recovery off the reactor) in the node; None: synchronous.
         self._admission = admission
@@ -558,6 +562,8 @@ class NodeBackend:
     # -- submission and listeners -------------------------------------------------------------
 
     def send_raw_transaction(self, raw: bytes):
+        if self._forward is not None:
+            return self._forward(raw)
         if self._admission is None:
             try:
                 tx_hash = self._mempool.add(raw)
