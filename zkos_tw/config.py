@@ -290,6 +290,17 @@ class ProverApiConfig:
 
 
 @dataclass(frozen=True)
+class ExternalNodeConfig:
+    """External-node following (only read when ``sequencer_block_replay_download_address`` is set)."""
+
+    stall_timeout: float = param(
+        "30s",
+        v.duration,
+        "unhealthy when no block arrived for this long while the main node is ahead",
+    )
+
+
+@dataclass(frozen=True)
 class StatusServerConfig:
     """The health endpoint."""
 
@@ -339,6 +350,7 @@ GROUPS: dict[str, type] = {
     "prover_input_generator": ProverInputGeneratorConfig,
     "prover_api": ProverApiConfig,
     "status_server": StatusServerConfig,
+    "en": ExternalNodeConfig,
     "log": LogConfig,
     "dev": DevConfig,
 }
@@ -378,6 +390,7 @@ class NodeConfig:
     )
     prover_api: ProverApiConfig = field(default_factory=ProverApiConfig)
     status_server: StatusServerConfig = field(default_factory=StatusServerConfig)
+    en: ExternalNodeConfig = field(default_factory=ExternalNodeConfig)
     log: LogConfig = field(default_factory=LogConfig)
     dev: DevConfig = field(default_factory=DevConfig)
     # Start anvil as a child process and use it as the L1 (`twistd zkos --dev`).

@@ -35,6 +35,10 @@ from zkos_tw.launcher import Launcher, StartupError
 from zkos_tw.metrics import MetricsPage, NodeMetrics, create_registry
 from zkos_tw.metrics_chain import ExecutionMetrics, L1WatcherMetrics, MempoolMetrics, StorageMetrics
 from zkos_tw.metrics_l1 import BatchProgressMetrics, L1SenderMetrics
+from zkos_tw.replay.catch_up import CatchUpMonitor
+from zkos_tw.replay.client import create_replay_client
+from zkos_tw.replay.external_node import ExternalNodeFollower
+from zkos_tw.replay.main_node_rpc import MainNodeRpc
 from zkos_tw.replay.server import create_replay_server
 from zkos_tw.rpc import create_rpc_service
 from zkos_tw.sequencer.accounts import StorageAccountReader
@@ -97,8 +101,21 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, l1_queue=None):
-    """Add the mempool, the sequencer and the JSON-RPC server over the opened ``chain``."""
+def start_main_node(
+    config: NodeConfig,
+    reactor,
+    node,
+    chain,
+    status,
+    registry,
+    l1_queue=None,
+    *,
+    producing: bool = True,
+    forward_transactions=None,
+):
+    """Add the mempool, the sequencer, the replay server and the JSON-RPC server over the
+    opened ``chain``. An external node passes ``producing=False`` (blocks come from replay
+    only) and ``forward_transactions`` (eth_sendRawTransaction goes to the main node)."""
     # Admission's own thread: decoding and signature recovery never queue behind a block
     # being built in the reactor's pool (inclusion p99 under load ~1.0 s -> ~0.6 s).
     tune_gc()
@@ -130,6 +147,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         admission=Admission(reactor, mempool, admission_threads),
         inclusion=inclusion,
         now=reactor.seconds,
+        forward_transactions=forward_transactions,
     )
     MempoolMetrics(registry, mempool)
     sink = BlockSink(chain.storage, chain.tree, StorageMetrics(registry))
@@ -147,6 +165,7 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
         on_sealed=lambda block: status.block_sealed(block.number, block.header.timestamp),
         l1_queue=l1_queue,
         metrics=ExecutionMetrics(registry),
+        producing=producing,
     )
     sequencer.setServiceParent(node)
     create_replay_server(
@@ -154,6 +173,43 @@ def start_main_node(config: NodeConfig, reactor, node, chain, status, registry, 
     ).setServiceParent(node)
     create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend, sink
+
+
+def start_external_node(config, reactor, node, chain, status, registry, l1, http_client):
+    """The external node (reference §1.3): the sequencer replays the main node's stream from
+    our own tip + 1 (§4.5) after the checks of ``ExternalNodeFollower``; RPC over our storage
+    forwards eth_sendRawTransaction to the main node; our replay server serves ENs behind us;
+    ``safe`` / ``finalized`` follow L1. No L1 senders, no batcher."""
+    main_rpc = MainNodeRpc(http_client, config.general.main_node_rpc_url)
+    sequencer, backend, _ = start_main_node(
+        config,
+        reactor,
+        node,
+        chain,
+        status,
+        registry,
+        l1_queue=l1.queue,
+        producing=False,
+        forward_transactions=main_rpc.send_raw_transaction,
+    )
+    follower = ExternalNodeFollower(
+        reactor, sequencer, l1.queue, status, config.sequencer.block_dump_path
+    )
+    follower.setServiceParent(node)
+    start = ChainTip.load(chain.storage).number + 1
+    log.info(
+        "external node: following {address} from block {start}",
+        address=config.sequencer.block_replay_download_address,
+        start=start,
+    )
+    client = create_replay_client(config.sequencer, reactor, start, follower.on_record)
+    client.failed.addErrback(follower.stream_failed)
+    client.setServiceParent(node)
+    CatchUpMonitor(
+        reactor, follower, main_rpc.block_number, status, config.en.stall_timeout
+    ).setServiceParent(node)
+    l1.follow_batches(node, backend)
+    return follower, client
 
 
 def start_rollup_pipeline(config, reactor, node, chain, sink, l1, backend, status, registry):
@@ -458,13 +514,24 @@ def create_node_from_config(
     chain_service = ChainService(config, status, _open_chain or open_chain)
     chain_service.setServiceParent(node)
     launcher.add_step("chain data and genesis", chain_service.open)
-    if config.role != "main_node":
-        # External nodes run Sequencer.replay_block on records from the main node's block
-        # stream; the stream (port 3053) is the issue that follows the L1 issue (#7).
-        raise StartupError("external nodes are not supported yet; run a main node")
     l1 = L1Side(config, reactor, status, _l1_client_factory, registry)
     l1.setServiceParent(node)
     launcher.add_step("L1 discovery", l1.discover)
+    if config.role == "external_node":
+        if _http_client is None:
+            import treq
+
+            _http_client = treq
+
+        async def start_follower() -> None:
+            await l1.follow(node, chain_service.chain)
+            start_external_node(
+                config, reactor, node, chain_service.chain, status, registry, l1, _http_client
+            )
+
+        launcher.add_step("L1 watcher, replay from the main node and JSON-RPC", start_follower)
+        launcher.setServiceParent(node)
+        return node
     if config.l1_sender.enabled:
         launcher.add_step("L1 senders (operators funded)", lambda: l1.prepare_senders(node))
 

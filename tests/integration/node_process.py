@@ -90,14 +90,21 @@ class NodeProcess:
     """A ``twistd -n zkos`` child process in a temporary directory, on free ports.
 
     With ``dev`` (the default) the node runs its own anvil (``--dev``) on a free port with our
-    ``zkos-l1-state.json``; without it, pass ``--general-l1-rpc-url`` of an L1 you run.
+    ``zkos-l1-state.json``; without it, pass ``l1_port`` of an L1 you run (an external node
+    passes its main node's).
     """
 
     def __init__(
-        self, workdir: str, args: list[str] = (), env: dict | None = None, *, dev: bool = True
+        self,
+        workdir: str,
+        args: list[str] = (),
+        env: dict | None = None,
+        *,
+        dev: bool = True,
+        l1_port: int | None = None,
     ):
         self.workdir = workdir
-        self.l1_port = free_port()
+        self.l1_port = l1_port or free_port()
         self.metrics_port = free_port()
         self.status_port = free_port()
         self.rpc_port = free_port()

@@ -100,9 +100,13 @@ class NodeBackend:
         inclusion=None,
         now=time.time,
         max_concurrent_traces: int = DEFAULT_MAX_CONCURRENT_TRACES,
+        forward_transactions=None,
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
+        # An external node: ``forward_transactions(raw) -> Deferred[hash]`` sends every
+        # eth_sendRawTransaction to the main node and answers what it answered.
+        self._forward = forward_transactions
         self._mempool = mempool
         # ``Admission`` (signature recovery off the reactor) in the node; None: synchronous.
         self._admission = admission
@@ -585,6 +589,8 @@ class NodeBackend:
     # -- submission and listeners -------------------------------------------------------------
 
     def send_raw_transaction(self, raw: bytes):
+        if self._forward is not None:
+            return self._forward(raw)
         if self._admission is None:
             try:
                 tx_hash = self._mempool.add(raw)

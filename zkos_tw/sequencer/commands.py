@@ -26,7 +26,15 @@ from zkos_tw.sequencer.wal import ReplayRecord
 
 
 class ReplayDivergence(Exception):
-    """Re-executing a recorded block did not give the recorded result."""
+    """Re-executing a recorded block did not give the recorded result.
+
+    ``field`` names the first record field that differs (``block_output_hash``,
+    ``transactions[3]``, ...) for the external node's one-line divergence report.
+    """
+
+    def __init__(self, message: str, field: str = "block"):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,8 @@ class ReplaySource:
             sender = recover_sender(tx)
         except Exception as e:  # noqa: BLE001 - any decoding failure is a divergence
             raise ReplayDivergence(
-                f"block {self._number}: transaction {index} cannot be decoded: {e}"
+                f"block {self._number}: transaction {index} cannot be decoded: {e}",
+                f"transactions[{index}]",
             ) from None
         return Candidate(raw, tx, sender, tx.hash)
 
@@ -120,11 +129,13 @@ class ReplaySource:
     def rejected(self, candidate, reason: str) -> None:
         raise ReplayDivergence(
             f"block {self._number}: transaction 0x{candidate.hash.hex()} was refused on replay: "
-            f"{reason}"
+            f"{reason}",
+            "transactions",
         )
 
     def did_not_fit(self, candidate) -> None:
         raise ReplayDivergence(
             f"block {self._number}: transaction 0x{candidate.hash.hex()} does not fit the block "
-            "on replay"
+            "on replay",
+            "transactions",
         )

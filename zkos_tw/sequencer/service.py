@@ -73,6 +73,7 @@ class Sequencer(Service):
         on_sealed: Callable[[SealedBlock], object] | None = None,
         l1_queue: L1TransactionQueue | None = None,
         metrics: ExecutionMetrics | None = None,
+        producing: bool = True,
         _in_thread=deferToThread,
     ):
         self._reactor = reactor
@@ -85,6 +86,8 @@ class Sequencer(Service):
         self._l1_queue = l1_queue
         self._remove_l1_listener = None
         self._in_thread = _in_thread
+        #: False on an external node: blocks come only from ``replay_block``, never the pool.
+        self.producing = producing
         self.metrics = metrics or ExecutionMetrics(CollectorRegistry())
         self._base_fee = (
             DEFAULT_BASE_FEE if config.base_fee_override is None else config.base_fee_override
@@ -112,6 +115,9 @@ class Sequencer(Service):
         self._remove_listener = self._mempool.add_pending_listener(lambda ptx: self._poke())
         if self._l1_queue is not None:
             self._remove_l1_listener = self._l1_queue.add_listener(self._poke)
+        if not self.producing:
+            self._loop = defer.succeed(None)
+            return
         self._loop = defer.ensureDeferred(self._run())
         self._loop.addErrback(self._crashed)
 
@@ -222,21 +228,25 @@ class Sequencer(Service):
         context = record.context
         if context.number != self.tip.number + 1:
             raise ReplayDivergence(
-                f"replay of block {context.number} but the next block is {self.tip.number + 1}"
+                f"replay of block {context.number} but the next block is {self.tip.number + 1}",
+                "block_number",
             )
         if context.block_hashes != self.tip.hashes:
             raise ReplayDivergence(
                 f"block {context.number}: recorded parent 0x{context.parent_hash.hex()} is not "
-                f"our block {self.tip.number} 0x{self.tip.hash.hex()}"
+                f"our block {self.tip.number} 0x{self.tip.hash.hex()}",
+                "block_hashes",
             )
         if record.starting_l1_priority_id != self.tip.next_priority_id:
             raise ReplayDivergence(
                 f"block {context.number}: starts at priority id "
-                f"{record.starting_l1_priority_id}, ours is {self.tip.next_priority_id}"
+                f"{record.starting_l1_priority_id}, ours is {self.tip.next_priority_id}",
+                "starting_l1_priority_id",
             )
         if context.chain_id != self._chain_id:
             raise ReplayDivergence(
-                f"block {context.number}: chain id {context.chain_id}, ours is {self._chain_id}"
+                f"block {context.number}: chain id {context.chain_id}, ours is {self._chain_id}",
+                "chain_id",
             )
         return context
 
@@ -301,7 +311,8 @@ class Sequencer(Service):
         if expected is not None and block.output_hash() != expected:
             raise ReplayDivergence(
                 f"block {block.number}: output hash 0x{block.output_hash().hex()} differs from "
-                f"the recorded 0x{expected.hex()}"
+                f"the recorded 0x{expected.hex()}",
+                "block_output_hash",
             )
         extra = ()
         if block.number == 1 and self._l1_queue is not None:
