@@ -7,7 +7,8 @@ one. ``pick(min_age)``:
    out again and its assignment time reset;
 2. else, if ``max(assigned) - min(assigned) >= max_assigned_batch_range`` (10), nothing;
 3. else the head of the queue, if it has been in the stage (since ``BatchSealed``) at least
-   ``min_age`` (0 for real provers, ``fake_fri_provers_min_age`` for fakes), is assigned.
+   ``min_age`` (0 for real provers, ``fake_fri_provers_min_age`` for fakes), is assigned —
+   once ``prover_input(envelope)`` has its bytes (``None``: still being built, nothing yet).
 
 ``submit`` (real proofs): the batch must be assigned (``UnknownBlock``); the
 ``IFriProofVerifier`` must accept it (``DeserializationFailed`` / ``VerificationFailed``); the output needs a free slot
@@ -109,7 +110,7 @@ class FriJobs:
         output: BoundedQueue,
         clock: IReactorTime,
         verifier: IFriProofVerifier | None = None,
-        prover_input: Callable[[BatchEnvelope], bytes] = lambda envelope: b"",
+        prover_input: Callable[[BatchEnvelope], bytes | None] = lambda envelope: b"",
         job_timeout: float = 300.0,
         max_assigned_batch_range: int = 10,
     ):
@@ -140,11 +141,14 @@ class FriJobs:
         head = self.input.peek()
         if head is None or now - head.stage_times.get(BATCH_SEALED, now) < min_age:
             return None
+        data = self._prover_input(head)
+        if data is None:
+            return None  # the input is still being built: nothing to give out yet
         taken: list[BatchEnvelope] = []
         self.input.get().addCallback(taken.append)  # fires now: the queue holds ``head``
         envelope = taken[0]
         envelope.stage_times.setdefault(FRI_PROVER_PICKED, now)
-        job = FriJob(envelope, self._prover_input(envelope), now)
+        job = FriJob(envelope, data, now)
         self._assigned[job.number] = job
         return job
 
