@@ -301,6 +301,41 @@ class ExternalNodeConfig:
 
 
 @dataclass(frozen=True)
+class BatchVerificationConfig:
+    """Batch co-signing ("2FA", reference §8.2): ENs sign each batch before it is committed."""
+
+    server_enabled: bool = param(False, v.boolean, "main node: collect signatures before commit")
+    client_enabled: bool = param(False, v.boolean, "external node: sign batches on request")
+    address: str = param(
+        "0.0.0.0:3072",
+        v.text,
+        "main node: listen address; external node: the main node's (host:port or endpoint)",
+    )
+    threshold: int = param(1, v.non_negative_int, "signatures a commit needs (0: plain commits)")
+    accepted_signers: tuple[str, ...] = param(
+        "", v.address_list, "addresses whose signatures count (when L1 has no validator set)"
+    )
+    request_timeout: float = param(5.0, v.duration, "wait this long for answers to a request")
+    retry_delay: float = param(1.0, v.duration, "pause before asking again")
+    total_timeout: float = param(
+        300.0, v.duration, "report a commit waiting for signatures after this long"
+    )
+    signing_key: str | None = param(
+        None, v.private_key, "external node: the key it signs batches with", optional=True
+    )
+
+    @property
+    def listen_endpoint(self) -> str:
+        """``address`` as a server endpoint description (main node)."""
+        return v.listen_address(self.address)
+
+    @property
+    def connect_endpoint(self) -> str:
+        """``address`` as a client endpoint description (external node)."""
+        return v.connect_address(self.address)
+
+
+@dataclass(frozen=True)
 class StatusServerConfig:
     """The health endpoint."""
 
@@ -349,6 +384,7 @@ GROUPS: dict[str, type] = {
     "batcher": BatcherConfig,
     "prover_input_generator": ProverInputGeneratorConfig,
     "prover_api": ProverApiConfig,
+    "batch_verification": BatchVerificationConfig,
     "status_server": StatusServerConfig,
     "en": ExternalNodeConfig,
     "log": LogConfig,
@@ -389,6 +425,7 @@ class NodeConfig:
         default_factory=ProverInputGeneratorConfig
     )
     prover_api: ProverApiConfig = field(default_factory=ProverApiConfig)
+    batch_verification: BatchVerificationConfig = field(default_factory=BatchVerificationConfig)
     status_server: StatusServerConfig = field(default_factory=StatusServerConfig)
     en: ExternalNodeConfig = field(default_factory=ExternalNodeConfig)
     log: LogConfig = field(default_factory=LogConfig)

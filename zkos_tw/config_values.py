@@ -114,6 +114,15 @@ def address(value: str) -> str:
     return value.strip().lower()
 
 
+def address_list(value: str) -> tuple[str, ...]:
+    """Comma-separated 20-byte hex addresses (lower-case, in the given order; may be empty)."""
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    try:
+        return tuple(address(item) for item in items)
+    except ValueError:
+        raise ValueError("comma-separated hex addresses such as 0x36615Cf3…c049,0x…") from None
+
+
 def private_key(value: str) -> str:
     """A 32-byte hex private key ``0x…``."""
     if not _HEX_KEY.match(value.strip()):
