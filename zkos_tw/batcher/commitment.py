@@ -65,10 +65,9 @@ def _record(storage, number: int) -> ReplayRecord:
     return ReplayRecord.decode(raw)
 
 
-def priority_tx_hashes(storage, first_block: int, last_block: int) -> list[bytes]:
-    """The L1 priority transactions (type 0x7f) of blocks ``first_block..last_block``, in order:
-    the batch's leaves of the priority tree (§7.4)."""
-    hashes = []
+def _receipts(storage, first_block: int, last_block: int):
+    """``(block number, tx hash, StoredReceipt)`` of every transaction of the blocks, in order;
+    a block or receipt that is not stored raises ``BatchDataMissing``."""
     for number in range(first_block, last_block + 1):
         block = storage.block(number)
         if block is None:
@@ -77,9 +76,17 @@ def priority_tx_hashes(storage, first_block: int, last_block: int) -> list[bytes
             raw = storage.receipt(tx_hash)
             if raw is None:
                 raise BatchDataMissing(f"receipt of 0x{tx_hash.hex()} is not stored")
-            if StoredReceipt.decode(raw).tx_type == PRIORITY_TX_TYPE:
-                hashes.append(tx_hash)
-    return hashes
+            yield number, tx_hash, StoredReceipt.decode(raw)
+
+
+def priority_tx_hashes(storage, first_block: int, last_block: int) -> list[bytes]:
+    """The L1 priority transactions (type 0x7f) of blocks ``first_block..last_block``, in order:
+    the batch's leaves of the priority tree (§7.4)."""
+    return [
+        tx_hash
+        for _, tx_hash, receipt in _receipts(storage, first_block, last_block)
+        if receipt.tx_type == PRIORITY_TX_TYPE
+    ]
 
 
 def build_commit_batch_info(
@@ -106,20 +113,13 @@ def build_commit_batch_info(
     upgrades: list[bytes] = []
     logs: list[bytes] = []
     pubdata: list[bytes] = []
+    for _, tx_hash, receipt in _receipts(storage, first_block, last_block):
+        if receipt.tx_type == PRIORITY_TX_TYPE:
+            priority.append(tx_hash)
+        elif receipt.tx_type == UPGRADE_TX_TYPE:
+            upgrades.append(tx_hash)
+        logs.extend(log_bytes(entry) for entry in receipt.l2_to_l1_logs)
     for number in range(first_block, last_block + 1):
-        block = storage.block(number)
-        if block is None:
-            raise BatchDataMissing(f"block {number} is not stored")
-        for tx_hash in block.tx_hashes:
-            raw = storage.receipt(tx_hash)
-            if raw is None:
-                raise BatchDataMissing(f"receipt of 0x{tx_hash.hex()} is not stored")
-            receipt = StoredReceipt.decode(raw)
-            if receipt.tx_type == PRIORITY_TX_TYPE:
-                priority.append(tx_hash)
-            elif receipt.tx_type == UPGRADE_TX_TYPE:
-                upgrades.append(tx_hash)
-            logs.extend(log_bytes(entry) for entry in receipt.l2_to_l1_logs)
         block_pubdata = storage.block_pubdata(number)
         if block_pubdata is None:
             raise BatchDataMissing(f"block {number} was stored without pubdata")
