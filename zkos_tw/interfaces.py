@@ -592,6 +592,10 @@ class ITracer(Interface):
     def on_log(log):
         """The innermost open frame emitted ``log`` (an ``execution.receipts.Log``)."""
 
+    def on_selfdestruct(address, beneficiary, balance):
+        """The innermost open frame (``address``) ran SELFDESTRUCT, sending ``balance`` (its
+        balance before the instruction) to ``beneficiary``."""
+
     def on_step(evm, op, depth):
         """Instruction ``op`` is about to run on the ``Frame`` ``evm`` (``depth``: 1 on top)."""
 

@@ -223,7 +223,10 @@ class FlatState:
 
     def get_code(self, address: bytes) -> bytes:
         """The observable bytecode (empty for none)."""
-        record = self._account(address)
+        return self.record_code(self._account(address))
+
+    def record_code(self, record: AccountProperties) -> bytes:
+        """The observable bytecode of an account record (empty for none)."""
         if not record.has_code:
             return b""
         code = self._code_cache.get(record.bytecode_hash)
@@ -295,6 +298,33 @@ class FlatState:
         if not 0 <= value < _U256:
             raise ValueError("transient values are 256-bit")
         self._set(self._transient, (address, key), value)
+
+    # -- what one transaction changed (trace_replayTransaction's stateDiff) ------------------
+
+    def write_mark(self) -> tuple[dict, dict]:
+        """The values now of every key written so far in the block: ``writes_since`` compares
+        against it (a key written later was, before that, at its block-start value)."""
+        accounts = {a: self._accounts[a] for a in self._dirty_accounts}
+        slots = {k: self._slots[k] for k in self._dirty_slots}
+        return accounts, slots
+
+    def writes_since(self, mark) -> tuple[dict, dict]:
+        """What changed since ``write_mark()`` returned ``mark``: ``({address: (record before,
+        record now)}, {(address, slot): (before, now)})``, only keys whose value differs."""
+        marked_accounts, marked_slots = mark
+        accounts = {}
+        for address in self._dirty_accounts:
+            before = marked_accounts.get(address, self._account_initial[address])
+            now = self._accounts[address]
+            if before != now:
+                accounts[address] = (before, now)
+        slots = {}
+        for k in self._dirty_slots:
+            before = marked_slots.get(k, self._slot_initial[k])
+            now = self._slots[k]
+            if before != now:
+                slots[k] = (before, now)
+        return accounts, slots
 
     # -- block output ----------------------------------------------------------------------
 

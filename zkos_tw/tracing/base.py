@@ -28,6 +28,9 @@ class BaseTracer:
     def on_log(self, log) -> None:
         pass
 
+    def on_selfdestruct(self, address, beneficiary, balance) -> None:
+        pass
+
     def on_step(self, evm, op: int, depth: int) -> None:
         pass
 

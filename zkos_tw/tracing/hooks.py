@@ -10,7 +10,8 @@
   never ran (depth, balance, collision: geth reports those too), and flush the frame's own
   logs before the child (``on_log`` comes in the order geth gives it: a log's ``position`` is
   how many child calls came before it). The compiled loop runs these instructions from the
-  table, so it sees the wrappers.
+  table, so it sees the wrappers. SELFDESTRUCT (also run from the table by the compiled loop)
+  is wrapped too: ``on_selfdestruct`` once it succeeded.
 * A tracer with ``wants_steps`` gets ``on_step`` for every instruction: every table entry is
   wrapped and the frames run on the **pure** loop (the compiled loop runs most instructions
   in C, out of the table's reach). Results are the same by the loops' bit-identity contract.
@@ -34,6 +35,8 @@ from zkos_tw.tracing.opcodes import (
     DELEGATECALL,
     FRAME_OPENERS,
 )
+
+SELFDESTRUCT = 0xFF
 
 
 class _Open:
@@ -83,6 +86,9 @@ class Hooks:
             if text is not None:
                 self.tracer.on_exit(depth, b"", message.gas, text, False)
                 return
+            # The code deposit is charged after the loop returns (``process_create_message``):
+            # the frame's gas used includes it, as geth's and revm's.
+            gas_used += len(frame.output) * GAS_CODE_DEPOSIT
         if error is None:
             self.tracer.on_exit(depth, frame.output, gas_used, None, False)
         else:
@@ -102,6 +108,7 @@ class Hooks:
         wrapped = list(table)
         for op in FRAME_OPENERS:
             wrapped[op] = self._opener(op, table[op])
+        wrapped[SELFDESTRUCT] = self._selfdestruct(table[SELFDESTRUCT])
         if self.tracer.wants_steps:
             wrapped = [self._stepper(op, f) for op, f in enumerate(wrapped)]
         return tuple(wrapped)
@@ -125,6 +132,19 @@ class Hooks:
             self.stack[-1].flushed = len(evm.logs)
 
         return opener
+
+    def _selfdestruct(self, instruction):
+        tracer = self.tracer
+
+        def selfdestruct(evm):
+            me = evm.message.current_target
+            beneficiary = evm.stack[-1] if evm.stack else 0
+            balance = evm.state.get_balance(me)
+            instruction(evm)
+            to = (beneficiary & ((1 << 160) - 1)).to_bytes(20, "big")
+            tracer.on_selfdestruct(me, to, balance)
+
+        return selfdestruct
 
     def _stepper(self, op: int, instruction):
         tracer = self.tracer

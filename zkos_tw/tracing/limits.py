@@ -77,6 +77,9 @@ class Deadline:
     def on_log(self, log):
         self.tracer.on_log(log)
 
+    def on_selfdestruct(self, address, beneficiary, balance):
+        self.tracer.on_selfdestruct(address, beneficiary, balance)
+
     def on_step(self, evm, op, depth):
         self.steps += 1
         if not self.steps & 255:
