@@ -157,7 +157,10 @@ class RpcConfig:
     )
     max_logs_per_response: int = param(20_000, v.positive_int, "maximum logs in one response")
     max_concurrent_traces: int = param(
-        4, v.positive_int, "debug_trace* calls running at once; more are refused"
+        4, v.positive_int, "debug_trace* and trace_* calls running at once; more are refused"
+    )
+    max_trace_filter_blocks: int = param(
+        100, v.positive_int, "maximum block range of trace_filter (toBlock - fromBlock)"
     )
     stale_filter_ttl: float = param(900.0, v.duration, "drop filters not polled for this long")
     send_raw_transaction_wait_timeout: float | None = param(

@@ -31,6 +31,7 @@ from zkos_tw.rpc.methods import MethodTable
 from zkos_tw.rpc.metrics import RpcMetrics
 from zkos_tw.rpc.net import NetNamespace
 from zkos_tw.rpc.pubsub import PubSubNamespace
+from zkos_tw.rpc.trace import TraceNamespace
 from zkos_tw.rpc.web3 import Web3Namespace
 from zkos_tw.rpc.websocket import websocket_factory
 from zkos_tw.rpc.zks import ZksNamespace
@@ -214,6 +215,9 @@ def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batc
     traces = getattr(backend, "traces", None)
     if traces is not None:
         table.add_namespace(DebugNamespace(backend, traces))
+        table.add_namespace(
+            TraceNamespace(backend, traces, max_filter_blocks=config.max_trace_filter_blocks)
+        )
     dispatcher = Dispatcher(
         table,
         RpcMetrics(registry),

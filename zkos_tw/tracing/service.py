@@ -4,6 +4,9 @@ Each trace takes a slot of ``TraceSlots`` on the reactor thread (refused at once
 taken), then runs in the worker thread pool the backend uses for ``eth_call``
 (``deferToThread``), never on the sequencer's block path; it re-executes from storage
 (``historical``) on its own throw-away state view.
+
+The ``trace_`` methods (Parity style) take no options: each request has the default timeout
+(``limits.DEFAULT_TIMEOUT``) for all its work, counted from when it starts in the thread.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from twisted.internet.threads import deferToThread
 
 from zkos_tw.tracing.errors import TraceError
 from zkos_tw.tracing.historical import StoredBlock
-from zkos_tw.tracing.limits import Deadline, TraceSlots, TraceTimeout, parse_timeout
+from zkos_tw.tracing.limits import (
+    DEFAULT_TIMEOUT,
+    Deadline,
+    TraceSlots,
+    TraceTimeout,
+    parse_timeout,
+)
+from zkos_tw.tracing.parity import ParityTracer, localize
 from zkos_tw.tracing.registry import make_tracer
 
 DEFAULT_MAX_CONCURRENT_TRACES = 4
@@ -127,3 +137,86 @@ class TraceService:
         tracer = new_tracer()
         self._simulate(request, number, tracer, overrides)
         return tracer.result()
+
+    # -- the trace_ namespace (Parity style, ``zkos_tw.rpc.trace``) ----------------------------
+
+    def _parity_tracers(self, **options):
+        """A maker of ``ParityTracer``s sharing one deadline from now (worker thread)."""
+        clock = self._clock
+        deadline = clock() + DEFAULT_TIMEOUT
+
+        def new_tracer():
+            return Deadline(ParityTracer(**options), deadline, clock)
+
+        return new_tracer
+
+    def _localized(self, block: StoredBlock, new_tracer, indexes=None) -> list[list[dict]]:
+        """The localized flat traces of each traced transaction of ``block``."""
+        out = []
+        for index, tx_hash, tracer in block.trace(new_tracer, indexes):
+            out.append([localize(entry, block.hash, block.number, tx_hash, index)
+                        for entry in tracer.tracer.traces()])  # fmt: skip
+        return out
+
+    def parity_transaction(self, tx_hash: bytes):
+        """``trace_transaction``: the flat traces of a stored transaction (None: unknown)."""
+        return self._run(self._parity_transaction, tx_hash)
+
+    def _parity_transaction(self, tx_hash):
+        location = self._storage.tx_location(tx_hash)
+        if location is None:
+            return None
+        block = StoredBlock(self._storage, location.block_number)
+        (traces,) = self._localized(block, self._parity_tracers(), [location.index])
+        return traces
+
+    def parity_block(self, number: int):
+        """``trace_block``: the flat traces of every transaction of block ``number``, in order
+        (None: no such block; genesis: none)."""
+        return self._run(self._parity_block, number)
+
+    def _parity_block(self, number):
+        if self._storage.block(number) is None:
+            return None
+        if number == 0:
+            return []
+        block = StoredBlock(self._storage, number)
+        return [t for traces in self._localized(block, self._parity_tracers()) for t in traces]
+
+    def parity_filter(self, start: int, end: int, matches, after: int = 0, count=None):
+        """``trace_filter``: the flat traces of blocks ``start..end`` for which
+        ``matches(trace)`` holds, skipping the first ``after``, at most ``count``."""
+        return self._run(self._parity_filter, start, end, matches, after, count)
+
+    def _parity_filter(self, start, end, matches, after, count):
+        found = []
+        enough = None if count is None else after + count
+        new_tracer = self._parity_tracers()  # one deadline for the whole range
+        for number in range(max(start, 1), end + 1):
+            if self._storage.block(number) is None:
+                continue
+            for traces in self._localized(StoredBlock(self._storage, number), new_tracer):
+                found.extend(t for t in traces if matches(t))
+            if enough is not None and len(found) >= enough:
+                break
+        return found[after:enough]
+
+    def replay_transaction(self, tx_hash: bytes, with_trace: bool, with_state_diff: bool):
+        """``trace_replayTransaction``: ``{"output", "stateDiff", "trace", "vmTrace"}`` (precompile
+        calls left out of ``trace``, as anvil and reth do)."""
+        return self._run(self._replay_transaction, tx_hash, with_trace, with_state_diff)
+
+    def _replay_transaction(self, tx_hash, with_trace, with_state_diff):
+        location = self._storage.tx_location(tx_hash)
+        if location is None:
+            raise TraceError("transaction not found")
+        block = StoredBlock(self._storage, location.block_number)
+        new_tracer = self._parity_tracers(exclude=_precompiles(), state_diff=with_state_diff)
+        ((_, _, deadline),) = block.trace(new_tracer, [location.index])
+        tracer = deadline.tracer
+        return {
+            "output": "0x" + tracer.output().hex(),
+            "stateDiff": tracer.diff if with_state_diff else None,
+            "trace": tracer.traces() if with_trace else [],
+            "vmTrace": None,
+        }
