@@ -19,6 +19,22 @@ prestateTracer (default mode), besides 1:
 
 Nothing else is normalised: gas, gasUsed, values, outputs, errors, revert reasons and logs
 (``withLog``) must be equal. ``cast run`` of the root call prints the same tree against both.
+
+Parity-style ``trace_*`` on the same transactions (``trace_transaction`` of each,
+``trace_block`` of the root call's block, ``trace_filter`` by ``toAddress`` / ``fromAddress``
+with ``after`` / ``count`` over each chain's range, ``trace_replayTransaction`` with
+``["trace", "stateDiff"]``), besides 1:
+
+6. ``blockHash``, ``blockNumber`` and ``transactionHash`` are each chain's own (its own
+   blocks; the chain id is signed into the hash): replaced by the transaction's index in the
+   scenario. ``transactionPosition`` is compared;
+7. anvil has no ``trace_replayTransaction``: its answer is the transaction's entry of
+   ``trace_replayBlockTransactions`` (the same replay), without ``transactionHash``;
+8. in ``stateDiff``, as 3 and 4: the coinbase's account is dropped (on our --dev node it is
+   the sender), and the sender's ``balance`` delta is dropped; its nonce is compared.
+
+The top frame's ``gas`` needs no normalisation here: both give the gas limit minus the
+intrinsic gas (revm's convention), and ``gasUsed`` is the frame's (before refunds) on both.
 """
 
 from __future__ import annotations
@@ -31,13 +47,17 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 from web3 import Web3
 
+from tests.execution.evm_helpers import push
 from tests.integration.node_process import NodeProcess, free_port, require_anvil, sleep
 from tests.integration.test_node_rpc import cast_path
-from tests.tracing.programs import LOGGER, NOPE, init_code, root
+from tests.tracing.programs import LOGGER, MSTORE, NOPE, POP, call, init_code, op, root
 from zkos_tw.execution.forks import CANCUN
+from zkos_tw.execution.interpreter import create2_address, create_address
 from zkos_tw.execution.transactions import decode_transaction, intrinsic_gas
+from zkos_tw.tracing.opcodes import CREATE2, DELEGATECALL
 
 KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
+SELFDESTRUCT = 0xFF
 ACCOUNT = Account.from_key(KEY)
 TRACE = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
 
@@ -88,6 +108,112 @@ def scenario(w3: Web3) -> tuple[dict, list]:
     return names, traces
 
 
+FRESH = bytes.fromhex("00000000000000000000000000000000000f4e54")
+HEIR = bytes.fromhex("0000000000000000000000000000000000000e14")
+INVALID_RUNTIME = init_code(b"\xfe")
+
+
+def extra_code(logger: bytes, me: bytes) -> bytes:
+    """A contract for the ``trace_*`` comparison only: a CALL out of gas, a DELEGATECALL, a
+    CREATE2 (of code that is one INVALID), a CALL of that code ("Bad instruction"), a value
+    CALL to an empty account, then SELFDESTRUCT to another empty account."""
+    word = int.from_bytes(INVALID_RUNTIME.ljust(32, b"\0"), "big")
+    created = create2_address(me, 1, INVALID_RUNTIME)
+    return (
+        call(logger, gas=100) + op(POP)
+        + call(logger, kind=DELEGATECALL, out_size=0) + op(POP)
+        + push(word, 32) + push(0) + op(MSTORE)
+        + push(1) + push(len(INVALID_RUNTIME)) + push(0) + push(0) + op(CREATE2, POP)
+        + call(created, gas=1000, out_size=0) + op(POP)
+        + call(FRESH, gas=0, value=1, out_size=0) + op(POP)
+        + push(int.from_bytes(HEIR, "big"), 20) + op(SELFDESTRUCT)
+    )  # fmt: skip
+
+
+def send_extra(w3: Web3) -> list[str]:
+    """Deploy ``extra_code`` and call it with 10 wei; the two transaction hashes."""
+    nonce = w3.eth.get_transaction_count(ACCOUNT.address)
+    me = create_address(bytes.fromhex(ACCOUNT.address[2:]), nonce)
+    logger = bytes.fromhex(w3.zkos_created[0][2:])
+    hashes = []
+    for to, data, value in ((None, init_code(extra_code(logger, me)), 0), (me, b"", 10)):
+        tx = {"value": value, "gas": 500_000, "nonce": nonce, "chainId": w3.eth.chain_id,
+              "data": data, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 1}  # fmt: skip
+        if to is not None:
+            tx["to"] = Web3.to_checksum_address(to)
+        nonce += 1
+        tx_hash = w3.eth.send_raw_transaction(ACCOUNT.sign_transaction(tx).raw_transaction)
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.1)
+        hashes.append("0x" + bytes(tx_hash).hex())
+    return hashes
+
+
+def parity_scenario(w3: Web3) -> dict:
+    """The ``trace_*`` answers for the scenario's transactions (after ``scenario(w3)``) and
+    two more (``send_extra``)."""
+
+    def rpc(method, *params):
+        answer = w3.provider.make_request(method, list(params))
+        assert "error" not in answer, (method, params, answer)
+        return answer["result"]
+
+    hashes = w3.zkos_hashes + send_extra(w3)
+    receipts = [rpc("eth_getTransactionReceipt", h) for h in hashes]
+    blocks = [int(r["blockNumber"], 16) for r in receipts]
+    first, last = hex(blocks[0]), hex(blocks[-1])
+    logger, _, root_address = w3.zkos_created
+    out = {
+        "index": {h: i for i, h in enumerate(hashes)},
+        "transaction": [rpc("trace_transaction", h) for h in hashes],
+        "block": rpc("trace_block", hex(blocks[3])),
+        "to_logger": rpc("trace_filter", {"fromBlock": first, "toBlock": last,
+                                          "toAddress": [logger]}),  # fmt: skip
+        "from_root": rpc("trace_filter", {"fromBlock": first, "toBlock": last,
+                                          "fromAddress": [root_address]}),  # fmt: skip
+        "page": rpc("trace_filter", {"fromBlock": first, "toBlock": last, "after": 1,
+                                     "count": 2, "fromAddress": [ACCOUNT.address.lower()]}),
+        "replay": [],
+    }  # fmt: skip
+    for tx_hash, number in zip(hashes, blocks, strict=True):
+        answer = w3.provider.make_request("trace_replayTransaction",
+                                          [tx_hash, ["trace", "stateDiff"]])  # fmt: skip
+        if answer.get("error", {}).get("code") == -32601:  # anvil: normalisation 7
+            (answer,) = [
+                r
+                for r in rpc("trace_replayBlockTransactions", hex(number), ["trace", "stateDiff"])
+                if r["transactionHash"] == tx_hash
+            ]
+            del answer["transactionHash"]
+        else:
+            assert "error" not in answer, answer
+            answer = answer["result"]
+        out["replay"].append(answer)
+    return out
+
+
+def localized(traces: list, index: dict) -> list:
+    """Normalisation 6 of flat traces."""
+    out = []
+    for trace in traces:
+        trace = dict(trace)
+        position = index[trace.pop("transactionHash")]
+        del trace["blockHash"], trace["blockNumber"]
+        trace["transaction"] = position
+        out.append(trace)
+    return out
+
+
+def state_diff(diff: dict, w3) -> dict:
+    """Normalisation 8 of a stateDiff."""
+    diff = {address.lower(): dict(account) for address, account in diff.items()}
+    sender = ACCOUNT.address.lower()
+    if w3.zkos_coinbase != sender:
+        diff.pop(w3.zkos_coinbase, None)
+    if sender in diff:
+        diff[sender].pop("balance", None)
+    return diff
+
+
 def prestate(result: dict, w3, index: int) -> dict:
     """Normalisations 3-5 of a prestateTracer answer for transaction ``index``."""
     result = {address.lower(): dict(account) for address, account in result.items()}
@@ -121,6 +247,42 @@ class CallTracerDifferentialTests(TestCase):
     timeout = 180
     maxDiff = None
 
+    def compare_parity(self, mine, ours, our_names, theirs, reference, their_names):
+        """The trace_* answers of both chains are equal after normalisations 1 and 6-8."""
+        for key in ("transaction", "block", "to_logger", "from_root", "page"):
+            ours_key, theirs_key = mine[key], theirs[key]
+            if key != "transaction":
+                ours_key, theirs_key = [ours_key], [theirs_key]
+            for n, (a, b) in enumerate(zip(ours_key, theirs_key, strict=True)):
+                self.assertEqual(
+                    normalise(localized(a, mine["index"]), our_names),
+                    normalise(localized(b, theirs["index"]), their_names),
+                    f"{key} {n}",
+                )
+        self.assertEqual(len(mine["transaction"][3]), 4)  # root, logger, reverter, sha256
+        self.assertEqual([t["transaction"] for t in localized(mine["to_logger"], mine["index"])],
+                         [0, 3, 6, 6])  # fmt: skip
+        self.assertEqual(len(mine["page"]), 2)
+        extra = [t["type"] for t in mine["transaction"][6]]
+        self.assertEqual(extra, ["call"] * 3 + ["create", "call", "call", "suicide"])
+        self.assertEqual(mine["transaction"][6][1]["error"], "Out of gas")
+        self.assertIsNone(mine["transaction"][6][1]["result"])
+        self.assertEqual(mine["transaction"][6][4]["error"], "Bad instruction")
+        extra_diff = mine["replay"][6]["stateDiff"]
+        self.assertEqual(extra_diff["0x" + FRESH.hex()]["balance"],
+                         {"*": {"from": "0x0", "to": "0x1"}})  # fmt: skip
+        created = mine["transaction"][6][3]["result"]["address"]
+        self.assertEqual(extra_diff[created]["code"], {"+": "0xfe"})
+        for n, (a, b) in enumerate(zip(mine["replay"], theirs["replay"], strict=True)):
+            a = dict(a, stateDiff=state_diff(a["stateDiff"], ours))
+            b = dict(b, stateDiff=state_diff(b["stateDiff"], reference))
+            self.assertEqual(normalise(a, our_names), normalise(b, their_names), f"replay {n}")
+        logger = next(a for a, n in our_names.items() if n == "<logger>")
+        self.assertEqual(
+            mine["replay"][3]["stateDiff"][logger]["storage"],
+            {f"0x{1:064x}": {"*": {"from": f"0x{0:064x}", "to": f"0x{7:064x}"}}},
+        )
+
     async def test_same_call_trees_as_anvil(self):
         anvil = require_anvil()
         port = free_port()
@@ -146,6 +308,9 @@ class CallTracerDifferentialTests(TestCase):
         ours = Web3(Web3.HTTPProvider(node.rpc_url))
         our_names, our_traces = await deferToThread(scenario, ours)
         their_names, their_traces = await deferToThread(scenario, reference)
+        our_parity = await deferToThread(parity_scenario, ours)
+        their_parity = await deferToThread(parity_scenario, reference)
+        self.compare_parity(our_parity, ours, our_names, their_parity, reference, their_names)
         for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
             ours_pre = prestate(mine["prestate"]["result"], ours, index)
             theirs_pre = prestate(theirs["prestate"]["result"], reference, index)

@@ -26,7 +26,7 @@ from zkos_tw.interfaces import ITracer
 from zkos_tw.tracing.parity import ParityTracer, localize, parity_error
 from zkos_tw.tracing.run import trace_transaction
 
-SELFDESTRUCT, STOP = 0xFF, 0x00
+SELFDESTRUCT, STOP, DELEGATECALL = 0xFF, 0x00, 0xF4
 
 
 def hx(b: bytes) -> str:
@@ -127,6 +127,27 @@ class ParityTracerTests(SynchronousTestCase):
         self.assertEqual(child["error"], "Out of gas")
         self.assertIsNone(child["result"])
         self.assertNotIn("error", top)
+
+    def test_delegatecall_from(self):
+        """A DELEGATECALL's ``from`` is the contract that delegates (geth's and revm's), on the
+        callTracer too; its ``to`` the code's address."""
+        from zkos_tw.tracing.calltracer import CallTracer
+
+        state = pre_state()
+        state.set_account(CONTRACT, code=call(OTHER, kind=DELEGATECALL, out_size=0) + op(STOP))
+        tracer, _, _ = trace("pure", state=state)
+        _, child = tracer.traces()
+        self.assertEqual(child["action"]["callType"], "delegatecall")
+        self.assertEqual(child["action"]["from"], hx(CONTRACT))
+        self.assertEqual(child["action"]["to"], hx(OTHER))
+        state = pre_state()
+        state.set_account(CONTRACT, code=call(OTHER, kind=DELEGATECALL, out_size=0) + op(STOP))
+        env = environment("pure", state)
+        call_tracer = CallTracer()
+        t, sender = signed(CONTRACT)
+        trace_transaction(env, t, sender, call_tracer)
+        (frame,) = call_tracer.result()["calls"]
+        self.assertEqual((frame["type"], frame["from"]), ("DELEGATECALL", hx(CONTRACT)))
 
     def test_selfdestruct(self):
         """SELFDESTRUCT is a ``suicide`` entry, the last child of its frame."""

@@ -70,8 +70,11 @@ class Hooks:
         self.entered = True
         self.stack.append(_Open())
         to = message.code_address if kind in (DELEGATECALL, CALLCODE) else message.current_target
+        # A DELEGATECALL frame keeps its parent's caller; geth and revm report the contract
+        # that delegated (the frame's own address) as ``from``.
+        caller = message.current_target if kind == DELEGATECALL else message.caller
         data = message.code if message.target is None else message.data
-        self.tracer.on_enter(depth, kind, message.caller, to, data, message.gas, message.value)
+        self.tracer.on_enter(depth, kind, caller, to, data, message.gas, message.value)
         frame = self.inner(message, block_env, tx_env)
         self._flush_logs(frame)
         self.stack.pop()
