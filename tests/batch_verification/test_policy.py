@@ -41,6 +41,7 @@ class PolicyTests(SynchronousTestCase):
         d = defer.ensureDeferred(read_l1_policy(Client(), C, B))
         self.assertEqual(self.successResultOf(d), (2, [A, B]))
         self.assertEqual(
-            [c[1] for c in calls], ["batchVerificationThreshold(address)", "batchValidators(address)"]
+            [c[1] for c in calls],
+            ["batchVerificationThreshold(address)", "batchValidators(address)"],
         )
         self.assertEqual(calls[0][2], ["0x" + B.hex()])
