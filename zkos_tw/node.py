@@ -23,7 +23,9 @@ from twisted.web.server import Site
 from zkos_tw import logs
 from zkos_tw.batch_verification.collector import create_signature_collector
 from zkos_tw.batch_verification.digest import SigningDomain
+from zkos_tw.batch_verification.metrics import SignerMetrics
 from zkos_tw.batch_verification.policy import effective_policy, read_l1_policy
+from zkos_tw.batch_verification.signer import BatchSigner, create_signer_client
 from zkos_tw.batcher.assembly import create_rollup_pipeline, open_batch_store
 from zkos_tw.chain import open_chain
 from zkos_tw.config import NodeConfig
@@ -248,6 +250,43 @@ async def start_signature_collector(config, reactor, node, l1, status, registry)
     status.add_problem_source(collector)
     status.add_section("batch_verification", collector.report)
     return collector
+
+
+async def start_batch_signer(config, reactor, node, chain, l1, status, registry):
+    """Batch verification on an external node: sign the main node's batches that agree with
+    our own blocks (``zkos_tw.batch_verification.signer``), connected to
+    ``batch_verification_address``."""
+    settings = config.batch_verification
+    if settings.signing_key is None:
+        raise StartupError("batch_verification_client_enabled needs batch_verification_signing_key")
+    try:
+        l1_chain_id = await l1.client.chain_id()
+    except L1Error as e:
+        raise StartupError(f"batch verification: L1 chain id: {e}") from None
+    signer = BatchSigner(
+        storage=chain.storage,
+        clock=reactor,
+        signing_key=bytes.fromhex(settings.signing_key[2:]),
+        domain=SigningDomain(l1_chain_id, l1.state.validator_timelock),
+        chain_id=config.genesis.chain_id,
+        chain_address=l1.state.diamond_proxy,
+        genesis_state_commitment=chain.genesis.state_commitment,
+        pubdata_mode=l1.state.da_mode,
+        wait_timeout=settings.request_timeout,
+        metrics=SignerMetrics(registry),
+    )
+    log.info(
+        "batch verification: signing as 0x{address} for {main}",
+        address=signer.address.hex(),
+        main=settings.connect_endpoint,
+    )
+    client = create_signer_client(settings, reactor, signer)
+    client.setServiceParent(node)
+    status.add_section(
+        "batch_verification_signer",
+        lambda: {"signer": "0x" + signer.address.hex(), "last_refusal": signer.last_refusal},
+    )
+    return signer
 
 
 def start_rollup_pipeline(
@@ -570,6 +609,10 @@ def create_node_from_config(
             start_external_node(
                 config, reactor, node, chain_service.chain, status, registry, l1, _http_client
             )
+            if config.batch_verification.client_enabled:
+                await start_batch_signer(
+                    config, reactor, node, chain_service.chain, l1, status, registry
+                )
 
         launcher.add_step("L1 watcher, replay from the main node and JSON-RPC", start_follower)
         launcher.setServiceParent(node)
