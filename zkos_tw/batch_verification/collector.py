@@ -130,6 +130,8 @@ class SignatureCollector(MultiService):
         #: What the batch waiting for signatures is waiting for (health), or None.
         self.waiting: dict | None = None
         self.last_refusal: str | None = None
+        #: Seconds the last ``collect`` took (from its first request to the threshold).
+        self.last_signing_seconds: float | None = None
         factory = Factory.forProtocol(lambda: SignerConnection(self))
         if endpoint is not None:
             StreamServerEndpointService(endpoint, factory).setServiceParent(self)
@@ -236,7 +238,8 @@ class SignatureCollector(MultiService):
         finally:
             self._round = None
             self.waiting = None
-        self.metrics.signing_seconds.observe(self._clock.seconds() - started)
+        self.last_signing_seconds = self._clock.seconds() - started
+        self.metrics.signing_seconds.observe(self.last_signing_seconds)
         ordered = sorted(signatures)[: max(self.policy.threshold, 1)]
         return ordered, [signatures[a] for a in ordered]
 
