@@ -3,7 +3,8 @@ of two with threshold 2, a main node collecting signatures, two external nodes s
 
 Batches are committed through ``commitBatchesMultisig`` and executed; with one EN stopped the
 next commit waits and ``/status/health`` says why; restarted, it signs and the commits resume.
-The signing latency per batch (from the main node's log) and the L1 gas of the multisig commits
+A third EN signs with a key outside the set: the main node drops its signatures (they never
+make up for the stopped EN). The signing latency per batch (from the main node's log) and the L1 gas of the multisig commits
 are written to ``batch_verification_measurements.json`` in the test's directory.
 """
 
@@ -32,6 +33,8 @@ from zkos_tw.l1.calldata import MULTISIG_COMMIT_SELECTOR
 
 BRIDGEHUB = GenesisConfig().bridgehub_address
 SIGNER_KEYS = ["0x" + "a1" * 32, "0x" + "b2" * 32]
+#: An EN signing with a key outside L1's validator set: its signatures must not count.
+OUTSIDER_KEY = "0x" + "c3" * 32
 BLOCK_COMMIT = "0x" + keccak256(b"BlockCommit(uint256,bytes32,bytes32)").hex()
 
 
@@ -134,7 +137,7 @@ class BatchVerificationTests(TestCase):
         main.start()
         await main.wait_healthy()
         ens = []
-        for i, key in enumerate(SIGNER_KEYS):
+        for i, key in enumerate([*SIGNER_KEYS, OUTSIDER_KEY]):
             en = self.node(os.path.join(workdir, f"en{i}"), port, [
                 "--sequencer-block-replay-download-address", f"127.0.0.1:{main.replay_port}",
                 "--general-main-node-rpc-url", main.rpc_url,
@@ -196,7 +199,7 @@ class BatchVerificationTests(TestCase):
         code, report = await self.wait_for("a commit waiting for signatures", waiting)
         self.assertEqual(code, 503)
         held = report["batch_verification"]["waiting"]
-        self.assertIn("waiting for signatures: 1 of 2, 1 signers connected", held["reason"])
+        self.assertIn("waiting for signatures: 1 of 2, 2 signers connected", held["reason"])
         self.assertTrue(
             any("batch verification: commit of batch" in p for p in report["problems"]),
             report["problems"],
@@ -226,6 +229,9 @@ class BatchVerificationTests(TestCase):
         self.assertGreaterEqual(len(seconds), last)
         for en in ens:
             self.assertIn("batch verification: signed batch", en.output())
+        outsider = Web3.to_checksum_address(address_of_key(bytes.fromhex(OUTSIDER_KEY[2:])))
+        self.assertIn(f"dropping the signature of {outsider.lower()} from", main.output())
+        self.assertNotIn(outsider.lower(), " ".join(re.findall(r"signed by .*", main.output())))
         quantiles = statistics.quantiles(seconds, n=100, method="inclusive")
         with open(os.path.join(workdir, "batch_verification_measurements.json"), "w") as f:
             json.dump(

@@ -57,7 +57,7 @@ class SigningCommitFeeder(_Step):
         self.signed.append(number)
         del self.signed[:-100]
         self.log.info(
-            "batch {batch} signed by {signers} in {seconds:.3f} s",
+            "batch {batch} signed by {signers} in {seconds:.4f} s",
             batch=number,
             seconds=self._collector.last_signing_seconds,
             signers=", ".join("0x" + s.hex() for s in signers),
