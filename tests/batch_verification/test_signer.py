@@ -6,27 +6,35 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from nacl.signing import SigningKey
 from twisted.internet import defer
+from twisted.internet.protocol import Factory
 from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.sequencer.test_l1_blocks import deposit, upgrade
 from tests.sequencer.test_replay import Node
 from tests.sequencer.test_service import signed
 from zkos_tw.batch_verification import protocol as p
+from zkos_tw.batch_verification.collector import SignatureCollector
 from zkos_tw.batch_verification.digest import SigningDomain, commit_digest, recover
+from zkos_tw.batch_verification.policy import SigningPolicy
 from zkos_tw.batch_verification.signer import BatchSigner, SignerProtocol
 from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
 from zkos_tw.batcher.info import BatchEnvelope, BatchMetadata, StoredBatchInfo
 from zkos_tw.l1.calldata import commit_data
 from zkos_tw.sequencer.l1_queue import L1TransactionQueue
+from zkos_tw.transports.nacl import NaclFactory
 
 CHAIN = b"\xd1" * 20
 KEY = b"\x11" * 32
 DOMAIN = SigningDomain(31337, b"\x77" * 20)
 
 
-class SignerTests(SynchronousTestCase):
+class ChainCase(SynchronousTestCase):
+    """Blocks 1 (upgrade, deposit, transfer) and 2 (transfer) on a real chain, and a signer."""
+
     def setUp(self):
         self.reactor = reactor = MemoryReactorClock()
         reactor.advance(1_700_000_000)
@@ -75,6 +83,8 @@ class SignerTests(SynchronousTestCase):
         fields.update(changes)
         return p.Request(**fields)
 
+
+class SignerTests(ChainCase):
     def answer(self, request):
         d = defer.ensureDeferred(self.signer.answer(request))
         self.reactor.advance(1)
@@ -162,3 +172,41 @@ class SignerTests(SynchronousTestCase):
         protocol.dataReceived(p.encode_version(3))
         self.assertTrue(transport.disconnecting)
         self.assertEqual(self.signer.metrics.protocol_errors._value.get(), 1)
+
+
+class NaclTransportTests(ChainCase):
+    """The collector and the signer through ``nacl:`` (iosim): the EN's transports work here."""
+
+    def test_signature_over_nacl(self):
+        """A 1-of-1 policy: the signer's signature arrives through the encrypted channel."""
+        server_key, client_key = SigningKey(b"\x01" * 32), SigningKey(b"\x02" * 32)
+        collector = SignatureCollector(
+            endpoint=None, policy=SigningPolicy(1, frozenset([self.signer.address]), True),
+            domain=DOMAIN, clock=self.reactor, request_timeout=5, retry_delay=1,
+            total_timeout=30,
+        )  # fmt: skip
+        server = NaclFactory(
+            collector.factory, server_key, is_client=False,
+            allowed=frozenset([bytes(client_key.verify_key)]), clock=self.reactor,
+        )  # fmt: skip
+        client = NaclFactory(
+            Factory.forProtocol(lambda: SignerProtocol(self.signer)), client_key, is_client=True,
+            server_key=bytes(server_key.verify_key), clock=self.reactor,
+        )  # fmt: skip
+        _, _, pump = connectedServerAndClient(
+            lambda: server.buildProtocol(None), lambda: client.buildProtocol(None)
+        )
+        pump.flush()
+        self.assertEqual(len(collector.signers), 1)
+        previous = StoredBatchInfo.genesis(self.genesis)
+        info = build_commit_batch_info(
+            self.storage, StoredTreeVersions(self.storage.tree_store()), batch_number=1,
+            first_block=1, last_block=1, chain_id=270, chain_address=CHAIN,
+        )  # fmt: skip
+        data = commit_data(previous, BatchEnvelope(BatchMetadata(previous, info, 1, 1, 1)))
+        d = defer.ensureDeferred(collector.collect(1, 1, 1, CHAIN, data))
+        pump.flush()
+        signers, signatures = self.successResultOf(d)
+        self.assertEqual(signers, [self.signer.address])
+        digest = commit_digest(DOMAIN, CHAIN, 1, 1, data)
+        self.assertEqual(recover(digest, signatures[0]), self.signer.address)

@@ -132,9 +132,10 @@ class SignatureCollector(MultiService):
         self.last_refusal: str | None = None
         #: Seconds the last ``collect`` took (from its first request to the threshold).
         self.last_signing_seconds: float | None = None
-        factory = Factory.forProtocol(lambda: SignerConnection(self))
+        #: The signers' protocol factory (listened on ``endpoint``; tests wrap it).
+        self.factory = Factory.forProtocol(lambda: SignerConnection(self))
         if endpoint is not None:
-            StreamServerEndpointService(endpoint, factory).setServiceParent(self)
+            StreamServerEndpointService(endpoint, self.factory).setServiceParent(self)
 
     # -- connections ---------------------------------------------------------------------------
 
