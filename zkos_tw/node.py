@@ -234,9 +234,10 @@ async def start_signature_collector(config, reactor, node, l1, status, registry)
     if policy.threshold == 0:
         log.info("batch verification: threshold 0, commits are not signed")
         return None
-    if not policy.signers:
+    if len(policy.signers) < policy.threshold:
         raise StartupError(
-            f"batch verification threshold {policy.threshold} but no signers: set "
+            f"batch verification threshold {policy.threshold} but only "
+            f"{len(policy.signers)} signers ({policy.source}): set "
             "batch_verification_accepted_signers or a validator set on L1"
         )
     collector = create_signature_collector(
