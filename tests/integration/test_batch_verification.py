@@ -4,7 +4,8 @@ of two with threshold 2, a main node collecting signatures, two external nodes s
 Batches are committed through ``commitBatchesMultisig`` and executed; with one EN stopped the
 next commit waits and ``/status/health`` says why; restarted, it signs and the commits resume.
 A third EN signs with a key outside the set: the main node drops its signatures (they never
-make up for the stopped EN). The signing latency per batch (from the main node's log) and the L1 gas of the multisig commits
+make up for the stopped EN); with one block of its data changed it refuses the held batch,
+naming ``da_commitment``. The signing latency per batch (from the main node's log) and the L1 gas of the multisig commits
 are written to ``batch_verification_measurements.json`` in the test's directory.
 """
 
@@ -30,6 +31,8 @@ from zkos_tw.batch_verification.digest import address_of_key
 from zkos_tw.config import GenesisConfig
 from zkos_tw.hashing import keccak256
 from zkos_tw.l1.calldata import MULTISIG_COMMIT_SELECTOR
+from zkos_tw.storage import codecs
+from zkos_tw.storage.lmdb_storage import LMDBStorage
 
 BRIDGEHUB = GenesisConfig().bridgehub_address
 SIGNER_KEYS = ["0x" + "a1" * 32, "0x" + "b2" * 32]
@@ -78,6 +81,23 @@ def set_policy(w3: Web3, timelock: str, diamond: str, validators: list[str], thr
 
 def counter(w3: Web3, diamond: str, name: str) -> int:
     return int.from_bytes(word_call(w3, diamond, f"{name}()"), "big")
+
+
+def tamper_pubdata(path: str, block: int) -> None:
+    """Flip one bit of a stopped node's stored pubdata of ``block`` (storage internals: the
+    node has no way to write a different block on purpose)."""
+    storage = LMDBStorage(path)
+    try:
+        changed = bytearray(storage.block_pubdata(block))
+        changed[-1] ^= 1
+        with storage._env.begin(write=True) as txn:
+            txn.put(
+                codecs.block_key(block),
+                codecs.encode_envelope_v1(bytes(changed)),
+                db=storage._dbs[codecs.PUBDATA_DB],
+            )
+    finally:
+        storage.close()
 
 
 class BatchVerificationTests(TestCase):
@@ -211,6 +231,27 @@ class BatchVerificationTests(TestCase):
         still = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
         self.assertLess(still, held["batch"], "committed without the second signature")
 
+        # -- the outsider EN's data made to differ: it refuses, naming the field -------------
+        outsider_en = ens[2]
+        l2_main = Web3(Web3.HTTPProvider(main.rpc_url))
+        block_range = await deferToThread(
+            l2_main.provider.make_request, "zks_getL1BatchBlockRange", [held["batch"]]
+        )
+        held_block = int(block_range["result"][1], 16)
+        await self.wait_for(
+            "the outsider EN has the held block", self._has_block(outsider_en, held_block)
+        )
+        outsider_en.signal(signal.SIGTERM)
+        await outsider_en.wait_exit()
+        await deferToThread(tamper_pubdata, os.path.join(outsider_en.workdir, "db"), held_block)
+        outsider_en.start()
+        await outsider_en.wait_healthy()
+        refusal = f"batch {held['batch']} refused by "
+        await self.wait_for("the refusal", self._logged(main, refusal), 15)
+        line = next(x for x in main.output().splitlines() if refusal in x)
+        self.assertIn(f"batch {held['batch']}: da_commitment differs: main node 0x", line)
+        self.assertIn("refused", (await main.health())[1]["batch_verification"]["last_refusal"])
+
         # -- back up: it signs, the commits resume ------------------------------------------
         ens[1].start()
         await ens[1].wait_healthy()
@@ -244,6 +285,19 @@ class BatchVerificationTests(TestCase):
                 f,
                 indent=1,
             )
+
+    def _has_block(self, node, number):
+        async def check():
+            l2 = Web3(Web3.HTTPProvider(node.rpc_url))
+            return await deferToThread(lambda: l2.eth.block_number >= number)
+
+        return check
+
+    def _logged(self, node, text):
+        async def check():
+            return text in node.output()
+
+        return check
 
     def _healthy(self, node):
         async def check():
