@@ -21,6 +21,11 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.server import Site
 
 from zkos_tw import logs
+from zkos_tw.batch_verification.collector import create_signature_collector
+from zkos_tw.batch_verification.digest import SigningDomain
+from zkos_tw.batch_verification.metrics import SignerMetrics
+from zkos_tw.batch_verification.policy import effective_policy, read_l1_policy
+from zkos_tw.batch_verification.signer import BatchSigner, create_signer_client
 from zkos_tw.batcher.assembly import create_rollup_pipeline, open_batch_store
 from zkos_tw.chain import open_chain
 from zkos_tw.config import NodeConfig
@@ -212,9 +217,85 @@ def start_external_node(config, reactor, node, chain, status, registry, l1, http
     return follower, client
 
 
-def start_rollup_pipeline(config, reactor, node, chain, sink, l1, backend, status, registry):
+async def start_signature_collector(config, reactor, node, l1, status, registry):
+    """Batch verification on the main node (``docs/batch_verification.md``): the effective
+    policy from L1 (or the config) and, when its threshold is above 0, the
+    ``SignatureCollector`` on ``batch_verification_address``; ``None`` for plain commits."""
+    settings = config.batch_verification
+    try:
+        l1_threshold, validators = await read_l1_policy(
+            l1.client, l1.state.validator_timelock, l1.state.diamond_proxy
+        )
+        chain_id = await l1.client.chain_id()
+    except L1Error as e:
+        raise StartupError(f"batch verification policy from L1: {e}") from None
+    policy = effective_policy(settings, l1_threshold, validators)
+    log.info("batch verification policy: {policy}", policy=json.dumps(policy.as_json()))
+    if policy.threshold == 0:
+        log.info("batch verification: threshold 0, commits are not signed")
+        return None
+    if len(policy.signers) < policy.threshold:
+        raise StartupError(
+            f"batch verification threshold {policy.threshold} but only "
+            f"{len(policy.signers)} signers ({policy.source}): set "
+            "batch_verification_accepted_signers or a validator set on L1"
+        )
+    collector = create_signature_collector(
+        settings,
+        reactor,
+        policy=policy,
+        domain=SigningDomain(chain_id, l1.state.validator_timelock),
+        registry=registry,
+    )
+    collector.setServiceParent(node)
+    status.add_problem_source(collector)
+    status.add_section("batch_verification", collector.report)
+    return collector
+
+
+async def start_batch_signer(config, reactor, node, chain, l1, status, registry):
+    """Batch verification on an external node: sign the main node's batches that agree with
+    our own blocks (``zkos_tw.batch_verification.signer``), connected to
+    ``batch_verification_address``."""
+    settings = config.batch_verification
+    if settings.signing_key is None:
+        raise StartupError("batch_verification_client_enabled needs batch_verification_signing_key")
+    try:
+        l1_chain_id = await l1.client.chain_id()
+    except L1Error as e:
+        raise StartupError(f"batch verification: L1 chain id: {e}") from None
+    signer = BatchSigner(
+        storage=chain.storage,
+        clock=reactor,
+        signing_key=bytes.fromhex(settings.signing_key[2:]),
+        domain=SigningDomain(l1_chain_id, l1.state.validator_timelock),
+        chain_id=config.genesis.chain_id,
+        chain_address=l1.state.diamond_proxy,
+        genesis_state_commitment=chain.genesis.state_commitment,
+        pubdata_mode=l1.state.da_mode,
+        wait_timeout=settings.request_timeout,
+        metrics=SignerMetrics(registry),
+    )
+    log.info(
+        "batch verification: signing as 0x{address} for {main}",
+        address=signer.address.hex(),
+        main=settings.connect_endpoint,
+    )
+    client = create_signer_client(settings, reactor, signer)
+    client.setServiceParent(node)
+    status.add_section(
+        "batch_verification_signer",
+        lambda: {"signer": "0x" + signer.address.hex(), "last_refusal": signer.last_refusal},
+    )
+    return signer
+
+
+def start_rollup_pipeline(
+    config, reactor, node, chain, sink, l1, backend, status, registry, collector=None
+):
     """Batches to L1 (``zkos_tw.batcher.assembly``): the batcher after the sink, the provers,
-    and the prepared L1 senders; the batch store answers the ``zks_`` batch methods."""
+    the signature collector (if any) and the prepared L1 senders; the batch store answers the
+    ``zks_`` batch methods."""
     batch_store = open_batch_store(config)
     try:
         pipeline = create_rollup_pipeline(
@@ -227,6 +308,7 @@ def start_rollup_pipeline(config, reactor, node, chain, sink, l1, backend, statu
             batch_store=batch_store,
             metrics=l1.pipeline_metrics,
             registry=registry,
+            collector=collector,
         )
     except Exception:
         batch_store.close()
@@ -528,6 +610,10 @@ def create_node_from_config(
             start_external_node(
                 config, reactor, node, chain_service.chain, status, registry, l1, _http_client
             )
+            if config.batch_verification.client_enabled:
+                await start_batch_signer(
+                    config, reactor, node, chain_service.chain, l1, status, registry
+                )
 
         launcher.add_step("L1 watcher, replay from the main node and JSON-RPC", start_follower)
         launcher.setServiceParent(node)
@@ -542,8 +628,22 @@ def create_node_from_config(
         )
         last_block_of_batch = _last_block_of_batch
         if l1.senders is not None:
+            collector = None
+            if config.batch_verification.server_enabled:
+                collector = await start_signature_collector(
+                    config, reactor, node, l1, status, registry
+                )
             pipeline = start_rollup_pipeline(
-                config, reactor, node, chain_service.chain, sink, l1, backend, status, registry
+                config,
+                reactor,
+                node,
+                chain_service.chain,
+                sink,
+                l1,
+                backend,
+                status,
+                registry,
+                collector,
             )
             last_block_of_batch = last_block_of_batch or batch_last_block(pipeline.batch_store)
         l1.follow_batches(node, backend, last_block_of_batch)

@@ -2,7 +2,7 @@
 
 Stages and the bounded queues between them (reference §5.6)::
 
-    BlockSink ─► Batcher ─sealed─► FRI jobs (prover API on 3124, fake provers) ─proved─► GaplessCommitter ─ordered─► CommitFeeder
+    BlockSink ─► Batcher ─sealed─► FRI jobs (prover API on 3124, fake provers) ─proved─► GaplessCommitter ─ordered─► CommitFeeder (or SigningCommitFeeder)
       ─► commit sender ─committed─► SNARK prover ─groups─► ProveFeeder ─► prove sender
       ─proved─► ExecuteFeeder (priority tree) ─► execute sender ─executed─► PipelineSink
 
@@ -21,6 +21,7 @@ import os
 from twisted.application.service import MultiService
 from twisted.logger import Logger
 
+from zkos_tw.batch_verification.commit_step import SigningCommitFeeder
 from zkos_tw.batcher.batch_store import LMDBBatchStore
 from zkos_tw.batcher.block_facts import StorageBlockFacts
 from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
@@ -98,8 +99,12 @@ def create_rollup_pipeline(
     metrics=None,
     registry=None,
     prover_api_endpoint=None,
+    collector=None,
 ) -> RollupPipeline:
     """The pipeline over the opened ``chain`` feeding the prepared ``senders`` (``L1Senders``).
+
+    With a ``collector`` (``SignatureCollector``, batch verification) the proved batches are
+    signed before the commit sender gets them (``SigningCommitFeeder``).
 
     Raises ``StartupError`` when L1 knows batches this node's data does not have.
     """
@@ -181,7 +186,15 @@ def create_rollup_pipeline(
             reactor=reactor,
             last_committed=executed,
         ),
-        CommitFeeder(ordered, commit.inbound),
+        CommitFeeder(ordered, commit.inbound)
+        if collector is None
+        else SigningCommitFeeder(
+            ordered,
+            commit.inbound,
+            collector,
+            chain_address=l1_state.diamond_proxy,
+            l1_committed=lambda: commit.l1_counter,
+        ),
         ProveFeeder(snark_groups, prove.inbound, prove.outbound, lambda: verified),
         feeder := ExecuteFeeder(
             prove.outbound,

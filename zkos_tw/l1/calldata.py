@@ -14,6 +14,11 @@ execute    ``executeBatchesSharedBridge``     ``0x01 || abi.encode(StoredBatchIn
            (``0xa085344d``)                   PriorityOpsBatchInfo[] ops, InteropRoot[][] ())``
 =========  =================================  ==============================================
 
+With batch verification on L1 (``docs/batch_verification.md``) a commit is instead
+``commitBatchesMultisig(address, uint256, uint256, bytes data, address[] signers, bytes[]
+signatures)`` (``MultisigCommitCommand``) with the same ``data`` and the validators' EIP-712
+signatures, signers ascending.
+
 The three command classes are what the senders take from their input queues; each knows its
 batch range, its calldata, and the ``BatchEnvelope``\\ s it passes downstream once mined.
 """
@@ -37,7 +42,9 @@ from zkos_tw.priority_tree import RangeProof
 COMMIT_SIGNATURE = "commitBatchesSharedBridge(address,uint256,uint256,bytes)"
 PROVE_SIGNATURE = "proveBatchesSharedBridge(address,uint256,uint256,bytes)"
 EXECUTE_SIGNATURE = "executeBatchesSharedBridge(address,uint256,uint256,bytes)"
+MULTISIG_COMMIT_SIGNATURE = "commitBatchesMultisig(address,uint256,uint256,bytes,address[],bytes[])"
 COMMIT_SELECTOR = bytes.fromhex("0db9eb87")
+MULTISIG_COMMIT_SELECTOR = keccak256(MULTISIG_COMMIT_SIGNATURE.encode())[:4]
 PROVE_SELECTOR = bytes.fromhex("9271e450")
 EXECUTE_SELECTOR = bytes.fromhex("a085344d")
 #: The leading version byte of each payload.
@@ -167,6 +174,31 @@ class CommitCommand:
         data = commit_data(previous, self.envelope)
         n = self.envelope.number
         return timelock_call(COMMIT_SELECTOR, chain_address, n, n, data)
+
+
+@dataclass(frozen=True)
+class MultisigCommitCommand(CommitCommand):
+    """Commit one batch through ``commitBatchesMultisig`` with ``signers`` (ascending) and
+    their 65-byte ``signatures``."""
+
+    signers: tuple[bytes, ...] = ()
+    signatures: tuple[bytes, ...] = ()
+
+    def calldata(self, chain_address: bytes) -> bytes:
+        previous = self.envelope.batch.previous_stored_batch_info
+        data = commit_data(previous, self.envelope)
+        n = self.envelope.number
+        return MULTISIG_COMMIT_SELECTOR + encode(
+            ["address", "uint256", "uint256", "bytes", "address[]", "bytes[]"],
+            [
+                "0x" + bytes(chain_address).hex(),
+                n,
+                n,
+                data,
+                ["0x" + bytes(s).hex() for s in self.signers],
+                list(self.signatures),
+            ],
+        )
 
 
 @dataclass(frozen=True)
