@@ -81,6 +81,13 @@ class ExternalNodeFollower(Service):
         if self.diverged is not None:
             raise ReplayDivergence(self.diverged)
         try:
+            if not record.transactions:
+                # only the synthetic genesis record is empty, and it is never streamed; the
+                # sequencer would store nothing and the block would be skipped (§4.5: refuse)
+                raise ReplayDivergence(
+                    f"block {record.context.number}: the record has no transactions",
+                    "transactions",
+                )
             await self._l1_check.check(record)
             ours = self._sequencer.tip.timestamp
             if record.previous_block_timestamp != ours:
