@@ -202,7 +202,7 @@ class FollowerChecksTests(FollowerCase):
         sequencer's field."""
         self.sequencer.fail = ReplayDivergence("block 1: output hash differs", "block_output_hash")
         line, _ = self.diverge(self.record(), "block_output_hash")
-        self.assertIn("block 1: output hash differs", line)
+        self.assertEqual(line.split(" differs: ")[1].split(" (dump: ")[0], "output hash differs")
 
     def test_nothing_after_a_divergence(self):
         """Once diverged, later records are refused without executing them, and the node is

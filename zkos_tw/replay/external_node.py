@@ -114,7 +114,8 @@ class ExternalNodeFollower(Service):
             )
         except OSError as e:
             where = f"not written: {e}"
-        line = f"divergence at block {number}: {field} differs: {error} (dump: {where})"
+        why = str(error).removeprefix(f"block {number}: ")  # the line names the block already
+        line = f"divergence at block {number}: {field} differs: {why} (dump: {where})"
         self.diverged = line
         self._status.set_problem("replay", line)
         log.critical("{line}", line=line)
