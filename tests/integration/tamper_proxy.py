@@ -5,6 +5,10 @@ it is; of the server's answer it parses the version and the frames (``StreamPars
 first record holding an L2 transaction it flips the last byte of that transaction (the end of
 its signature), re-encodes the record and frames it again. Everything else passes unchanged, so
 the EN sees a well-formed stream whose one record no longer matches what the main node executed.
+
+With ``tamper=False`` it only passes bytes through; with ``held=True`` it accepts the EN's
+connections but connects them upstream only on ``release()`` (the EN benchmark uses that to
+start an EN, see it idle at block 0, and then time its catch-up).
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ class _Downstream(Protocol):
 
     def connectionMade(self):
         self.proxy.connections.append(self)
+        if self.proxy.held:
+            self.proxy.waiting.append(self)
+        else:
+            self.connect_upstream()
+
+    def connect_upstream(self):
         endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", self.proxy.upstream_port)
         d = connectProtocol(endpoint, _Upstream(self))
         d.addErrback(lambda _: self.transport.loseConnection())
@@ -79,13 +89,17 @@ class _Downstream(Protocol):
 
 
 class TamperProxy:
-    """Listens on ``127.0.0.1:port`` (after ``listen``) and forwards to ``upstream_port``.
+    """Listens on ``127.0.0.1:port`` (after ``listen``) and forwards to ``upstream_port``;
+    ``tamper`` and ``held`` as in the module docstring.
 
     ``tampered`` is ``(block number, transaction index)`` once a record was changed.
     """
 
-    def __init__(self, upstream_port: int):
+    def __init__(self, upstream_port: int, *, tamper: bool = True, held: bool = False):
         self.upstream_port = upstream_port
+        self.tamper = tamper
+        self.held = held
+        self.waiting: list[_Downstream] = []
         self.port: int | None = None
         self.tampered: tuple[int, int] | None = None
         self.connections: list[_Downstream] = []
@@ -101,7 +115,7 @@ class TamperProxy:
 
     def maybe_tamper(self, payload: bytes, version: int) -> bytes:
         """``payload``, or the first record with an L2 transaction with that one changed."""
-        if self.tampered is not None:
+        if not self.tamper or self.tampered is not None:
             return payload
         record = decode_record(payload, version)
         for index, raw in enumerate(record.transactions):
@@ -113,6 +127,14 @@ class TamperProxy:
                 tampered = dataclasses.replace(record, transactions=tuple(transactions))
                 return encode_record(tampered, version)
         return payload
+
+    def release(self) -> None:
+        """Connect the held connections upstream, and every later one at once."""
+        self.held = False
+        waiting, self.waiting = self.waiting, []
+        for downstream in waiting:
+            if downstream.transport.connected:
+                downstream.connect_upstream()
 
     def close(self):
         for connection in self.connections:
