@@ -3,8 +3,8 @@ over ``nacl:``, and EN3 behind a proxy that tampers with the stream.
 
 One shared set-up (four processes, one anvil): transfers to the main node and one to EN2
 (forwarded EN2 -> EN1 -> main node); EN1 and EN2 reach the tip with the main node's block hashes
-and state roots; EN1 killed with SIGKILL and restarted resumes from its own tip, not block 1.
-EN3 follows the main node through ``TamperProxy``, which flips a byte of the first L2
+and state roots; EN1 killed with SIGKILL under a load of transfers and restarted resumes from its own tip, not block 1;
+the main node restarted, both ENs reconnect and follow its new blocks. EN3 follows the main node through ``TamperProxy``, which flips a byte of the first L2
 transaction in flight: EN3 refuses that block, writes the block dump and exits with status 1
 and the one divergence line. The node keys for ``nacl:`` come from ``zkosctl keygen``.
 """
@@ -19,6 +19,7 @@ import subprocess
 import sys
 
 from eth_account import Account
+from twisted.internet import defer
 from twisted.trial.unittest import TestCase
 
 from tests.integration.node_process import NodeProcess, http_client, sleep
@@ -27,6 +28,8 @@ from tests.integration.tamper_proxy import TamperProxy
 KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
 RICH = Account.from_key(KEY)
 BOB = "0x5A67EE02274D9Ec050d412b96fE810Be4D71e7A0"
+#: transfers sent while EN1 is killed
+LOAD = 60
 
 
 def transfer(nonce: int, value: int = 1) -> str:
@@ -145,7 +148,7 @@ class ExternalNodeTests(TestCase):
     async def test_follow_chain_forward_and_restart(self):
         """EN1 and EN2 (over nacl:) follow with identical blocks; EN2's transaction is included
         by the main node; EN3 behind a tampering proxy exits with the divergence line; a
-        SIGKILLed EN1 resumes from its own tip."""
+        SIGKILLed EN1 resumes from its own tip; after a main-node restart both ENs go on."""
         base = os.path.abspath(self.mktemp())
         main = NodeProcess(os.path.join(base, "main"))
         self.addCleanup(main.cleanup)
@@ -215,13 +218,30 @@ class ExternalNodeTests(TestCase):
         self.assertRegex(en2.output(), r"following nacl:tcp\\:host")
         await self.assert_diverged(en3, proxy)
 
+        # SIGKILL EN1 while a load of transfers is being included
+        before = await tip(main)
+        load = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [raw]}
+            for i, raw in enumerate(transfer(nonce + 21 + k) for k in range(LOAD))
+        ]
+
+        async def send_load():
+            # batches one after the other: blocks keep coming while EN1 is down and restarts
+            answers = []
+            for start in range(0, LOAD, 10):
+                answers += await rpc(main, load[start : start + 10])
+            return answers
+
+        sending = defer.ensureDeferred(send_load())
+        while await tip(main) == before:
+            await sleep(0.02)
         en1.signal(signal.SIGKILL)
         await en1.wait_exit()
         restarted_at = len(en1.output())
-        before = await tip(main)
-        await call(main, "eth_sendRawTransaction", transfer(nonce + 21))
         en1.start()
         await en1.wait_healthy()
+        answers = await sending
+        self.assertEqual([a.get("error") for a in answers], [None] * LOAD)
         after = await self.wait_same_tip([main, en1, en2], before + 1)
         await self.assert_same_blocks([main, en1, en2], after)
         log = en1.output()[restarted_at:]
@@ -229,3 +249,15 @@ class ExternalNodeTests(TestCase):
         self.assertEqual(len(starts), 1, log)
         self.assertGreater(starts[0], 1, "the restarted EN replayed from block 1")
         self.assertNotIn("sealed block 1 with", log)
+
+        # the main node restarts: both ENs reconnect (with backoff) and follow its new blocks
+        main.signal(signal.SIGTERM)
+        await main.wait_exit()
+        main.start()
+        await main.wait_healthy()
+        forwarded = await call(en2, "eth_sendRawTransaction", transfer(nonce + 21 + LOAD))
+        receipt = await call(main, "eth_getTransactionReceipt", forwarded)
+        self.assertIsNotNone(receipt)
+        last = await self.wait_same_tip([main, en1, en2], int(receipt["blockNumber"], 16))
+        await self.assert_same_blocks([main, en1, en2], last)
+        self.assertEqual((en1.process.poll(), en2.process.poll()), (None, None))
