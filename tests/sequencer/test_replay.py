@@ -122,6 +122,7 @@ class ReplayTests(SynchronousTestCase):
         twice = dataclasses.replace(record, transactions=(record.transactions[0],) * 2)
         failure = self.failureResultOf(self.follower.replay(twice), ReplayDivergence)
         self.assertIn("was refused on replay", str(failure.value))
+        self.assertEqual(failure.value.field, "transactions[1]")  # the second copy
         self.assertEqual(self.follower.chain.storage.last_block(), 0)
         self.successResultOf(self.follower.replay(record))
         self.assertEqual(self.follower.chain.storage.last_block(), 1)

@@ -14,9 +14,10 @@ not the next block, a server refusal (``HTTP/1.0 400 ...``) or a failing ``on_re
 
 from __future__ import annotations
 
+import random
 from collections import deque
 
-from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.internet import ClientService
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.endpoints import clientFromString
@@ -30,6 +31,26 @@ from zkos_tw.transports.reasons import describe
 log = Logger()
 
 _REFUSAL = b"HTTP"
+
+
+#: the first reconnect delay (seconds); it doubles per failed attempt up to ``max_delay``
+INITIAL_RETRY_DELAY = 0.1
+
+
+def retry_policy(max_delay: float, jitter=random.random):
+    """``ClientService``'s ``retryPolicy``: 0.1 s doubling per failed attempt up to
+    ``max_delay``, plus up to 10 % jitter so ENs behind one main node do not reconnect in step.
+
+    (Twisted's ``backoffPolicy`` grows by 1.5 and adds up to a whole second of jitter, which
+    would swamp the 0.1 s first retry.)
+    """
+
+    def policy(attempt: int) -> float:
+        # ClientService counts from 1: the first retry after one failed attempt
+        delay = min(INITIAL_RETRY_DELAY * 2 ** min(attempt - 1, 64), max_delay)
+        return delay * (1 + 0.1 * jitter())
+
+    return policy
 
 
 class ReplayStreamError(Exception):
@@ -178,6 +199,7 @@ class ReplayClientService(Service):
         version: int | None = None,
         max_frame_length: int = MAX_FRAME_LENGTH,
         max_delay: float = 10.0,
+        _jitter=random.random,
     ):
         self.next_block = starting_block
         self.on_record = on_record
@@ -188,7 +210,7 @@ class ReplayClientService(Service):
         self._client = ClientService(
             endpoint,
             _Factory(self),
-            retryPolicy=backoffPolicy(initialDelay=0.1, maxDelay=max_delay),
+            retryPolicy=retry_policy(max_delay, _jitter),
             clock=reactor,
             prepareConnection=self._connected,
         )

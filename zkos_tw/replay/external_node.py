@@ -81,6 +81,13 @@ class ExternalNodeFollower(Service):
         if self.diverged is not None:
             raise ReplayDivergence(self.diverged)
         try:
+            if not record.transactions:
+                # only the synthetic genesis record is empty, and it is never streamed; the
+                # sequencer would store nothing and the block would be skipped (§4.5: refuse)
+                raise ReplayDivergence(
+                    f"block {record.context.number}: the record has no transactions",
+                    "transactions",
+                )
             await self._l1_check.check(record)
             ours = self._sequencer.tip.timestamp
             if record.previous_block_timestamp != ours:
@@ -107,7 +114,8 @@ class ExternalNodeFollower(Service):
             )
         except OSError as e:
             where = f"not written: {e}"
-        line = f"divergence at block {number}: {field} differs: {error} (dump: {where})"
+        why = str(error).removeprefix(f"block {number}: ")  # the line names the block already
+        line = f"divergence at block {number}: {field} differs: {why} (dump: {where})"
         self.diverged = line
         self._status.set_problem("replay", line)
         log.critical("{line}", line=line)

@@ -126,16 +126,23 @@ class ReplaySource:
         self._next += len(batch)
         return batch
 
+    def _field(self, candidate) -> str:
+        """``transactions[i]`` for the i-th candidate: the first differing field."""
+        for index, ours in enumerate(self._candidates):
+            if ours is candidate:
+                return f"transactions[{index}]"
+        return "transactions"
+
     def rejected(self, candidate, reason: str) -> None:
         raise ReplayDivergence(
             f"block {self._number}: transaction 0x{candidate.hash.hex()} was refused on replay: "
             f"{reason}",
-            "transactions",
+            self._field(candidate),
         )
 
     def did_not_fit(self, candidate) -> None:
         raise ReplayDivergence(
             f"block {self._number}: transaction 0x{candidate.hash.hex()} does not fit the block "
             "on replay",
-            "transactions",
+            self._field(candidate),
         )
