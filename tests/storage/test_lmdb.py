@@ -71,6 +71,7 @@ class OpenTests(LMDBTestCase):
                 "tree": 0,
                 "meta": 1,
                 "pubdata": 0,
+                "address_index": 0,
             },
         )
         storage.close()

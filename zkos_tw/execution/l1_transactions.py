@@ -444,6 +444,7 @@ def apply_l1_transaction(
         gas_used=gas_used,
         contract_address=None,
         error=None if succeeded else type(output.error).__name__,
+        touched=output.touched_accounts if succeeded else frozenset(),
     )
     log = l1_tx_log(tx.hash, succeeded, tx_number_in_block)
     return L1Receipt(receipt, log, fee, refund, gas_price)

@@ -147,4 +147,5 @@ def _finish(
         gas_used=total_gas_used,
         contract_address=contract_address if output.error is None else None,
         error=error,
+        touched=output.touched_accounts,
     )

@@ -24,6 +24,9 @@ class Receipt(NamedTuple):
     gas_used: int
     contract_address: bytes | None
     error: str | None
+    #: The accounts the transaction's successful frames ran in or sent value to (the touched set
+    #: execution keeps anyway); empty when the transaction failed. Feeds the address index.
+    touched: frozenset | set = frozenset()
 
 
 def add_to_bloom(bloom: int, item: bytes) -> int:
