@@ -30,6 +30,7 @@ from zkos_tw.rpc.filters import FilterRegistry, FiltersNamespace
 from zkos_tw.rpc.methods import MethodTable
 from zkos_tw.rpc.metrics import RpcMetrics
 from zkos_tw.rpc.net import NetNamespace
+from zkos_tw.rpc.ots import OtsNamespace
 from zkos_tw.rpc.pubsub import PubSubNamespace
 from zkos_tw.rpc.web3 import Web3Namespace
 from zkos_tw.rpc.websocket import websocket_factory
@@ -214,6 +215,9 @@ def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batc
     traces = getattr(backend, "traces", None)
     if traces is not None:
         table.add_namespace(DebugNamespace(backend, traces))
+        index = getattr(backend, "address_index", None)
+        if index is not None:
+            table.add_namespace(OtsNamespace(backend, traces, index))
     dispatcher = Dispatcher(
         table,
         RpcMetrics(registry),
