@@ -69,8 +69,8 @@ class AddressIndexTests(SynchronousTestCase):
         BlockSink(self.chain.storage, self.chain.tree).persist(self.block, previous_timestamp=0)
 
     def test_roles(self):
-        """Sender, recipient, created contract, log emitters and successful callees are named;
-        the callee of a reverted frame is not, nor anyone but the sender of a failed tx."""
+        """Sender, recipient, created contract, log emitters and every callee are named, the
+        callee of a reverted frame too."""
         entries = address_index(self.block)
         self.assertEqual([e.tx_index for e in entries], [0, 1, 2, 3, 4])
         self.assertEqual(
@@ -86,6 +86,7 @@ class AddressIndexTests(SynchronousTestCase):
                 self.root: ROLE_TO | ROLE_LOG | ROLE_CALLED,
                 self.logger: ROLE_LOG | ROLE_CALLED,
                 SHA256: ROLE_CALLED,
+                self.nope: ROLE_CALLED,  # its STATICCALL reverted, but was made
             },
         )
         self.assertEqual(dict(entries[4].appearances), {RICH: ROLE_SENDER, self.nope: ROLE_TO})

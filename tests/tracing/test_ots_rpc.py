@@ -219,14 +219,16 @@ class OtsTests(SynchronousTestCase):
 
     def test_search_finds_internal_calls_and_logs(self):
         """The logger appears in its creation and in the root call (called, log emitter); the
-        reverter only in its creation and the failed direct call (its STATICCALL reverted)."""
+        reverter in its creation, the root call (a STATICCALL that reverted) and the failed
+        direct call."""
         logger = self.rpc("search_transactions_before", self.logger, 0, 25)
         self.assertEqual([t["hash"] for t in logger["txs"]],
                          [self.tx_hash(self.calls), self.tx_hash(self.deploys, 0)])  # fmt: skip
         self.assertEqual((logger["firstPage"], logger["lastPage"]), (True, True))
         nope = self.rpc("search_transactions_before", self.nope, 0, 25)
         self.assertEqual([t["hash"] for t in nope["txs"]],
-                         [self.tx_hash(self.calls, 1), self.tx_hash(self.deploys, 1)])  # fmt: skip
+                         [self.tx_hash(self.calls, 1), self.tx_hash(self.calls, 0),
+                          self.tx_hash(self.deploys, 1)])  # fmt: skip
         child = self.rpc("search_transactions_after", self.child, 0, 25)
         self.assertEqual([t["hash"] for t in child["txs"]], [self.tx_hash(self.made)])
 
