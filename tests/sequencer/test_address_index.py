@@ -10,10 +10,12 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.fixtures import REPO_ROOT
 from tests.sequencer.test_blocks import KEY, RICH, context
+from tests.tracing import programs
 from tests.tracing.programs import LOGGER, NOPE, SHA256, init_code, root
 from zkos_tw.chain import open_chain
 from zkos_tw.config import load_config
 from zkos_tw.execution.interpreter import create_address
+from zkos_tw.execution.processing import apply_transaction
 from zkos_tw.execution.transactions import decode_transaction, recover_sender
 from zkos_tw.sequencer.builder import BlockBuilder
 from zkos_tw.sequencer.sink import BlockSink, address_index
@@ -100,3 +102,33 @@ class AddressIndexTests(SynchronousTestCase):
         self.assertTrue(ends)
         self.assertEqual(storage.tx_by_sender_and_nonce(RICH, 3), hashes[3])
         self.assertEqual(storage.contract_creation(self.root), ContractCreation(hashes[2], RICH))
+
+
+class ReachedOnBothLoopsTests(SynchronousTestCase):
+    """``Receipt.touched`` (what the index calls "called") is the same on the pure and the
+    compiled interpreter loop."""
+
+    def test_root_call(self):
+        """The root's call tree: the logger, the reverted STATICCALL's target, SHA256, and the
+        root itself; not the sender, the coinbase or the other precompiles."""
+        found = {}
+        for engine in programs.engines_available():
+            tx, sender = programs.signed(programs.CONTRACT)
+            receipt = apply_transaction(programs.environment(engine), tx, sender)
+            self.assertTrue(receipt.succeeded)
+            found[engine] = set(receipt.touched)
+        expected = {programs.CONTRACT, programs.OTHER, programs.REVERTER, SHA256}
+        for engine, touched in found.items():
+            self.assertEqual(touched, expected, engine)
+
+    def test_failed_transaction(self):
+        """A reverted transaction still names the calls it made (as a trace-based index
+        does)."""
+        for engine in programs.engines_available():
+            state = programs.pre_state()
+            reverting = programs.call(programs.OTHER) + bytes([0x60, 0, 0x60, 0, 0xFD])
+            state.set_account(programs.CONTRACT, code=reverting)
+            tx, sender = programs.signed(programs.CONTRACT)
+            receipt = apply_transaction(programs.environment(engine, state), tx, sender)
+            self.assertFalse(receipt.succeeded)
+            self.assertEqual(set(receipt.touched), {programs.OTHER}, engine)
