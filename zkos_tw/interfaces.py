@@ -190,6 +190,21 @@ class IBlockStorage(Interface):
         """The tree records as an ``ITreeStore`` (for ``zkos_tw.merkle.MerkleTree``); the tree's
         patches are written through ``BlockWrite.tree_patch``."""
 
+    def address_history(address, block_number, *, descending, min_count):
+        """The address index (``BlockWrite.address_index``, written in the block's transaction):
+        ``(appearances, ends)``. ``appearances`` are the ``Appearance`` entries of the 20-byte
+        ``address`` in blocks strictly before ``block_number``, newest first (``descending``), or
+        strictly after it, oldest first; ``block_number=None`` starts at the newest / oldest block
+        inclusive. At least ``min_count`` entries unless the history ends, completed to the end
+        of the last block reached; ``ends`` says no further entry exists in that direction."""
+
+    def tx_by_sender_and_nonce(sender, nonce):
+        """The hash of the transaction ``sender`` sent with account nonce ``nonce``, or ``None``."""
+
+    def contract_creation(contract):
+        """The ``ContractCreation`` (tx hash, creator) of ``contract``, the latest indexed, or
+        ``None``."""
+
     def close():
         """Release the storage; nothing may be called on it afterwards."""
 

@@ -35,6 +35,32 @@ with ``after`` / ``count`` over each chain's range, ``trace_replayTransaction`` 
 
 The top frame's ``gas`` needs no normalisation here: both give the gas limit minus the
 intrinsic gas (revm's convention), and ``gasUsed`` is the frame's (before refunds) on both.
+
+The ``ots_`` methods on the same transactions (``ots_results``), besides 1:
+
+9. transaction hashes are replaced by ``<tx N>`` (they sign each chain's id and fees);
+10. of blocks, only the Otterscan fields are compared: the header fields both chains have
+   (``OTS_BLOCK_KEYS``: anvil adds the post-merge / blob fields, we add none of them) with
+   their *values* chain-specific except ``transactionCount``, ``uncles`` and the issuance,
+   and ``totalFees`` is checked on each chain against its own receipts (gas prices differ);
+11. of transactions and receipts, the chain-independent fields (``TX_KEYS``, ``RECEIPT_KEYS``,
+   ``LOG_KEYS``: not the fee fields, signatures, block hashes, timestamps or chain id), block
+   numbers counted from the block of the first transaction (our chain has the genesis upgrade
+   block besides);
+12. ``ots_getBlockTransactions`` receipts: anvil keeps ``logs`` and ``logsBloom``, Erigon and the
+   reference (and we) give ``null``: anvil's are set to ``null``;
+13. ``ots_traceTransaction``: anvil lists the call frames only (its conversion from Parity
+    traces drops CREATE / CREATE2 / SELFDESTRUCT entries), Erigon and we list every frame: the
+    comparison keeps the call frames of both (ours are checked to have the creates besides);
+14. ``ots_getInternalOperations``: anvil lists the transaction's own top-level operation too
+    (a create transaction's CREATE, a top-level value transfer), Erigon and we only the
+    *internal* ones (below the top frame): anvil's entry for the top frame is dropped.
+15. the sender's funding: on our --dev node an L1 deposit (a 0x7f transaction whose initiator
+    is the sender, before the scenario), on anvil ``anvil_setBalance`` (no transaction): page
+    entries from blocks before the scenario's first transaction are dropped;
+
+Everything else of the ``ots_`` answers (traces, internal operations, errors, search pages with
+their ``firstPage`` / ``lastPage``, senders' nonces, contract creators) must be equal.
 """
 
 from __future__ import annotations
@@ -158,6 +184,7 @@ def parity_scenario(w3: Web3) -> dict:
         return answer["result"]
 
     hashes = w3.zkos_hashes + send_extra(w3)
+    w3.zkos_all_hashes = hashes  # the ots_ pages list the extra two as well
     receipts = [rpc("eth_getTransactionReceipt", h) for h in hashes]
     blocks = [int(r["blockNumber"], 16) for r in receipts]
     first, last = hex(blocks[0]), hex(blocks[-1])
@@ -212,6 +239,127 @@ def state_diff(diff: dict, w3) -> dict:
     if sender in diff:
         diff[sender].pop("balance", None)
     return diff
+
+
+OTS_BLOCK_KEYS = ("hash", "parentHash", "number", "timestamp", "miner", "gasLimit", "gasUsed",
+                  "baseFeePerGas", "logsBloom", "transactionsRoot", "extraData")  # fmt: skip
+TX_KEYS = ("hash", "from", "to", "nonce", "value", "input", "type", "blockNumber",
+           "transactionIndex")  # fmt: skip
+RECEIPT_KEYS = ("transactionHash", "status", "gasUsed", "cumulativeGasUsed", "from", "to",
+                "contractAddress", "logs", "type", "transactionIndex")  # fmt: skip
+
+
+CREATE_TYPES = ("CREATE", "CREATE2", "SELFDESTRUCT")
+
+
+LOG_KEYS = ("address", "topics", "data", "logIndex", "transactionHash", "transactionIndex")
+
+
+def _pick(entry: dict, keys, base: int = 0) -> dict:
+    """``entry``'s ``keys``, its block number counted from ``base``, its logs' ``LOG_KEYS``."""
+    picked = {k: entry.get(k) for k in keys}
+    if picked.get("blockNumber") is not None:
+        picked["blockNumber"] = int(picked["blockNumber"], 16) - base
+    if picked.get("logs") is not None:
+        picked["logs"] = [_pick(log, LOG_KEYS) for log in picked["logs"]]
+    return picked
+
+
+def _page(page: dict, base: int) -> dict:
+    """A search page with normalisations 11 (receipt ``timestamp`` checked present and dropped)
+    and 15."""
+    for receipt in page["receipts"]:
+        assert receipt["timestamp"].startswith("0x"), receipt
+    kept = [i for i, t in enumerate(page["txs"]) if int(t["blockNumber"], 16) >= base]
+    return {
+        "txs": [_pick(page["txs"][i], TX_KEYS, base) for i in kept],
+        "receipts": [_pick(page["receipts"][i], RECEIPT_KEYS) for i in kept],
+        "firstPage": page["firstPage"],
+        "lastPage": page["lastPage"],
+    }
+
+
+def _internal(operations: list, tx: dict, receipt: dict) -> list:
+    """Normalisation 14: without the entry of the transaction's own top frame."""
+    to = (tx["to"] or receipt["contractAddress"] or "").lower()
+    own = {"from": tx["from"].lower(), "to": to, "value": tx["value"]}
+    if operations and {k: str(operations[0][k]).lower() for k in own} == own:
+        return operations[1:]
+    return operations
+
+
+def ots_results(w3, names: dict) -> dict:
+    """The ``ots_`` answers about the scenario's transactions, with normalisations 10-14 (1 and
+    9 are ``normalise``'s)."""
+
+    def ask(method, *params):
+        answer = w3.provider.make_request(method, list(params))
+        assert "result" in answer, (method, params, answer)
+        return answer["result"]
+
+    sender = ACCOUNT.address
+    logger, nope, root_address = w3.zkos_created
+    hashes = w3.zkos_hashes
+    first_nonce = int(ask("eth_getTransactionByHash", hashes[0])["nonce"], 16)
+    call_block = int(ask("eth_getTransactionReceipt", hashes[3])["blockNumber"], 16)
+    base = int(ask("eth_getTransactionReceipt", hashes[0])["blockNumber"], 16)
+    results = {
+        "apiLevel": ask("ots_getApiLevel"),
+        "hasCode": [ask("ots_hasCode", a, "latest") for a in (root_address, sender)],
+        "trace": [
+            [e for e in ask("ots_traceTransaction", h) if e["type"] not in CREATE_TYPES]
+            for h in hashes
+        ],
+        "traceCreates": [
+            [e["type"] for e in ask("ots_traceTransaction", h) if e["type"] in CREATE_TYPES]
+            for h in hashes
+        ],
+        "internal": [
+            _internal(
+                ask("ots_getInternalOperations", h),
+                ask("eth_getTransactionByHash", h),
+                ask("eth_getTransactionReceipt", h),
+            )
+            for h in hashes
+        ],
+        "error": [ask("ots_getTransactionError", h) for h in hashes],
+        "byNonce": [
+            ask("ots_getTransactionBySenderAndNonce", sender, first_nonce + i)
+            for i in range(len(hashes))
+        ],
+        "creator": [ask("ots_getContractCreator", a) for a in (*w3.zkos_created, sender)],
+        "before": _page(ask("ots_searchTransactionsBefore", sender, 0, 2), base),
+        "after": _page(ask("ots_searchTransactionsAfter", sender, 0, 10), base),
+        "afterPage": _page(ask("ots_searchTransactionsAfter", sender, base + 2, 1), base),
+        "loggerHistory": _page(ask("ots_searchTransactionsBefore", logger, 0, 10), base),
+        "nopeHistory": _page(ask("ots_searchTransactionsAfter", nope, 0, 10), base),
+    }
+    details = ask("ots_getBlockDetails", call_block)
+    assert details == ask("ots_getBlockDetailsByHash", details["block"]["hash"])
+    receipt = ask("eth_getTransactionReceipt", hashes[3])
+    fees = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+    assert details["totalFees"] == hex(fees), (details["totalFees"], fees)
+    block = details["block"]
+    assert set(OTS_BLOCK_KEYS) <= set(block), sorted(set(OTS_BLOCK_KEYS) - set(block))
+    assert "transactions" not in block
+    results["blockDetails"] = {
+        "keys": sorted(details),
+        "transactionCount": block["transactionCount"],
+        "uncles": block["uncles"],
+        "issuance": details["issuance"],
+    }
+    page = ask("ots_getBlockTransactions", call_block, 0, 10)
+    for entry in page["receipts"]:
+        entry["logs"] = entry["logsBloom"] = None  # normalisation 12 (ours are null already)
+    results["blockTransactions"] = {
+        "keys": sorted(page),
+        "transactionCount": page["fullblock"]["transactionCount"],
+        "txs": [_pick(t, TX_KEYS, base) for t in page["fullblock"]["transactions"]],
+        "receipts": [_pick(r, RECEIPT_KEYS + ("logsBloom",)) for r in page["receipts"]],
+    }
+    names = dict(names)
+    names.update({h: f"<tx {i}>" for i, h in enumerate(w3.zkos_all_hashes)})
+    return normalise(results, names)
 
 
 def prestate(result: dict, w3, index: int) -> dict:
@@ -349,6 +497,16 @@ class CallTracerDifferentialTests(TestCase):
             trees.append(normalise(run.stdout, names))
         self.assertEqual(trees[0], trees[1])
         self.assertIn("[revert] nope", trees[0])
+        our_ots = await deferToThread(ots_results, ours, our_names)
+        their_ots = await deferToThread(ots_results, reference, their_names)
+        self.assertEqual(our_ots.pop("traceCreates"), [["create"]] * 3 + [[], []])
+        their_ots.pop("traceCreates")  # normalisation 13
+        for key in their_ots:
+            self.assertEqual(our_ots[key], their_ots[key], f"ots_ {key}")
+        self.assertEqual(
+            our_ots["creator"][2], {"hash": "0x<tx 2>", "creator": ACCOUNT.address.lower()}
+        )
+        self.assertEqual(len(our_ots["trace"][3]), 4)
         for index, (mine, theirs) in enumerate(zip(our_traces, their_traces, strict=True)):
             self.assertNotIn("error", mine, f"transaction {index}: {mine}")
             self.assertNotIn("error", theirs, f"transaction {index}: {theirs}")

@@ -11,11 +11,24 @@ import hashlib
 import random
 import struct
 
-from zkos_tw.storage import BlockWrite, LogWrite, TxLocation, TxWrite
+from zkos_tw.storage import (
+    ROLE_CALLED,
+    ROLE_CREATED,
+    ROLE_LOG,
+    ROLE_SENDER,
+    ROLE_TO,
+    AddressIndexWrite,
+    BlockWrite,
+    LogWrite,
+    TxLocation,
+    TxWrite,
+)
 
 #: State keys shared by all blocks, so that keys gather a history across blocks.
 SHARED_KEYS = tuple(hashlib.sha256(b"shared key %d" % i).digest() for i in range(40))
 MANIFEST_KEY = b"\x00"
+#: Addresses in the address index of every block (so their histories span blocks).
+SHARED_ADDRESSES = (b"\xaa" * 20, b"\xab" * 20)
 
 
 def _h(*parts: bytes) -> bytes:
@@ -38,10 +51,36 @@ def preimage_of(number: int, index: int, size: int) -> bytes:
     return b"pre" + struct.pack(">QH", number, index) + rng.randbytes(size)
 
 
+def own_address(number: int, index: int) -> bytes:
+    """An address only transaction ``index`` of block ``number`` names."""
+    return _h(b"address", struct.pack(">QI", number, index))[:20]
+
+
+def make_address_index(number: int, txs: tuple[TxWrite, ...]) -> tuple[AddressIndexWrite, ...]:
+    """The address index of test block ``number``: per transaction a shared sender, its own
+    recipient, a shared address it calls, a nonce, and (every 5th block) a creation."""
+    entries = []
+    for index, tx in enumerate(txs):
+        sender, called = SHARED_ADDRESSES
+        own = own_address(number, index)
+        roles = ROLE_TO | ROLE_LOG | (ROLE_CREATED if number % 5 == 0 else 0)
+        creations = ((own, sender),) if number % 5 == 0 else ()
+        entries.append(
+            AddressIndexWrite(
+                index,
+                tx.tx_hash,
+                tuple(sorted(((sender, ROLE_SENDER), (own, roles), (called, ROLE_CALLED)))),
+                (sender, number * 3 + index),
+                creations,
+            )
+        )
+    return tuple(entries)
+
+
 def make_block(number: int) -> BlockWrite:
-    """The test block ``number``: 1-3 transactions with logs, 12 state writes, 2 preimages (large
-    ones, on LMDB overflow pages, every 7th block), a tree patch, and a WAL record ending with a
-    digest of all of it."""
+    """The test block ``number``: 1-3 transactions with logs and their address index, 12 state
+    writes, 2 preimages (large ones, on LMDB overflow pages, every 7th block), a tree patch, and a
+    WAL record ending with a digest of all of it."""
     rng = random.Random(number)
     preimage_size = 9000 if number % 7 == 3 else 300
     n = struct.pack(">Q", number)
@@ -69,7 +108,11 @@ def make_block(number: int) -> BlockWrite:
         (MANIFEST_KEY, n),
     )
     record = b"block %d|" % number + rng.randbytes(50)
-    parts = BlockWrite(number, block_hash(number), b"", record, txs, logs, state, preimages, tree)
+    index = make_address_index(number, txs)
+    parts = BlockWrite(
+        number, block_hash(number), b"", record, txs, logs, state, preimages, tree,
+        address_index=index,
+    )  # fmt: skip
     return BlockWrite(
         number,
         parts.block_hash,
@@ -80,6 +123,7 @@ def make_block(number: int) -> BlockWrite:
         state,
         preimages,
         tree,
+        address_index=index,
     )
 
 
@@ -96,7 +140,43 @@ def digest(bw: BlockWrite) -> bytes:
     for pairs in (bw.state_writes, bw.preimages, bw.tree_patch):
         for key, value in pairs:
             h.update(struct.pack(">II", len(key), len(value)) + key + value)
+    for entry in bw.address_index:
+        h.update(repr(entry).encode())
     return h.digest()
+
+
+def read_address_index(storage, number: int, expected: BlockWrite) -> tuple:
+    """The address index of block ``number`` as read back from ``storage`` (the entries
+    ``expected`` names, with what storage holds for them)."""
+    entries = []
+    for entry in expected.address_index:
+        appearances = []
+        for address, _ in entry.appearances:
+            found, _ = storage.address_history(
+                address, None if number == 0 else number - 1, descending=False, min_count=1
+            )
+            roles = [
+                a.roles for a in found if (a.block_number, a.tx_index) == (number, entry.tx_index)
+            ]
+            assert roles, (
+                f"block {number}: no appearance of 0x{address.hex()} in tx {entry.tx_index}"
+            )
+            appearances.append((address, roles[0]))
+        sender, nonce = entry.sender_nonce
+        tx_hash = storage.tx_by_sender_and_nonce(sender, nonce)
+        creations = []
+        for contract, _ in entry.creations:
+            creation = storage.contract_creation(contract)
+            assert creation is not None and creation.tx_hash == entry.tx_hash, (
+                f"block {number}: creation of 0x{contract.hex()}"
+            )
+            creations.append((contract, creation.creator))
+        entries.append(
+            AddressIndexWrite(
+                entry.tx_index, tx_hash, tuple(appearances), (sender, nonce), tuple(creations)
+            )
+        )
+    return tuple(entries)
 
 
 def check_block(storage, number: int) -> None:
@@ -138,5 +218,6 @@ def check_block(storage, number: int) -> None:
         state,
         preimages,
         tuple(tree),
+        address_index=read_address_index(storage, number, expected),
     )
     assert digest(rebuilt) == wal[-32:], f"block {number}: content differs from the WAL digest"

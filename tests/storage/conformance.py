@@ -12,7 +12,20 @@ from zope.interface.verify import verifyObject
 
 from tests.storage.blocks import MANIFEST_KEY, SHARED_KEYS, check_block, make_block
 from zkos_tw.interfaces import IBlockStorage, IPreimages, IStateAtBlock, IStateReader, ITreeStore
-from zkos_tw.storage import BlockNotFound, BlockWrite, LogWrite, StorageError, TxLocation, TxWrite
+from zkos_tw.storage import (
+    ROLE_CALLED,
+    ROLE_SENDER,
+    ROLE_TO,
+    AddressIndexWrite,
+    Appearance,
+    BlockNotFound,
+    BlockWrite,
+    ContractCreation,
+    LogWrite,
+    StorageError,
+    TxLocation,
+    TxWrite,
+)
 
 KEY_A = b"\x11" * 32
 KEY_B = b"\x11" * 31 + b"\x12"
@@ -358,3 +371,94 @@ class BlockStorageConformance:
         self.assertEqual([reloaded.root(n) for n in range(4)], roots)
         key, value = make_block(1).state_writes[-1]
         self.assertEqual(reloaded.get(key, 3), value)
+
+    # -- the address index -----------------------------------------------------------------
+
+    def write_history(self):
+        """Blocks 0..9; block n has n % 3 transactions, each naming ``ALICE`` (sender) and
+        ``BOB`` (recipient, called) in odd blocks; tx 0 of block 5 creates ``CAROL``."""
+        for number in range(10):
+            txs = tuple(_tx(number * 10 + i) for i in range(number % 3))
+            index = []
+            for i, tx in enumerate(txs):
+                appearances = [(ALICE, ROLE_SENDER)]
+                if number % 2:
+                    appearances.append((BOB, ROLE_TO | ROLE_CALLED))
+                creations = ((CAROL, ALICE),) if (number, i) == (5, 0) else ()
+                index.append(
+                    AddressIndexWrite(
+                        i, tx.tx_hash, tuple(appearances), (ALICE, number * 2 + i), creations
+                    )
+                )
+            self.storage.write_block(
+                plain_block(number, transactions=txs, address_index=tuple(index))
+            )
+
+    def test_address_history_descending(self):
+        """Before a block, newest first; whole blocks; ``ends`` when the history is used up."""
+        self.write_history()
+        found, ends = self.storage.address_history(ALICE, None, descending=True, min_count=3)
+        self.assertEqual([(a.block_number, a.tx_index) for a in found], [(8, 1), (8, 0), (7, 0)])
+        self.assertFalse(ends)
+        found, ends = self.storage.address_history(ALICE, 5, descending=True, min_count=3)
+        self.assertEqual([(a.block_number, a.tx_index) for a in found], [(4, 0), (2, 1), (2, 0)])
+        self.assertFalse(ends)
+        found, ends = self.storage.address_history(ALICE, 2, descending=True, min_count=3)
+        self.assertEqual([(a.block_number, a.tx_index) for a in found], [(1, 0)])
+        self.assertTrue(ends)
+        self.assertEqual(found[0], Appearance(1, 0, ROLE_SENDER))
+        self.assertEqual(
+            self.storage.address_history(ALICE, 1, descending=True, min_count=3), ((), True)
+        )
+
+    def test_address_history_ascending(self):
+        """After a block, oldest first, whole blocks; roles are kept per address."""
+        self.write_history()
+        found, ends = self.storage.address_history(BOB, None, descending=False, min_count=2)
+        self.assertEqual(
+            found,
+            (Appearance(1, 0, ROLE_TO | ROLE_CALLED), Appearance(5, 0, 18), Appearance(5, 1, 18)),
+        )
+        self.assertFalse(ends)
+        found, ends = self.storage.address_history(BOB, 5, descending=False, min_count=2)
+        self.assertEqual([(a.block_number, a.tx_index) for a in found], [(7, 0)])
+        self.assertTrue(ends)
+        found, ends = self.storage.address_history(BOB, 8, descending=False, min_count=1)
+        self.assertEqual((found, ends), ((), True))
+        self.assertEqual(
+            self.storage.address_history(b"\x99" * 20, None, descending=False, min_count=1),
+            ((), True),
+        )
+
+    def test_sender_nonce_and_creation(self):
+        """(sender, nonce) gives the transaction's hash; a creation gives its tx and creator."""
+        self.write_history()
+        self.assertEqual(self.storage.tx_by_sender_and_nonce(ALICE, 11), _tx(51).tx_hash)
+        self.assertIsNone(self.storage.tx_by_sender_and_nonce(ALICE, 6))
+        self.assertIsNone(self.storage.tx_by_sender_and_nonce(BOB, 9))
+        self.assertEqual(
+            self.storage.contract_creation(CAROL), ContractCreation(_tx(50).tx_hash, ALICE)
+        )
+        self.assertIsNone(self.storage.contract_creation(BOB))
+
+    def test_address_index_rejected_with_the_block(self):
+        """A block whose index names no transaction of it is refused before anything is
+        written; a refused block leaves no index entry."""
+        tx = _tx(1)
+        entry = AddressIndexWrite(1, tx.tx_hash, ((ALICE, ROLE_SENDER),))
+        self.assertRaises(StorageError, plain_block, 0, transactions=(tx,), address_index=(entry,))
+        self.storage.write_block(plain_block(0, transactions=(tx,)))
+        again = plain_block(
+            1,
+            transactions=(tx,),
+            address_index=(AddressIndexWrite(0, tx.tx_hash, ((ALICE, ROLE_SENDER),)),),
+        )
+        self.assertRaises(StorageError, self.storage.write_block, again)
+        self.assertEqual(
+            self.storage.address_history(ALICE, None, descending=True, min_count=1), ((), True)
+        )
+
+
+ALICE = b"\xa1" * 20
+BOB = b"\xb0" * 20
+CAROL = b"\xca" * 20

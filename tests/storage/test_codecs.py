@@ -5,7 +5,14 @@ If one of these tests fails, a persisted format changed: add a new format byte a
 
 from twisted.trial.unittest import TestCase
 
-from zkos_tw.storage import LogWrite, StorageError, StoredBlock, TxLocation
+from zkos_tw.storage import (
+    Appearance,
+    ContractCreation,
+    LogWrite,
+    StorageError,
+    StoredBlock,
+    TxLocation,
+)
 from zkos_tw.storage import codecs as c
 
 BLOCK = StoredBlock(7, b"\xaa" * 32, (b"\x11" * 32, b"\x22" * 32), b"rec")
@@ -42,9 +49,10 @@ class KeyLayoutTests(TestCase):
                 b"tree",
                 b"meta",
                 b"pubdata",
+                b"address_index",
             ),
         )
-        self.assertEqual(c.LATER_DBS, (b"pubdata",))
+        self.assertEqual(c.LATER_DBS, (b"pubdata", b"address_index"))
 
     def test_block_key(self):
         """Block numbers are u64 big-endian keys."""
@@ -68,6 +76,19 @@ class KeyLayoutTests(TestCase):
             (c.REPO_BLOCK, c.REPO_HASH, c.REPO_TX_LOCATION, c.REPO_TX, c.REPO_RECEIPT, c.REPO_LOGS),
             (b"b", b"h", b"t", b"x", b"r", b"l"),
         )
+
+    def test_address_index_keys(self):
+        """Address index keys: ``a`` address block index, ``n`` sender nonce, ``c`` contract."""
+        address = b"\x12" * 20
+        self.assertEqual(
+            c.appearance_key(address, 258, 3),
+            b"a" + address + bytes.fromhex("000000000000010200000003"),
+        )
+        self.assertEqual(c.appearance_prefix(address), b"a" + address)
+        self.assertEqual(
+            c.sender_nonce_key(address, 5), b"n" + address + bytes.fromhex("0000000000000005")
+        )
+        self.assertEqual(c.creation_key(address), b"c" + address)
 
 
 class CodecGoldenTests(TestCase):
@@ -114,6 +135,24 @@ class CodecGoldenTests(TestCase):
         self.assertEqual(c.encode_state_value_v1(b"\x66" * 32), golden)
         self.assertEqual(c.decode_state_value(golden), b"\x66" * 32)
 
+    def test_appearance(self):
+        """Appearance value: 0x01 then the role bits; block and index come from the key."""
+        key = c.appearance_key(b"\x12" * 20, 9, 2)
+        self.assertEqual(c.encode_roles_v1(0x13), b"\x01\x13")
+        self.assertEqual(c.decode_appearance(key, b"\x01\x13"), Appearance(9, 2, 0x13))
+
+    def test_tx_hash(self):
+        """Transaction reference: 0x01 then the 32-byte hash."""
+        self.assertEqual(c.encode_tx_hash_v1(b"\x42" * 32), b"\x01" + b"\x42" * 32)
+        self.assertEqual(c.decode_tx_hash(b"\x01" + b"\x42" * 32), b"\x42" * 32)
+
+    def test_creation(self):
+        """Creation record: 0x01, the tx hash (32), the creator (20)."""
+        creation = ContractCreation(b"\x42" * 32, b"\x43" * 20)
+        golden = b"\x01" + b"\x42" * 32 + b"\x43" * 20
+        self.assertEqual(c.encode_creation_v1(creation), golden)
+        self.assertEqual(c.decode_creation(golden), creation)
+
 
 class CodecRefusalTests(TestCase):
     """Decoders refuse unknown formats and malformed records with a clear StorageError."""
@@ -130,6 +169,8 @@ class CodecRefusalTests(TestCase):
             c.decode_tx_location,
             c.decode_logs,
             c.decode_state_value,
+            c.decode_tx_hash,
+            c.decode_creation,
         ):
             self.assertRaises(StorageError, decode, b"\x09")
         self.assertRaises(StorageError, c.decode_block, 0, b"\x09" + bytes(40))
@@ -145,6 +186,11 @@ class CodecRefusalTests(TestCase):
         self.assertRaises(StorageError, c.decode_tx_location, b"\x01" + bytes(11))
         self.assertRaises(StorageError, c.decode_state_value, b"\x01" + bytes(31))
         self.assertRaises(StorageError, c.decode_block, 0, BLOCK_V1[:40])
+        self.assertRaises(StorageError, c.decode_tx_hash, b"\x01" + bytes(31))
+        self.assertRaises(StorageError, c.decode_creation, b"\x01" + bytes(51))
+        key = c.appearance_key(b"\x12" * 20, 9, 2)
+        for bad in (b"\x01", b"\x01\x00", b"\x01\x20", b"\x01\x01\x01"):
+            self.assertRaises(StorageError, c.decode_appearance, key, bad)
 
     def test_truncated_logs(self):
         """A log list cut short, or with bytes left over, is refused."""

@@ -122,6 +122,11 @@ class CrashTests(TestCase):
         self.assertEqual([c.key_block(k) for k, _ in wal], list(range(last + 1)))
         for key, _ in storage.raw_items(c.STATE_DB):
             self.assertLessEqual(c.key_block(key[32:]), last, f"state entry 0x{key.hex()}")
+        for key, _ in storage.raw_items(c.ADDRESS_INDEX_DB):
+            if key.startswith(c.INDEX_APPEARANCE):
+                self.assertLessEqual(
+                    c.key_block(key[21:29]), last, "an index entry of a later block"
+                )
         for _, raw in storage.raw_items(c.PREIMAGES_DB):
             number = struct.unpack(">Q", c.decode_envelope(raw)[3:11])[0]
             self.assertLessEqual(number, last, "a preimage of a later block")

@@ -17,7 +17,7 @@ import lmdb
 from twisted.trial.unittest import TestCase
 
 from tests.fixtures import REPO_ROOT
-from tests.storage.blocks import check_block, make_block
+from tests.storage.blocks import SHARED_ADDRESSES, check_block, make_block, own_address
 from zkos_tw.storage import LMDBStorage, StorageError
 from zkos_tw.storage import codecs as c
 
@@ -71,6 +71,7 @@ class OpenTests(LMDBTestCase):
                 "tree": 0,
                 "meta": 1,
                 "pubdata": 0,
+                "address_index": 0,
             },
         )
         storage.close()
@@ -116,6 +117,29 @@ class OpenTests(LMDBTestCase):
         self.assertIsNone(storage.block_pubdata(1))
         storage.close()
         self.assertEqual(self.open(readonly=True).block_pubdata(2), b"\x01" * 40)
+
+    def test_directory_without_address_index(self):
+        """A directory made before the address index opens: read-only answers an empty history,
+        a writable open creates the database; blocks written from then on are indexed, older
+        ones are not (they are not re-indexed)."""
+        self.written(0, 1)
+        with raw_env(self.path) as (env, dbs), env.begin(write=True) as txn:
+            txn.drop(dbs[c.ADDRESS_INDEX_DB], delete=True)
+        sender = SHARED_ADDRESSES[0]
+        reader = self.open(readonly=True)
+        self.assertEqual(reader.address_history(sender, None, descending=True, min_count=5),
+                         ((), True))  # fmt: skip
+        self.assertIsNone(reader.tx_by_sender_and_nonce(sender, 3))
+        self.assertIsNone(reader.contract_creation(own_address(0, 0)))
+        reader.close()
+        storage = self.open()
+        self.assertEqual(storage.entries()["address_index"], 0)
+        storage.write_block(make_block(2))
+        check_block(storage, 2)
+        found, ends = storage.address_history(sender, None, descending=True, min_count=5)
+        self.assertEqual({a.block_number for a in found}, {2})
+        self.assertTrue(ends)
+        storage.close()
 
     def test_durable_flags(self):
         """The environment commits durably: sync and metasync on, no write map."""

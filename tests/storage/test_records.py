@@ -2,7 +2,14 @@
 
 from twisted.trial.unittest import TestCase
 
-from zkos_tw.storage import BlockWrite, LogWrite, StorageError, TxWrite
+from zkos_tw.storage import (
+    ROLE_SENDER,
+    AddressIndexWrite,
+    BlockWrite,
+    LogWrite,
+    StorageError,
+    TxWrite,
+)
 
 H = b"\x01" * 32
 
@@ -80,3 +87,41 @@ class PartTests(TestCase):
         self.assertRaises(StorageError, LogWrite, 0, 0, b"\x01" * 20, (H,) * 5, b"")
         self.assertRaises(StorageError, LogWrite, 0, 0, b"\x01" * 20, [H], b"")
         self.assertRaises(StorageError, LogWrite, -1, 0, b"\x01" * 20, (), b"")
+
+
+class AddressIndexWriteTests(TestCase):
+    """Validation of ``AddressIndexWrite`` and of the index a ``BlockWrite`` carries."""
+
+    def test_valid(self):
+        """A well-formed entry for a transaction of the block is accepted."""
+        entry = AddressIndexWrite(0, H, ((b"\x02" * 20, ROLE_SENDER),), (b"\x02" * 20, 7))
+        bw = block(transactions=(TxWrite(H, b"t", b"r"),), address_index=(entry,))
+        self.assertEqual(bw.address_index, (entry,))
+
+    def test_bad_fields(self):
+        """Addresses are 20 bytes, roles a non-empty set of known bits, nonces u64."""
+        a = b"\x02" * 20
+        for args in (
+            (0, H, ((b"\x02" * 19, 1),)),
+            (0, H, ((a, 0),)),
+            (0, H, ((a, 32),)),
+            (0, H, ((a, 1), (a, 2))),
+            (0, H, (), (a, -1)),
+            (0, H, (), None, ((a, b"x"),)),
+            (0, H, [(a, 1)]),
+        ):
+            self.assertRaises(StorageError, AddressIndexWrite, *args)
+
+    def test_entry_must_name_a_transaction(self):
+        """An entry names a transaction of the block by index and hash, once."""
+        tx = TxWrite(H, b"t", b"r")
+        entry = AddressIndexWrite(0, H)
+        self.assertRaises(StorageError, block, address_index=(entry,))
+        self.assertRaises(
+            StorageError,
+            block,
+            transactions=(tx,),
+            address_index=(AddressIndexWrite(0, b"\x03" * 32),),
+        )
+        self.assertRaises(StorageError, block, transactions=(tx,), address_index=(entry, entry))
+        self.assertRaises(StorageError, block, transactions=(tx,), address_index=[entry])

@@ -398,6 +398,7 @@ def apply_l1_transaction(
     if block_env.fork.warm_coinbase:
         accessed_addresses.add(block_env.coinbase)
     accessed_addresses.update((sender, tx.to))
+    warm = frozenset(accessed_addresses)  # what the transaction reached is the rest
     state.begin()
     _mint(state, sender, tx.value)
     message = Message(
@@ -444,6 +445,7 @@ def apply_l1_transaction(
         gas_used=gas_used,
         contract_address=None,
         error=None if succeeded else type(output.error).__name__,
+        touched=output.touched_accounts | (accessed_addresses - warm),
     )
     log = l1_tx_log(tx.hash, succeeded, tx_number_in_block)
     return L1Receipt(receipt, log, fee, refund, gas_price)

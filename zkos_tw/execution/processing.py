@@ -77,6 +77,7 @@ def apply_transaction(
         code_address = tx.to
     accessed_addresses.add(current_target)
     accessed_addresses.add(sender)
+    warm = frozenset(accessed_addresses)  # what the transaction reached is the rest
     message = Message(
         caller=sender,
         target=tx.to,
@@ -94,8 +95,9 @@ def apply_transaction(
     )
     output = process_message_call(message, block_env, tx_env)
     return _finish(
-        block_env, tx, sender, effective_gas_price, output, contract_address, cumulative_gas_used
-    )
+        block_env, tx, sender, effective_gas_price, output, contract_address, cumulative_gas_used,
+        reached=output.touched_accounts | (accessed_addresses - warm),
+    )  # fmt: skip
 
 
 def _transfer_to_codeless(state, tx, sender: bytes, gas: int) -> MessageCallOutput:
@@ -111,9 +113,18 @@ def _transfer_to_codeless(state, tx, sender: bytes, gas: int) -> MessageCallOutp
 
 
 def _finish(
-    block_env, tx, sender, effective_gas_price, output, contract_address, cumulative_gas_used
+    block_env,
+    tx,
+    sender,
+    effective_gas_price,
+    output,
+    contract_address,
+    cumulative_gas_used,
+    reached=None,
 ) -> Receipt:
-    """Refund, pay the coinbase, delete accounts, end the transaction, build the receipt."""
+    """Refund, pay the coinbase, delete accounts, end the transaction, build the receipt.
+
+    ``reached`` (``Receipt.touched``) defaults to the touched accounts (a plain transfer)."""  # fmt: skip
     state = block_env.state
     gas_used = tx.gas - output.gas_left
     gas_refund = min(gas_used // MAX_REFUND_QUOTIENT, output.refund_counter)
@@ -147,4 +158,5 @@ def _finish(
         gas_used=total_gas_used,
         contract_address=contract_address if output.error is None else None,
         error=error,
+        touched=output.touched_accounts if reached is None else reached,
     )

@@ -24,6 +24,12 @@ class Receipt(NamedTuple):
     gas_used: int
     contract_address: bytes | None
     error: str | None
+    #: The accounts the transaction reached, for the address index (nothing consensus reads):
+    #: the touched set of its successful frames (execution-specs' ``touched_accounts``), plus
+    #: the addresses its frames made warm (EIP-2929: CALL / CREATE targets, reverted ones
+    #: included, and BALANCE / EXTCODE* targets) minus those warm before it started
+    #: (precompiles, coinbase, access list, sender and recipient).
+    touched: frozenset | set = frozenset()
 
 
 def add_to_bloom(bloom: int, item: bytes) -> int:

@@ -30,6 +30,7 @@ from zkos_tw.rpc.filters import FilterRegistry, FiltersNamespace
 from zkos_tw.rpc.methods import MethodTable
 from zkos_tw.rpc.metrics import RpcMetrics
 from zkos_tw.rpc.net import NetNamespace
+from zkos_tw.rpc.ots import OtsNamespace
 from zkos_tw.rpc.pubsub import PubSubNamespace
 from zkos_tw.rpc.trace import TraceNamespace
 from zkos_tw.rpc.web3 import Web3Namespace
@@ -218,6 +219,9 @@ def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batc
         table.add_namespace(
             TraceNamespace(backend, traces, max_filter_blocks=config.max_trace_filter_blocks)
         )
+        index = getattr(backend, "address_index", None)
+        if index is not None:
+            table.add_namespace(OtsNamespace(backend, traces, index))
     dispatcher = Dispatcher(
         table,
         RpcMetrics(registry),

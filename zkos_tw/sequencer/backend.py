@@ -104,6 +104,8 @@ class NodeBackend:
         _in_thread=deferToThread,
     ):
         self._storage = chain.storage
+        # The address index for the ``ots_`` methods (``zkos_tw.rpc.ots``): the block storage.
+        self.address_index = chain.storage
         # An external node: ``forward_transactions(raw) -> Deferred[hash]`` sends every
         # eth_sendRawTransaction to the main node and answers what it answered.
         self._forward = forward_transactions

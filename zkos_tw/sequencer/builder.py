@@ -29,12 +29,14 @@ from zkos_tw.sequencer.receipts import StoredReceipt, block_bloom
 
 @dataclass(frozen=True)
 class IncludedTransaction:
-    """A transaction of the block: envelope bytes, decoded form, sender, hash."""
+    """A transaction of the block: envelope bytes, decoded form, sender, hash, and the accounts
+    its successful frames touched (``Receipt.touched``, for the address index)."""
 
     raw: bytes
     tx: Transaction | L1Transaction
     sender: bytes
     tx_hash: bytes
+    touched: frozenset | set = frozenset()
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ class BlockBuilder:
             logs=tuple(receipt.logs),
         )
         self.gas_used = receipt.cumulative_gas_used
-        self.transactions.append(IncludedTransaction(raw, tx, sender, tx.hash))
+        self.transactions.append(IncludedTransaction(raw, tx, sender, tx.hash, receipt.touched))
         self.receipts.append(stored)
         return stored
 
@@ -163,7 +165,9 @@ class BlockBuilder:
             l2_to_l1_logs=(outcome.l2_to_l1_log.record_entry(),),
         )
         self.gas_used = outcome.cumulative_gas_used
-        self.transactions.append(IncludedTransaction(tx.raw, tx, tx.initiator, tx.hash))
+        self.transactions.append(
+            IncludedTransaction(tx.raw, tx, tx.initiator, tx.hash, outcome.receipt.touched)
+        )
         self.receipts.append(stored)
         return stored
 

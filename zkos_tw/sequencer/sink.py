@@ -1,8 +1,9 @@
 """``BlockSink``: persists a sealed block in one storage write, then tells the listeners.
 
 The write carries the WAL record, the block and receipt records, the log index, the state diff,
-the new preimages, the tree patch (the tree version of the block) and the block's pubdata
-(``zkos_tw.batcher.pubdata``, computed against the state before the block) — all or nothing
+the new preimages, the tree patch (the tree version of the block), the block's pubdata
+(``zkos_tw.batcher.pubdata``, computed against the state before the block) and the address
+index of its transactions (``address_index``; docs/tracing.md) — all or nothing
 (ARCHITECTURE §2: a block is visible through RPC only after its transaction committed).
 """
 
@@ -15,10 +16,54 @@ from prometheus_client import CollectorRegistry
 
 import zkos_tw
 from zkos_tw.batcher.pubdata import block_pubdata
+from zkos_tw.execution.l1_transactions import L1_TX_TYPES
 from zkos_tw.metrics_chain import StorageMetrics
 from zkos_tw.sequencer.builder import SealedBlock
 from zkos_tw.sequencer.wal import ReplayRecord
-from zkos_tw.storage import BlockWrite, LogWrite, TxWrite
+from zkos_tw.storage import (
+    ROLE_CALLED,
+    ROLE_CREATED,
+    ROLE_LOG,
+    ROLE_SENDER,
+    ROLE_TO,
+    AddressIndexWrite,
+    BlockWrite,
+    LogWrite,
+    TxWrite,
+)
+
+_NO_ACCOUNT_NONCE = L1_TX_TYPES
+
+
+def address_index(block: SealedBlock) -> tuple[AddressIndexWrite, ...]:
+    """The address index entries of ``block``: per transaction, every address that is its
+    sender, recipient, created contract, log emitter, or an account its successful frames ran
+    in or paid (``IncludedTransaction.touched``); the sender's nonce; top-level creations."""
+    entries = []
+    for index, (tx, receipt) in enumerate(zip(block.transactions, block.receipts, strict=True)):
+        roles: dict[bytes, int] = {receipt.sender: ROLE_SENDER}
+        if receipt.to is not None:
+            roles[receipt.to] = roles.get(receipt.to, 0) | ROLE_TO
+        created = receipt.contract_address
+        if created is not None:
+            roles[created] = roles.get(created, 0) | ROLE_CREATED
+        for log in receipt.logs:
+            roles[log.address] = roles.get(log.address, 0) | ROLE_LOG
+        for address in tx.touched:
+            roles[address] = roles.get(address, 0) | ROLE_CALLED
+        nonce = None
+        if tx.tx.tx_type not in _NO_ACCOUNT_NONCE:
+            nonce = (tx.sender, tx.tx.nonce)
+        entries.append(
+            AddressIndexWrite(
+                index,
+                tx.tx_hash,
+                tuple(sorted(roles.items())),
+                nonce,
+                ((created, tx.sender),) if created is not None else (),
+            )
+        )
+    return tuple(entries)
 
 
 def block_write(
@@ -58,6 +103,7 @@ def block_write(
         preimages=tuple(block.state_output.preimages) + tuple(extra_preimages),
         tree_patch=tuple(tree_patch.records),
         pubdata=pubdata,
+        address_index=address_index(block),
     )
 
 

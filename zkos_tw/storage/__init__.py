@@ -7,10 +7,32 @@ and formats: ``zkos_tw.storage.codecs`` and ``docs/storage.md``.
 
 from zkos_tw.storage.errors import BlockNotFound, StorageError
 from zkos_tw.storage.lmdb_storage import DEFAULT_MAP_SIZE, LMDBStorage
-from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation, TxWrite
+from zkos_tw.storage.records import (
+    ROLE_CALLED,
+    ROLE_CREATED,
+    ROLE_LOG,
+    ROLE_SENDER,
+    ROLE_TO,
+    AddressIndexWrite,
+    Appearance,
+    BlockWrite,
+    ContractCreation,
+    LogWrite,
+    StoredBlock,
+    TxLocation,
+    TxWrite,
+)
 from zkos_tw.storage.views import LMDBPreimages, LMDBStateAtBlock, LMDBTreeStore
 
 __all__ = [
+    "ROLE_CALLED",
+    "ROLE_CREATED",
+    "ROLE_LOG",
+    "ROLE_SENDER",
+    "ROLE_TO",
+    "AddressIndexWrite",
+    "Appearance",
+    "ContractCreation",
     "BlockNotFound",
     "BlockWrite",
     "DEFAULT_MAP_SIZE",

@@ -23,6 +23,9 @@ database               key                                   value
 ``preimages``          hash (32)                             envelope(preimage)
 ``tree``               node key (opaque)                     envelope(node)
 ``pubdata``            block u64                             envelope(block pubdata)
+``address_index``      ``b"a"`` address block u64 index u32  roles
+``address_index``      ``b"n"`` sender nonce u64             tx hash
+``address_index``      ``b"c"`` contract address             creation
 ``meta``               ``b"schema_version"``                 schema version
 ``meta``               ``b"last_block/"`` database name      number
 =====================  ====================================  ===================================
@@ -33,7 +36,14 @@ from __future__ import annotations
 import struct
 
 from zkos_tw.storage.errors import StorageError
-from zkos_tw.storage.records import LogWrite, StoredBlock, TxLocation
+from zkos_tw.storage.records import (
+    ROLE_ALL,
+    Appearance,
+    ContractCreation,
+    LogWrite,
+    StoredBlock,
+    TxLocation,
+)
 
 SCHEMA_VERSION = 1
 
@@ -44,13 +54,14 @@ PREIMAGES_DB = b"preimages"
 TREE_DB = b"tree"
 META_DB = b"meta"
 PUBDATA_DB = b"pubdata"
+ADDRESS_INDEX_DB = b"address_index"
 
 #: The databases that hold block data; each has a last-block entry in ``meta``.
 BLOCK_DBS: tuple[bytes, ...] = (WAL_DB, REPOSITORY_DB, STATE_DB, PREIMAGES_DB, TREE_DB)
 #: Block databases added after schema 1 was first written: a data directory made before them
 #: lacks them (a writable open creates them; a read-only open reads them as empty). They have
 #: no last-block entry, and blocks written before them have no row.
-LATER_DBS: tuple[bytes, ...] = (PUBDATA_DB,)
+LATER_DBS: tuple[bytes, ...] = (PUBDATA_DB, ADDRESS_INDEX_DB)
 ALL_DBS: tuple[bytes, ...] = BLOCK_DBS + (META_DB,) + LATER_DBS
 
 SCHEMA_KEY = b"schema_version"
@@ -63,6 +74,10 @@ REPO_TX = b"x"
 REPO_RECEIPT = b"r"
 REPO_LOGS = b"l"
 
+INDEX_APPEARANCE = b"a"
+INDEX_SENDER_NONCE = b"n"
+INDEX_CREATION = b"c"
+
 FORMAT_V1 = 1
 _V1 = b"\x01"
 
@@ -70,6 +85,7 @@ _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _TX_LOCATION = struct.Struct(">QI")
 _LOG_HEAD = struct.Struct(">II20sB")
+_APPEARANCE_TAIL = struct.Struct(">QI")
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -258,3 +274,66 @@ def decode_state_value(data: bytes) -> bytes:
     if len(body) != 32:
         raise _corrupt("state value", data)
     return body
+
+
+# -- address index ---------------------------------------------------------------------------
+
+
+def appearance_key(address: bytes, number: int, tx_index: int) -> bytes:
+    """The key of an address's appearance in transaction ``tx_index`` of block ``number``."""
+    return INDEX_APPEARANCE + address + _APPEARANCE_TAIL.pack(number, tx_index)
+
+
+def appearance_prefix(address: bytes) -> bytes:
+    """The key prefix of every appearance of ``address``."""
+    return INDEX_APPEARANCE + address
+
+
+def sender_nonce_key(sender: bytes, nonce: int) -> bytes:
+    """The key of the transaction ``sender`` sent with ``nonce``."""
+    return INDEX_SENDER_NONCE + sender + _U64.pack(nonce)
+
+
+def creation_key(contract: bytes) -> bytes:
+    """The key of the record saying who made ``contract``."""
+    return INDEX_CREATION + contract
+
+
+def encode_roles_v1(roles: int) -> bytes:
+    """Format 1 of an appearance value: the format byte, then the role bits as u8."""
+    return _V1 + bytes([roles])
+
+
+def decode_appearance(key: bytes, data: bytes) -> Appearance:
+    """The ``Appearance`` of an appearance key and its value."""
+    body = _payload("appearance", data)
+    if len(body) != 1 or not 0 < body[0] <= ROLE_ALL or len(key) != 33:
+        raise _corrupt("appearance", data)
+    number, tx_index = _APPEARANCE_TAIL.unpack_from(key, 21)
+    return Appearance(number, tx_index, body[0])
+
+
+def encode_tx_hash_v1(tx_hash: bytes) -> bytes:
+    """Format 1 of a transaction reference: the format byte, then the 32-byte hash."""
+    return _V1 + tx_hash
+
+
+def decode_tx_hash(data: bytes) -> bytes:
+    """The hash of a transaction reference."""
+    body = _payload("tx hash", data)
+    if len(body) != 32:
+        raise _corrupt("tx hash", data)
+    return body
+
+
+def encode_creation_v1(creation: ContractCreation) -> bytes:
+    """Format 1 of a creation record: the format byte, the tx hash (32), the creator (20)."""
+    return _V1 + creation.tx_hash + creation.creator
+
+
+def decode_creation(data: bytes) -> ContractCreation:
+    """The ``ContractCreation`` of a creation record."""
+    body = _payload("creation", data)
+    if len(body) != 52:
+        raise _corrupt("creation", data)
+    return ContractCreation(body[:32], body[32:])

@@ -25,7 +25,14 @@ from zkos_tw.interfaces import IBlockStorage
 from zkos_tw.storage import codecs as c
 from zkos_tw.storage.errors import BlockNotFound, StorageError
 from zkos_tw.storage.gate import Gate
-from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation
+from zkos_tw.storage.records import (
+    Appearance,
+    BlockWrite,
+    ContractCreation,
+    LogWrite,
+    StoredBlock,
+    TxLocation,
+)
 from zkos_tw.storage.views import LMDBPreimages, LMDBStateAtBlock, LMDBTreeStore
 
 DEFAULT_MAP_SIZE = 1 << 30
@@ -463,6 +470,59 @@ class LMDBStorage:
         raw = self._get(c.TREE_DB, node_key)
         return None if raw is None else c.decode_envelope(raw, "tree node")
 
+    # -- address index ---------------------------------------------------------------------
+
+    def address_history(
+        self, address: bytes, block_number: int | None, *, descending: bool, min_count: int
+    ) -> tuple[tuple[Appearance, ...], bool]:
+        """The appearances of ``address`` in blocks before ``block_number`` (``descending``,
+        newest first) or after it (ascending, oldest first); ``None`` starts at the newest
+        (descending) or oldest (ascending) block, inclusive. At least ``min_count`` entries unless
+        the history ends, then the rest of the last block reached (blocks are never split).
+        Returns the entries and whether the history ends with them. One read transaction."""
+        db = self._dbs.get(c.ADDRESS_INDEX_DB)
+        if db is None:
+            return (), True
+        prefix = c.appearance_prefix(address)
+        found: list[Appearance] = []
+        with self._reading() as txn:
+            cursor = txn.cursor(db=db)
+            if descending:
+                seek = prefix + (
+                    b"\xff" * 12 if block_number is None else c.block_key(block_number)
+                )
+                more = cursor.set_range(seek)
+                more = cursor.prev() if more else cursor.last()
+                step = cursor.prev
+            else:
+                if block_number is None:
+                    seek = prefix
+                else:
+                    seek = prefix + c.block_key(block_number) + b"\xff" * 4
+                more = cursor.set_range(seek)
+                step = cursor.next
+            while more:
+                key = cursor.key()
+                if not key.startswith(prefix):
+                    more = False
+                    break
+                entry = c.decode_appearance(key, cursor.value())
+                if len(found) >= min_count and entry.block_number != found[-1].block_number:
+                    break
+                found.append(entry)
+                more = step()
+        return tuple(found), not more
+
+    def tx_by_sender_and_nonce(self, sender: bytes, nonce: int) -> bytes | None:
+        """The hash of the transaction ``sender`` sent with account nonce ``nonce``, or ``None``."""
+        raw = self._get(c.ADDRESS_INDEX_DB, c.sender_nonce_key(sender, nonce))
+        return None if raw is None else c.decode_tx_hash(raw)
+
+    def contract_creation(self, contract: bytes) -> ContractCreation | None:
+        """Who made ``contract`` (the latest creation the index knows), or ``None``."""
+        raw = self._get(c.ADDRESS_INDEX_DB, c.creation_key(contract))
+        return None if raw is None else c.decode_creation(raw)
+
     def close(self) -> None:
         """Close the environment."""
         self._env.close()
@@ -507,4 +567,27 @@ def _puts(bw: BlockWrite) -> dict[bytes, list[tuple[bytes, bytes]]]:
         c.PREIMAGES_DB: [(h, c.encode_envelope_v1(p)) for h, p in bw.preimages],
         c.TREE_DB: [(k, c.encode_envelope_v1(v)) for k, v in bw.tree_patch],
         c.PUBDATA_DB: [(number_key, c.encode_envelope_v1(bw.pubdata))] if bw.pubdata else [],
+        c.ADDRESS_INDEX_DB: _index_puts(bw),
     }
+
+
+def _index_puts(bw: BlockWrite) -> list[tuple[bytes, bytes]]:
+    """The address index entries of ``bw`` (see ``AddressIndexWrite``)."""
+    puts = []
+    for entry in bw.address_index:
+        for address, roles in entry.appearances:
+            puts.append(
+                (c.appearance_key(address, bw.number, entry.tx_index), c.encode_roles_v1(roles))
+            )
+        if entry.sender_nonce is not None:
+            puts.append(
+                (c.sender_nonce_key(*entry.sender_nonce), c.encode_tx_hash_v1(entry.tx_hash))
+            )
+        for contract, creator in entry.creations:
+            puts.append(
+                (
+                    c.creation_key(contract),
+                    c.encode_creation_v1(ContractCreation(entry.tx_hash, creator)),
+                )
+            )
+    return puts

@@ -67,6 +67,70 @@ class LogWrite:
         _check_bytes("log data", self.data)
 
 
+#: Roles of an address in a transaction (``AddressIndexWrite.appearances``); a bit set per role.
+ROLE_SENDER = 1
+ROLE_TO = 2
+ROLE_CREATED = 4
+ROLE_LOG = 8
+ROLE_CALLED = 16
+ROLE_ALL = ROLE_SENDER | ROLE_TO | ROLE_CREATED | ROLE_LOG | ROLE_CALLED
+
+
+@dataclass(frozen=True)
+class AddressIndexWrite:
+    """What the address index records for one transaction of a block (docs/tracing.md).
+
+    ``appearances`` are ``(address, roles)`` pairs (roles: the ``ROLE_*`` bits), one per address;
+    ``sender_nonce`` is ``(sender, nonce)`` for a transaction with an account nonce (``None`` for
+    L1 and upgrade transactions); ``creations`` are ``(contract, creator)`` pairs for the
+    contracts the transaction made that the block's execution reports.
+    """
+
+    tx_index: int
+    tx_hash: bytes
+    appearances: tuple[tuple[bytes, int], ...] = ()
+    sender_nonce: tuple[bytes, int] | None = None
+    creations: tuple[tuple[bytes, bytes], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_int("tx_index", self.tx_index, U32_MAX)
+        _check_bytes("tx_hash", self.tx_hash, 32)
+        if not isinstance(self.appearances, tuple) or not isinstance(self.creations, tuple):
+            raise StorageError("appearances and creations must be tuples")
+        seen: set[bytes] = set()
+        for address, roles in self.appearances:
+            _check_bytes("appearance address", address, 20)
+            if not isinstance(roles, int) or not 0 < roles <= ROLE_ALL:
+                raise StorageError(f"appearance roles must be in [1, {ROLE_ALL}], not {roles!r}")
+            if address in seen:
+                raise StorageError(f"address 0x{address.hex()} appears twice in one transaction")
+            seen.add(address)
+        if self.sender_nonce is not None:
+            sender, nonce = self.sender_nonce
+            _check_bytes("sender", sender, 20)
+            _check_int("nonce", nonce, U64_MAX)
+        for contract, creator in self.creations:
+            _check_bytes("created contract", contract, 20)
+            _check_bytes("creator", creator, 20)
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """One entry of an address's history: the block, the transaction's index in it, its roles."""
+
+    block_number: int
+    tx_index: int
+    roles: int
+
+
+@dataclass(frozen=True)
+class ContractCreation:
+    """Who made a contract: the creating transaction's hash and the creator's address."""
+
+    tx_hash: bytes
+    creator: bytes
+
+
 @dataclass(frozen=True)
 class BlockWrite:
     """Everything persisted for one block, written in a single transaction (all or nothing).
@@ -75,6 +139,8 @@ class BlockWrite:
     ``preimages`` are ``(hash32, bytes)``; ``tree_patch`` is ``(node_key, node_bytes)`` as the tree
     produces it. ``transactions`` are in block order; ``logs`` are the block's logs in order.
     ``pubdata`` is the block's ZKsync OS pubdata (``zkos_tw.batcher.pubdata``); empty = none.
+    ``address_index`` is the address index of the block's transactions (``AddressIndexWrite``),
+    at most one per transaction, naming a transaction of the block.
     """
 
     number: int
@@ -87,6 +153,7 @@ class BlockWrite:
     preimages: tuple[tuple[bytes, bytes], ...] = ()
     tree_patch: tuple[tuple[bytes, bytes], ...] = ()
     pubdata: bytes = b""
+    address_index: tuple[AddressIndexWrite, ...] = ()
 
     def __post_init__(self) -> None:
         _check_int("block number", self.number, U64_MAX)
@@ -94,7 +161,8 @@ class BlockWrite:
         _check_bytes("wal_record", self.wal_record)
         _check_bytes("block_record", self.block_record)
         _check_bytes("pubdata", self.pubdata)
-        for name in ("transactions", "logs", "state_writes", "preimages", "tree_patch"):
+        names = ("transactions", "logs", "state_writes", "preimages", "tree_patch", "address_index")
+        for name in names:
             if not isinstance(getattr(self, name), tuple):
                 raise StorageError(f"BlockWrite.{name} must be a tuple")
         for tx in self.transactions:
@@ -105,6 +173,20 @@ class BlockWrite:
         for log in self.logs:
             if not isinstance(log, LogWrite):
                 raise StorageError("BlockWrite.logs must hold LogWrite records")
+        indexed: set[int] = set()
+        for entry in self.address_index:
+            if not isinstance(entry, AddressIndexWrite):
+                raise StorageError("BlockWrite.address_index must hold AddressIndexWrite records")
+            if entry.tx_index >= len(self.transactions) or entry.tx_index in indexed:
+                raise StorageError(
+                    f"block {self.number}: address index entry for transaction {entry.tx_index} "
+                    "names no transaction of the block, or one already indexed"
+                )
+            if self.transactions[entry.tx_index].tx_hash != entry.tx_hash:
+                raise StorageError(
+                    f"block {self.number}: address index entry {entry.tx_index} has another hash"
+                )
+            indexed.add(entry.tx_index)
         seen: set[bytes] = set()
         for pair in self.state_writes:
             key, value = pair

@@ -15,7 +15,14 @@ from zope.interface import implementer
 
 from zkos_tw.interfaces import IBlockStorage, IPreimages, IStateAtBlock, IStateReader, ITreeStore
 from zkos_tw.storage.errors import BlockNotFound, StorageError
-from zkos_tw.storage.records import BlockWrite, LogWrite, StoredBlock, TxLocation
+from zkos_tw.storage.records import (
+    Appearance,
+    BlockWrite,
+    ContractCreation,
+    LogWrite,
+    StoredBlock,
+    TxLocation,
+)
 
 
 @implementer(IStateAtBlock, IStateReader)
@@ -97,6 +104,10 @@ class MemoryStorage:
         self._preimages: dict[bytes, bytes] = {}
         self._tree: dict[bytes, bytes] = {}
         self._tree_keys: list[bytes] = []  # the keys of _tree, sorted
+        # address -> [(block, tx index, roles)] ascending
+        self._appearances: dict[bytes, list[tuple[int, int, int]]] = {}
+        self._sender_nonces: dict[tuple[bytes, int], bytes] = {}
+        self._creations: dict[bytes, ContractCreation] = {}
         self._first: int | None = None
         self._last: int | None = None
         self._closed = False
@@ -149,6 +160,13 @@ class MemoryStorage:
             if key not in self._tree:
                 bisect.insort(self._tree_keys, key)
             self._tree[key] = node
+        for entry in bw.address_index:
+            for address, roles in entry.appearances:
+                self._appearances.setdefault(address, []).append((bw.number, entry.tx_index, roles))
+            if entry.sender_nonce is not None:
+                self._sender_nonces[entry.sender_nonce] = entry.tx_hash
+            for contract, creator in entry.creations:
+                self._creations[contract] = ContractCreation(entry.tx_hash, creator)
         if self._first is None:
             self._first = bw.number
         self._last = bw.number
@@ -233,6 +251,43 @@ class MemoryStorage:
         """The tree node stored under ``node_key``, or ``None``."""
         self._open()
         return self._tree.get(node_key)
+
+    def address_history(
+        self, address: bytes, block_number: int | None, *, descending: bool, min_count: int
+    ) -> tuple[tuple[Appearance, ...], bool]:
+        """The appearances of ``address`` before / after ``block_number`` (see ``LMDBStorage``)."""
+        self._open()
+        history = self._appearances.get(address, [])
+        if descending:
+            end = (
+                len(history)
+                if block_number is None
+                else bisect.bisect_left(history, (block_number, -1, -1))
+            )
+            candidates = history[:end][::-1]
+        else:
+            start = (
+                0
+                if block_number is None
+                else bisect.bisect_left(history, (block_number + 1, -1, -1))
+            )
+            candidates = history[start:]
+        found: list[Appearance] = []
+        for number, tx_index, roles in candidates:
+            if len(found) >= min_count and number != found[-1].block_number:
+                return tuple(found), False
+            found.append(Appearance(number, tx_index, roles))
+        return tuple(found), True
+
+    def tx_by_sender_and_nonce(self, sender: bytes, nonce: int) -> bytes | None:
+        """The hash of the transaction ``sender`` sent with ``nonce``, or ``None``."""
+        self._open()
+        return self._sender_nonces.get((sender, nonce))
+
+    def contract_creation(self, contract: bytes) -> ContractCreation | None:
+        """Who made ``contract``, or ``None``."""
+        self._open()
+        return self._creations.get(contract)
 
     def preimage_store(self) -> MemoryPreimages:
         """The preimages as an ``IPreimages``."""
