@@ -76,9 +76,14 @@ class Options(usage.Options):
 def create_worker(options: Options, reactor) -> ProverWorker:
     """The worker the options describe, with a treq client on ``reactor``."""
     from treq.client import HTTPClient
-    from twisted.web.client import Agent, HTTPConnectionPool
+    from twisted.web import client
 
-    http = HTTPClient(Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=True)))
+    class QuietFactory(client._HTTP11ClientFactory):
+        noisy = False  # no "Starting factory" line per connection
+
+    pool = client.HTTPConnectionPool(reactor, persistent=True)
+    pool._factory = QuietFactory
+    http = HTTPClient(client.Agent(reactor, pool=pool))
     return ProverWorker(
         options["api"],
         http=http,
