@@ -45,6 +45,7 @@ class ProverOptionsTests(SynchronousTestCase):
             (("--api", "http://h:1", "--key", self.mktemp()), "No such file"),
             (("--api", "http://h:1", "--jobs", "0"), "--jobs must be a positive integer"),
             (("--api", "http://h:1", "--poll-interval", "x"), "--poll-interval must be a number"),
+            (("--api", "http://h:1", "--metrics-port", "70000"), "--metrics-port must be a TCP"),
         ):
             with self.assertRaises(usage.UsageError) as e:
                 self.parse(*args)

@@ -25,7 +25,13 @@ from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 from web3 import Web3
 
-from tests.integration.node_process import NodeProcess, http_client, require_anvil, sleep
+from tests.integration.node_process import (
+    NodeProcess,
+    free_port,
+    http_client,
+    require_anvil,
+    sleep,
+)
 from tests.integration.test_l1_node import CAROL, KEY, RICH
 from tests.sequencer.test_backend_simulation import init_code
 from zkos_tw.prover_api import attestation
@@ -162,7 +168,8 @@ class ProverWorkerTests(TestCase):
 
         # Two workers; A holds its job for 30 s and is killed while it does.
         self.start_worker("a", "--min-job-time", "30")
-        self.start_worker("b")
+        b_metrics = free_port()
+        self.start_worker("b", "--metrics-port", str(b_metrics))
         last_block = max(last_block, await deferToThread(send, 14, counter, b"\1", 60_000))
         last_block = max(last_block, await deferToThread(send, TRANSFERS - 10, CAROL))
         deadline = time.monotonic() + 20
@@ -217,6 +224,11 @@ class ProverWorkerTests(TestCase):
         )
         self.assertIsNotNone(rejected, metrics)
         self.assertGreaterEqual(float(rejected.group(1)), 2)
+        response = await http_client().get(f"http://127.0.0.1:{b_metrics}/metrics", timeout=5)
+        worker_metrics = (await response.content()).decode()
+        gas = re.search(r"^prover_worker_reexecuted_gas_total (\S+)$", worker_metrics, re.M)
+        self.assertIsNotNone(gas, worker_metrics)
+        self.assertGreater(float(gas.group(1)), 21_000 * TRANSFERS)
         print(
             f"prover workers: {batch_number} batches, {len(executed)} real FRI proofs stored, "
             f"worker B proved {len(proved_by_b)} (incl. batch {held_batch} taken from killed "

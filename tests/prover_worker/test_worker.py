@@ -4,6 +4,7 @@ and a SNARK aggregate."""
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
 from treq.testing import StubTreq
 from twisted.internet import defer
 from twisted.internet.task import Clock
@@ -24,6 +25,7 @@ from zkos_tw.prover_api.generation import ProverInputBuilder
 from zkos_tw.prover_api.server import ProverApi
 from zkos_tw.prover_api.snark_jobs import SnarkJobs
 from zkos_tw.prover_worker import snark
+from zkos_tw.prover_worker.metrics import WorkerMetrics
 from zkos_tw.prover_worker.worker import ProverWorker
 from zkos_tw.testing.memory_proof_storage import MemoryProofStorage
 
@@ -82,6 +84,25 @@ class WorkerTests(SynchronousTestCase):
         proved = self.successResultOf(self.proved.get())
         self.assertFalse(proved.fri_proof.fake)
         self.assertEqual(attestation.decode(proved.fri_proof.data).signer(), WORKER)
+
+    def test_metrics(self):
+        """Re-execution speed and job outcomes on the worker's own registry."""
+        registry = CollectorRegistry()
+        worker = self.worker(metrics=WorkerMetrics(registry))
+        self.seal()
+        self.step(worker)
+        proof = worker.results[0].proof
+        value = registry.get_sample_value
+        self.assertEqual(value("prover_worker_reexecuted_gas_total"), proof.gas_used)
+        self.assertEqual(value("prover_worker_reexecuted_blocks_total"), 2)
+        self.assertEqual(value("prover_worker_reexecution_seconds_count"), 1)
+        self.assertGreater(value("prover_worker_reexecution_gas_per_second"), 0)
+        self.assertEqual(
+            value("prover_worker_jobs_total", {"stage": "fri", "result": "accepted"}), 1
+        )
+        self.assertEqual(
+            value("prover_worker_prover_input_bytes_total"), worker.results[0].input_bytes
+        )
 
     def test_nothing_to_do(self):
         worker = self.worker()

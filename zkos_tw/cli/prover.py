@@ -16,6 +16,7 @@ from twisted.internet.defer import ensureDeferred
 from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.python import usage
 
+from zkos_tw.prover_worker.metrics import WorkerMetrics
 from zkos_tw.prover_worker.worker import ProverWorker
 
 
@@ -53,6 +54,7 @@ class Options(usage.Options):
         ["poll-interval", None, "0.25", "Seconds between picks while there is nothing to do"],
         ["jobs", None, None, "Exit after this many jobs (default: run until interrupted)"],
         ["min-job-time", None, "0", "Spend at least this many seconds on each job"],
+        ["metrics-port", None, None, "Serve prover_worker_* metrics on 127.0.0.1:PORT/metrics"],
     ]
 
     def postOptions(self) -> None:
@@ -67,13 +69,17 @@ class Options(usage.Options):
                 raise usage.UsageError(f"--{name} must be a number") from None
             if self[name] < minimum:
                 raise usage.UsageError(f"--{name} must be at least {minimum}")
+        if self["metrics-port"] is not None:
+            if not self["metrics-port"].isdigit() or not 0 < int(self["metrics-port"]) < 65536:
+                raise usage.UsageError("--metrics-port must be a TCP port")
+            self["metrics-port"] = int(self["metrics-port"])
         if self["jobs"] is not None:
             if not self["jobs"].isdigit() or int(self["jobs"]) < 1:
                 raise usage.UsageError("--jobs must be a positive integer")
             self["jobs"] = int(self["jobs"])
 
 
-def create_worker(options: Options, reactor) -> ProverWorker:
+def create_worker(options: Options, reactor, metrics: WorkerMetrics | None = None) -> ProverWorker:
     """The worker the options describe, with a treq client on ``reactor``."""
     from treq.client import HTTPClient
     from twisted.web import client
@@ -93,6 +99,7 @@ def create_worker(options: Options, reactor) -> ProverWorker:
         snark_mode=options["snark"],
         poll_interval=options["poll-interval"],
         min_job_time=options["min-job-time"],
+        metrics=metrics,
     )
 
 
@@ -100,7 +107,18 @@ def run(options: Options) -> int:
     from twisted.internet import reactor
 
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
-    worker = create_worker(options, reactor)
+    metrics = None
+    if options["metrics-port"] is not None:
+        from twisted.web.server import Site
+
+        from zkos_tw.metrics import MetricsPage, create_registry
+
+        registry = create_registry()
+        metrics = WorkerMetrics(registry)
+        site = Site(MetricsPage(registry))
+        site.noisy = False
+        reactor.listenTCP(options["metrics-port"], site, interface="127.0.0.1")
+    worker = create_worker(options, reactor, metrics)
     outcome = {"code": 0}
 
     async def main():

@@ -12,7 +12,8 @@ SNARK mode: ``POST /prover-jobs/SNARK/pick``, aggregate the FRI attestations of 
 Each job is logged with its timings (re-execution, gas/s, blocks/s, submit); ``results`` keeps
 them. A job that does not prove (a bad input, a refused submit) is logged and left: the server
 gives it out again after its timeout. An unreachable API is retried every ``poll_interval``.
-The HTTP client (treq's API) and the clock are injected.
+The HTTP client (treq's API) and the clock are injected; with ``metrics`` (a
+``WorkerMetrics``) re-execution speed and job outcomes are counted.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from zkos_tw.prover_api import attestation
 from zkos_tw.prover_api import prover_input as pi
 from zkos_tw.prover_api.stateless import BatchProof, prove_batch
 from zkos_tw.prover_worker import snark
+from zkos_tw.prover_worker.metrics import WorkerMetrics
 from zkos_tw.sequencer.commands import ReplayDivergence
 
 
@@ -67,6 +69,7 @@ class ProverWorker:
         snark_mode: bool = False,
         poll_interval: float = 0.25,
         min_job_time: float = 0.0,
+        metrics: WorkerMetrics | None = None,
     ):
         self.api_url = api_url.rstrip("/")
         self._http = http
@@ -77,6 +80,7 @@ class ProverWorker:
         self.poll_interval = poll_interval
         self.min_job_time = min_job_time
         self.results: list[JobResult] = []
+        self._metrics = metrics
         self._unreachable = False
 
     @property
@@ -130,6 +134,10 @@ class ProverWorker:
             self._unreachable = False
         return response.code, content
 
+    def _ended(self, stage: str, result: str) -> None:
+        if self._metrics is not None:
+            self._metrics.jobs.labels(stage=stage, result=result).inc()
+
     async def _pick(self, path: str) -> dict | None:
         code, content = await self._post(path)
         if code == 204:
@@ -158,6 +166,7 @@ class ProverWorker:
             proof = prove_batch(data)
         except (pi.ProverInputError, ReplayDivergence) as e:
             self.log.error("batch {n}: not proved: {e}", n=number, e=e)
+            self._ended("fri", "failed")
             return True
         if proof.batch_number != number:
             self.log.error(
@@ -165,7 +174,10 @@ class ProverWorker:
                 n=number,
                 m=proof.batch_number,
             )
+            self._ended("fri", "failed")
             return True
+        if self._metrics is not None:
+            self._metrics.reexecuted(proof, len(data))
         await self._hold(started)
         prove_seconds = time.perf_counter() - started
         signed = attestation.encode(attestation.sign(number, proof.public_input, self._key))
@@ -186,6 +198,7 @@ class ProverWorker:
             content.decode(errors="replace"),
         )
         self.results.append(result)
+        self._ended("fri", "accepted" if result.accepted else "refused")
         seconds = max(proof.seconds, 1e-9)
         self.log.info(
             "batch {n}: {blocks} blocks, {txs} txs, {gas} gas re-executed in {ms:.1f} ms "
@@ -214,6 +227,7 @@ class ProverWorker:
             proof = snark.aggregate(first, last, fri_proofs, self._key).encode()
         except snark.AggregationError as e:
             self.log.error("SNARK {first}-{last}: not aggregated: {e}", first=first, last=last, e=e)
+            self._ended("snark", "failed")
             return True
         await self._hold(started)
         prove_seconds = time.perf_counter() - started
@@ -238,6 +252,7 @@ class ProverWorker:
             content.decode(errors="replace"),
         )
         self.results.append(result)
+        self._ended("snark", "accepted" if result.accepted else "refused")
         self.log.info(
             "SNARK {first}-{last}: {n} FRI proofs aggregated in {ms:.1f} ms; submit {code} "
             "{answer!r} in {sms:.1f} ms",
