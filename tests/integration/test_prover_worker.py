@@ -1,5 +1,5 @@
 """Real prover workers carry a chain to ``finalized`` (issue #12): a ``--dev`` node with fake FRI
-provers off and a 3 s job timeout, two ``zkosctl prover`` processes, 60 transactions (transfers,
+provers off and a 3 s job timeout, two ``zkosctl prover`` processes, 100 transactions (transfers,
 a contract deployment and calls that read and write its storage).
 
 On the way: the test itself picks two jobs as a prover would, and its proofs are refused with
@@ -40,8 +40,8 @@ from zkos_tw.prover_api.stateless import prove_batch
 #: Adds 1 to slot 0 on every call.
 COUNTER = bytes.fromhex("60005460010160005500")
 KEYS = {name: bytes([i + 1]) * 32 for i, name in enumerate(("a", "b", "test"))}
-TRANSFERS = 40
-CALLS = 19
+TRANSFERS = 70
+CALLS = 29
 
 
 def address(key: bytes) -> str:
@@ -170,7 +170,7 @@ class ProverWorkerTests(TestCase):
         self.start_worker("a", "--min-job-time", "30")
         b_metrics = free_port()
         self.start_worker("b", "--metrics-port", str(b_metrics))
-        last_block = max(last_block, await deferToThread(send, 14, counter, b"\1", 60_000))
+        last_block = max(last_block, await deferToThread(send, CALLS - 5, counter, b"\1", 60_000))
         last_block = max(last_block, await deferToThread(send, TRANSFERS - 10, CAROL))
         deadline = time.monotonic() + 20
         while not (held := re.search(r"batch (\d+): picked", self.worker_log("a"))):
