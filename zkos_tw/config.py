@@ -260,6 +260,9 @@ class ProverApiConfig:
     job_timeout: float = param(300.0, v.duration, "reassign a FRI job after this long")
     max_assigned_batch_range: int = param(10, v.positive_int, "batches assigned ahead")
     max_fris_per_snark: int = param(10, v.positive_int, "FRI proofs aggregated per SNARK")
+    trusted_signers: tuple[str, ...] = param(
+        "", v.address_list, "prover workers whose FRI attestations are accepted"
+    )
     fake_fri_provers_enabled: bool = param(True, v.boolean, "run fake FRI provers")
     fake_fri_provers_workers: int = param(5, v.positive_int, "fake FRI prover workers")
     fake_fri_provers_compute_time: float = param(2.0, v.duration, "fake FRI proving time")

@@ -6,15 +6,20 @@ from __future__ import annotations
 from dataclasses import replace
 from types import SimpleNamespace
 
+from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.l1.sender_fixtures import envelopes
+from tests.prover_api.helpers import WORKER, good_proof, sealed
 from zkos_tw.batcher.assembly import create_rollup_pipeline
 from zkos_tw.batcher.info import Proof
 from zkos_tw.batcher.proof_storage import FileProofStorage
 from zkos_tw.config import build_config
 from zkos_tw.launcher import StartupError
+from zkos_tw.prover_api import attestation
+from zkos_tw.prover_api.fri_jobs import DeserializationFailed, VerificationFailed
+from zkos_tw.prover_api.generation import StoredProverInputs
 from zkos_tw.testing.memory_batch_store import MemoryBatchStore
 
 
@@ -85,3 +90,69 @@ class StartupChecks(SynchronousTestCase):
         with self.assertRaises(StartupError) as e:
             self.create()
         self.assertIn("holds a batch 1 that is not this chain's", str(e.exception))
+
+
+class ProverApiWiring(SynchronousTestCase):
+    """The pipeline's prover API verifies real FRI attestations against
+    ``prover_api_trusted_signers`` and serves inputs built from the node's storage."""
+
+    def create(self, signers: str):
+        config = build_config(
+            {
+                "prover_api_object_store_file_backed_base_path": self.mktemp(),
+                "prover_api_component_enabled": False,
+                "prover_api_fake_fri_provers_enabled": False,
+                "prover_api_trusted_signers": tuple(s for s in signers.split(",") if s),
+            }
+        )
+        senders = {
+            name: SimpleNamespace(l1_counter=0, inbound=None, outbound=None)
+            for name in ("commit", "prove", "execute")
+        }
+        storage = SimpleNamespace(tree_store=lambda: None, last_block=lambda: 0)
+        chain = SimpleNamespace(
+            storage=storage, genesis=SimpleNamespace(state_commitment=b"\1" * 32)
+        )
+        pipeline = create_rollup_pipeline(
+            config,
+            Clock(),
+            chain=chain,
+            sink=_Sink(),
+            senders=senders,
+            l1_state=SimpleNamespace(diamond_proxy=b"\2" * 20, da_mode="Rollup"),
+            batch_store=MemoryBatchStore(),
+        )
+        return pipeline.getServiceNamed("prover-api").fri_jobs
+
+    def assigned(self, jobs):
+        jobs.input.put(sealed(1))
+        # Assigned without building an input (the storage here is a stand-in).
+        self.assertEqual(jobs.pick(with_input=False).number, 1)
+        return jobs.peek(1).envelope
+
+    def test_trusted_signer_accepted(self):
+        jobs = self.create("0x" + WORKER.hex())
+        envelope = self.assigned(jobs)
+        self.successResultOf(defer.ensureDeferred(jobs.submit(1, good_proof(envelope))))
+        self.assertEqual(jobs.status(), [])
+        self.assertEqual(len(jobs.output), 1)
+
+    def test_refusals_keep_the_job(self):
+        """Unknown signer, wrong public input, undecodable bytes: refused, still assigned."""
+        jobs = self.create("0x" + "11" * 20)
+        envelope = self.assigned(jobs)
+        good = good_proof(envelope)
+        tampered = attestation.encode(replace(attestation.decode(good), public_input=b"\0" * 32))
+        for proof, kind in (
+            (good, VerificationFailed),
+            (tampered, VerificationFailed),
+            (b"\x00garbage", DeserializationFailed),
+        ):
+            self.failureResultOf(defer.ensureDeferred(jobs.submit(1, proof)), kind)
+        self.assertEqual(jobs.status(), [(1, 0)])
+        self.assertEqual(len(jobs.output), 0)
+
+    def test_prover_input_from_storage(self):
+        """A real pick asks the storage-backed builder (not the empty default input)."""
+        jobs = self.create("")
+        self.assertIsInstance(jobs._prover_input, StoredProverInputs)

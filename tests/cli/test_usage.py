@@ -29,6 +29,7 @@ CASES: dict[str, tuple[list[str], list[str], list[str]]] = {
     "deposit": (["--bogus"], ["--to", ADDRESS], ["--amount", "lots", "--to", ADDRESS]),
     "load": (["--bogus"], ["--senders"], ["--senders", "x"]),
     "keygen": (["--bogus", "key"], [], ["/nonexistent/dir/node.key"]),
+    "prover": (["--bogus"], ["--api"], ["--api", "ftp://h:1"]),
 }
 
 

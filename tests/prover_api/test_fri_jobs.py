@@ -1,6 +1,7 @@
 """``FriJobs`` on a ``Clock``: pick order, min age, timeout and reassignment, the range limit,
 real submits (verification, duplicates, late submits, backpressure) and fake submits."""
 
+from prometheus_client import CollectorRegistry
 from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -19,6 +20,7 @@ from zkos_tw.prover_api.fri_jobs import (
     UnknownBlock,
     VerificationFailed,
 )
+from zkos_tw.prover_api.metrics import ProverMetrics
 
 
 class FriJobsTestBase(SynchronousTestCase):
@@ -212,3 +214,77 @@ class SubmitTests(FriJobsTestBase):
         self.jobs.pick()
         self.successResultOf(self.submit(1, good_proof(env)))
         self.failureResultOf(defer.ensureDeferred(self.jobs.submit_fake(1)), UnknownBlock)
+
+
+class FakePickTests(FriJobsTestBase):
+    """Fake provers pick ``with_input=False``: no prover input is built for their jobs, and a
+    real prover taking one over after its timeout waits for the input like a new job."""
+
+    def setUp(self):
+        super().setUp()
+        self.asked: list[int] = []
+        self.ready: dict[int, bytes] = {}
+
+        def prover_input(envelope):
+            self.asked.append(envelope.number)
+            return self.ready.get(envelope.number)
+
+        self.jobs = self.make(prover_input=prover_input, job_timeout=5.0)
+
+    def test_fake_pick_builds_no_input(self):
+        self.seal(1)
+        job = self.jobs.pick(with_input=False)
+        self.assertEqual((job.number, job.prover_input, self.asked), (1, b"", []))
+
+    def test_real_takeover_waits_for_the_input(self):
+        self.seal(1)
+        self.jobs.pick(with_input=False)
+        self.clock.advance(6)
+        self.assertIsNone(self.jobs.pick())  # the input is being built
+        self.assertEqual(self.asked, [1])
+        self.assertEqual(self.jobs.status(), [(1, 6)])  # not reset: nobody took it yet
+        self.ready[1] = b"\7\0\0\0"
+        job = self.jobs.pick()
+        self.assertEqual((job.number, job.prover_input), (1, b"\7\0\0\0"))
+        self.assertEqual(self.jobs.status(), [(1, 0)])
+
+
+class MetricsTests(FriJobsTestBase):
+    """``ProverMetrics``: assignments by type, proving time since assignment, refusals."""
+
+    def setUp(self):
+        super().setUp()
+        self.registry = CollectorRegistry()
+        self.jobs = self.make(metrics=ProverMetrics(self.registry))
+
+    def value(self, name, **labels):
+        return self.registry.get_sample_value(name, labels)
+
+    def test_counts(self):
+        (env1, env2) = self.seal(1, 2)
+        self.jobs.pick()
+        self.jobs.pick(with_input=False)
+        self.assertEqual(self.value("prover_jobs_assigned_total", stage="fri", type="real"), 1)
+        self.assertEqual(self.value("prover_jobs_assigned_total", stage="fri", type="fake"), 1)
+        self.refused(defer.ensureDeferred(self.jobs.submit(1, b"{")), DeserializationFailed)
+        self.refused(
+            defer.ensureDeferred(self.jobs.submit(1, good_proof(env2))), VerificationFailed
+        )
+        self.assertEqual(
+            self.value("prover_rejected_proofs_total", stage="fri", reason="deserialization"), 1
+        )
+        self.assertEqual(
+            self.value("prover_rejected_proofs_total", stage="fri", reason="verification"), 1
+        )
+        self.clock.advance(4)
+        self.successResultOf(defer.ensureDeferred(self.jobs.submit(1, good_proof(env1), "w1")))
+        labels = {"stage": "fri", "type": "real", "id": "w1"}
+        self.assertEqual(self.value("prover_prove_time_seconds_sum", **labels), 4.0)
+        self.assertEqual(self.value("prover_prove_time_seconds_count", **labels), 1)
+        self.successResultOf(defer.ensureDeferred(self.jobs.submit_fake(2)))
+        fake = {"stage": "fri", "type": "fake", "id": "fake_fri_prover"}
+        self.assertEqual(self.value("prover_prove_time_seconds_count", **fake), 1)
+        self.assertEqual(
+            self.value("prover_prove_time_per_tx_seconds_sum", **labels),
+            4.0 / env1.batch.tx_count,
+        )

@@ -38,6 +38,8 @@ from zkos_tw.batcher.proof_storage import FileProofStorage
 from zkos_tw.batcher.service import create_batcher
 from zkos_tw.launcher import StartupError
 from zkos_tw.pipeline import BoundedQueue
+from zkos_tw.prover_api.attestation import create_fri_verifier
+from zkos_tw.prover_api.generation import create_prover_inputs
 from zkos_tw.prover_api.service import create_prover_api
 
 log = Logger()
@@ -177,6 +179,9 @@ def create_rollup_pipeline(
             snark_input=commit.outbound,
             snark_output=snark_groups,
             proof_storage=proof_storage,
+            verifier=create_fri_verifier(config.prover_api),
+            prover_input=create_prover_inputs(storage, reactor=reactor),
+            registry=registry,
             _endpoint=prover_api_endpoint,
         ),
         GaplessCommitter(

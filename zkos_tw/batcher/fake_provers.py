@@ -85,7 +85,7 @@ class FakeFriProvers(Service):
 
     async def _work(self) -> None:
         while True:
-            job = self.jobs.pick(self.min_age)
+            job = self.jobs.pick(self.min_age, with_input=False)
             if job is None:
                 await self._idle()
                 continue

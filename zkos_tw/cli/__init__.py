@@ -21,4 +21,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deposit": ("zkos_tw.cli.deposit", "Deposit ETH from L1 to L2 and wait for the L2 receipt"),
     "load": ("zkos_tw.cli.load", "Put a node under transaction load; print TPS and latencies"),
     "keygen": ("zkos_tw.cli.keygen", "Write a nacl: node key file and print its public key"),
+    "prover": (
+        "zkos_tw.cli.prover",
+        "Prover worker: prove batches of a node's prover API by stateless re-execution",
+    ),
 }

@@ -149,3 +149,9 @@ class AttestationVerifier:
             raise ProofRejected("public input mismatch")
         if attestation.signer() not in self.trusted_signers:
             raise ProofRejected("unknown signer")
+
+
+def create_fri_verifier(config) -> AttestationVerifier:
+    """The verifier of a ``ProverApiConfig``: attestations signed by ``trusted_signers``
+    (``prover_api_trusted_signers``; none: every real proof is refused as unknown signer)."""
+    return AttestationVerifier(bytes.fromhex(a[2:]) for a in config.trusted_signers)

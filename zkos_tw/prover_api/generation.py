@@ -12,7 +12,8 @@ the sequencer's live tree is updated by its worker thread and must not be read h
 is reopened when the batch needs a version newer than it holds; older versions are read from
 the stored records.
 
-``StoredProverInputs`` is ``create_prover_api``'s ``prover_input``: it answers ``None`` (job not
+``create_prover_inputs(storage, reactor=…)`` gives the ``StoredProverInputs`` that is
+``create_prover_api``'s ``prover_input``: it answers ``None`` (job not
 ready) and starts the build in a thread the first time a batch is asked for, and the bytes once
 built. Inputs are cached per batch (the newest ``cache_size``).
 """
@@ -134,3 +135,9 @@ class StoredProverInputs:
         self._running.discard(number)
         self.failures += 1
         log.failure("building the prover input of batch {n} failed", failure, n=number)
+
+
+def create_prover_inputs(storage, *, reactor, cache_size: int = 16) -> StoredProverInputs:
+    """The prover inputs of the batches in ``storage`` (an opened ``LMDBStorage``), built in
+    the reactor's thread pool when a real prover first asks for one."""
+    return StoredProverInputs(ProverInputBuilder(storage), reactor=reactor, cache_size=cache_size)

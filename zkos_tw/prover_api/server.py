@@ -14,7 +14,7 @@
 base64 with padding. Bodies over 10 MiB are refused with 413 before they are parsed (``ProverApiSite``
 refuses an announced or chunked one before reading it); a body that
 is not JSON is 400, JSON of the wrong shape 422 (axum's ``Json`` rejections). ``id`` defaults to
-``unknown_prover`` and only labels logs. Errors are plain text, as the reference's.
+``unknown_prover`` and labels logs and ``prover_prove_time_seconds``. Errors are plain text, as the reference's.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class ProverApi:
         value = read_json(request, ("block_number", "proof"))
         proof = unb64(value["proof"])
         try:
-            await self.fri_jobs.submit(value["block_number"], proof)
+            await self.fri_jobs.submit(value["block_number"], proof, prover)
         except FriJobError as e:
             self.log.info(
                 "FRI proof of batch {n} from {prover}: {e}",
@@ -175,11 +175,12 @@ class ProverApi:
         return defer.ensureDeferred(self._snark_submit(request))
 
     async def _snark_submit(self, request):
+        prover = request.args.get(b"id", [DEFAULT_PROVER_ID.encode()])[0].decode(errors="replace")
         value = read_json(request, ("block_number_from", "block_number_to", "proof"))
         proof = unb64(value["proof"])
         try:
             await self.snark_jobs.submit_proof(
-                value["block_number_from"], value["block_number_to"], proof
+                value["block_number_from"], value["block_number_to"], proof, prover
             )
         except SnarkProofRejected as e:
             raise HttpError(400, f"proof rejected: {e}") from None

@@ -11,6 +11,7 @@ from twisted.web.server import Site
 from zkos_tw import config_values as v
 from zkos_tw.batcher.fake_provers import create_fake_provers_from_config
 from zkos_tw.prover_api.fri_jobs import FriJobs
+from zkos_tw.prover_api.metrics import ProverMetrics
 from zkos_tw.prover_api.server import MAX_BODY_BYTES, TOO_LARGE, ProverApi
 from zkos_tw.prover_api.snark_jobs import SnarkJobs
 from zkos_tw.rpc.server import LimitedHTTPChannel
@@ -65,13 +66,16 @@ def create_prover_api(
     proof_storage,
     verifier=None,
     prover_input=lambda envelope: b"",
+    registry=None,
     _endpoint=None,
 ) -> ProverApiService:
     """The ``ProverApiConfig``'s prover API. ``fri_input`` holds sealed batches, ``fri_output``
     gets proved ones; ``snark_input`` holds committed batches, ``snark_output`` gets
     ``ProofCommand``s. It listens on ``address`` when ``component_enabled``; the fake provers
     it runs (per their switches) use the same job queues as real ones. ``verifier`` (an
-    ``IFriProofVerifier``; default: refuse every real proof) checks real FRI proofs; ``prover_input(envelope)`` gives a job's input bytes."""
+    ``IFriProofVerifier``; default: refuse every real proof) checks real FRI proofs; ``prover_input(envelope)`` gives a job's input bytes. With a
+    ``registry`` the job queues export ``ProverMetrics``."""
+    metrics = ProverMetrics(registry) if registry is not None else None
     fri_jobs = FriJobs(
         input=fri_input,
         output=fri_output,
@@ -80,12 +84,14 @@ def create_prover_api(
         prover_input=prover_input,
         job_timeout=config.job_timeout,
         max_assigned_batch_range=config.max_assigned_batch_range,
+        metrics=metrics,
     )
     snark_jobs = SnarkJobs(
         input=snark_input,
         output=snark_output,
         clock=reactor,
         max_fris_per_snark=config.max_fris_per_snark,
+        metrics=metrics,
     )
     service = ProverApiService(fri_jobs, snark_jobs, ProverApi(fri_jobs, snark_jobs, proof_storage))
     if config.component_enabled:

@@ -8,6 +8,8 @@ range. ``submit_proof(first, last, proof)`` needs the queue's head to be ``first
 ``last - first + 1`` batches up to ``last`` queued; the SNARK proof is not verified (neither
 does the reference); the batches leave in one real ``ProofCommand``. Refusals are
 ``SnarkProofRejected``, whose text the API answers with 400 ``proof rejected: <reason>``.
+With ``metrics`` (a ``ProverMetrics``) real picks, accepted proofs (time since the range was
+first picked) and refusals are counted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from zkos_tw.batcher.info import BatchEnvelope, Proof, ProofCommand
 from zkos_tw.pipeline import BoundedQueue
+from zkos_tw.prover_api.metrics import ProverMetrics
 
 SNARK_PROVER_PICKED = "SnarkProverPicked"
 SNARK_PROVED_REAL = "SnarkProvedReal"
@@ -40,11 +43,13 @@ class SnarkJobs:
         output: BoundedQueue,
         clock: IReactorTime,
         max_fris_per_snark: int = 10,
+        metrics: ProverMetrics | None = None,
     ):
         self.input = input
         self.output = output
         self._clock = clock
         self.max_fris_per_snark = max_fris_per_snark
+        self._metrics = metrics
 
     async def pick_real_job(self) -> list[BatchEnvelope] | None:
         """The real-FRI batches a SNARK prover should aggregate now, or None."""
@@ -65,6 +70,8 @@ class SnarkJobs:
         now = self._clock.seconds()
         for envelope in batches:
             envelope.stage_times.setdefault(SNARK_PROVER_PICKED, now)
+        if self._metrics is not None:
+            self._metrics.jobs_assigned.labels(stage="snark", type="real").inc()
         return batches
 
     async def _fake_head(self) -> None:
@@ -77,8 +84,26 @@ class SnarkJobs:
                 batches.append(await self.input.get())
             await self._emit(batches, Proof.fake_proof(), SNARK_PROVED_FAKE)
 
-    async def submit_proof(self, first: int, last: int, proof: bytes) -> None:
+    async def submit_proof(
+        self, first: int, last: int, proof: bytes, prover: str = "unknown_prover"
+    ) -> None:
         """Accept a SNARK proof of batches ``first..=last``; ``SnarkProofRejected`` if not."""
+        try:
+            batches = self._take_range(first, last)
+        except SnarkProofRejected:
+            if self._metrics is not None:
+                self._metrics.rejected_proofs.labels(stage="snark", reason="range").inc()
+            raise
+        version = batches[0].fri_proof.proving_execution_version if batches[0].fri_proof else 2
+        batches = [await self.input.get() for _ in batches]
+        if self._metrics is not None:
+            picked = batches[0].stage_times.get(SNARK_PROVER_PICKED, self._clock.seconds())
+            txs = sum(e.batch.tx_count for e in batches)
+            self._metrics.proved("snark", "real", prover, self._clock.seconds() - picked, txs)
+        await self._emit(batches, Proof(False, proof, version), SNARK_PROVED_REAL)
+
+    def _take_range(self, first: int, last: int) -> list[BatchEnvelope]:
+        """The queued envelopes ``first..=last`` a submit may take (not taken yet)."""
         head = self.input.peek()
         if head is None:
             raise SnarkProofRejected("No pending batches to prove")
@@ -91,9 +116,7 @@ class SnarkJobs:
             raise SnarkProofRejected(
                 f"Batch range error. Only {len(queued)} of batches {first}-{last} are pending"
             )
-        version = queued[0].fri_proof.proving_execution_version if queued[0].fri_proof else 2
-        batches = [await self.input.get() for _ in queued]
-        await self._emit(batches, Proof(False, proof, version), SNARK_PROVED_REAL)
+        return queued
 
     async def _emit(self, batches: list[BatchEnvelope], proof: Proof, stage: str) -> None:
         now = self._clock.seconds()
