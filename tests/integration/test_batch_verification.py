@@ -30,7 +30,7 @@ from tests.integration.test_rollup_pipeline import FAST
 from zkos_tw.batch_verification.digest import address_of_key
 from zkos_tw.config import GenesisConfig
 from zkos_tw.hashing import keccak256
-from zkos_tw.l1.calldata import MULTISIG_COMMIT_SELECTOR
+from zkos_tw.l1.calldata import COMMIT_SELECTOR, MULTISIG_COMMIT_SELECTOR
 from zkos_tw.storage import codecs
 from zkos_tw.storage.lmdb_storage import LMDBStorage
 
@@ -131,19 +131,18 @@ class BatchVerificationTests(TestCase):
             await sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}")
 
-    async def start_network(self, keys, main_args=()):
-        """anvil with a 2-of-2 validator set of ``SIGNER_KEYS``, a main node collecting
-        signatures and one signing EN per key in ``keys``, all healthy."""
+    async def start_network(self, keys, main_args=(), policy=True):
+        """anvil with a 2-of-2 validator set of ``SIGNER_KEYS`` (without ``policy``: none yet,
+        ``self.set_policy()`` sets it), a main node collecting signatures and one signing EN
+        per key in ``keys``, all healthy."""
         self.workdir = workdir = os.path.abspath(self.mktemp())
         os.makedirs(workdir)
         port = self.start_anvil(workdir)
         self.l1 = l1 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
         await deferToThread(self._wait_l1, l1)
         self.diamond, self.timelock = await deferToThread(l1_addresses, l1)
-        signers = sorted(
-            Web3.to_checksum_address(address_of_key(bytes.fromhex(k[2:]))) for k in SIGNER_KEYS
-        )
-        await deferToThread(set_policy, l1, self.timelock, self.diamond, signers, 2)
+        if policy:
+            await self.set_policy()
 
         bv_port = free_port()
         main = self.node(os.path.join(workdir, "main"), port, [
@@ -173,6 +172,13 @@ class BatchVerificationTests(TestCase):
         self.l2 = Web3(Web3.HTTPProvider(main.rpc_url))
         self.nonce = None
         return main, ens
+
+    async def set_policy(self):
+        """The chain admin sets the 2-of-2 set of ``SIGNER_KEYS``."""
+        signers = sorted(
+            Web3.to_checksum_address(address_of_key(bytes.fromhex(k[2:]))) for k in SIGNER_KEYS
+        )
+        await deferToThread(set_policy, self.l1, self.timelock, self.diamond, signers, 2)
 
     def send(self, count: int, pause: float = 0.3) -> int:
         """``count`` transfers on L2, ``pause`` s apart; the block of the last one."""
@@ -299,15 +305,29 @@ class BatchVerificationTests(TestCase):
         """kill -9 of a validator EN mid-signing, of the main node while a commit waits for
         signatures and while they are being collected: after each restart the batches L1
         already has bypass signing, every batch is committed exactly once, none is skipped,
-        and the chain finalizes. An outsider's signature sent straight to L1 is rejected."""
+        and the chain finalizes. The main node starts before L1 has a validator set and
+        follows it once set; an outsider's signature sent straight to L1 is rejected."""
         # SNARKs only for batches 4 s old: a killed main node leaves commits not yet executed,
         # which its restart must not sign or commit again.
         main, ens = await self.start_network(
-            SIGNER_KEYS, ["--prover-api-fake-snark-provers-max-batch-age", "4s"]
-        )
+            SIGNER_KEYS,
+            # No L1 set yet: threshold 0 in config, plain commits until L1 has one.
+            ["--prover-api-fake-snark-provers-max-batch-age", "4s",
+             "--batch-verification-threshold", "0"],
+            policy=False,
+        )  # fmt: skip
         l1, diamond = self.l1, self.diamond
         await deferToThread(self.send, 2)
         await self.wait_for("2 batches committed", lambda: self.committed(2))
+
+        # -- L1 gets its validator set only now: the next plain commit reverts with
+        # MultisigRequired, the node re-reads the policy and commits it signed --------------
+        await self.set_policy()
+        plain = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
+        await deferToThread(self.send, 1, 0)
+        await self.wait_for("a multisig commit", lambda: self.committed(plain + 1), 20)
+        self.assertIn("a plain commit reverted with MultisigRequired", main.output())
+        self.assertIn("batch verification policy changed on L1", main.output())
 
         async def held(connected):
             """The batch whose commit waits with 1 of 2 signatures, ``connected`` signers."""
@@ -390,11 +410,11 @@ class BatchVerificationTests(TestCase):
         self.assertEqual(reverted["reason"].lower(), f"SignerNotValidator({outsider})".lower())
 
         # -- finalizes: every batch committed once, through multisig, and executed --------
-        last_block = await deferToThread(self.send, 2)
+        last_block = await deferToThread(self.send, 1)
         last_batch = await deferToThread(self._batch_of_block, last_block)
         await self.wait_for("the last batch executed", lambda: self.executed(last_batch), 40)
         last = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
-        gas = await deferToThread(self._commit_gas, l1, diamond, last)
+        gas = await deferToThread(self._commit_gas, l1, diamond, last, plain)
         self.assertEqual(sorted(gas), list(range(1, last + 1)))
         await self.wait_for("healthy again", self._healthy(main))
         for en in ens:
@@ -490,14 +510,16 @@ class BatchVerificationTests(TestCase):
                 assert time.monotonic() < deadline, "anvil did not start"
                 time.sleep(0.1)
 
-    def _commit_gas(self, w3: Web3, diamond: str, last: int) -> dict[int, int]:
-        """batch -> gas used of its commit; each commit must be a commitBatchesMultisig."""
+    def _commit_gas(self, w3: Web3, diamond: str, last: int, plain: int = 0) -> dict[int, int]:
+        """batch -> gas used of its commit; each commit after batch ``plain`` must be a
+        commitBatchesMultisig, the ones up to it plain commits; one commit per batch."""
         logs = w3.eth.get_logs({"address": diamond, "topics": [BLOCK_COMMIT], "fromBlock": 0})
         gas = {}
         for entry in logs:
             number = int.from_bytes(entry["topics"][1], "big")
             tx = w3.eth.get_transaction(entry["transactionHash"])
-            assert bytes(tx["input"])[:4] == MULTISIG_COMMIT_SELECTOR, (number, tx["input"][:4])
+            selector = MULTISIG_COMMIT_SELECTOR if number > plain else COMMIT_SELECTOR
+            assert bytes(tx["input"])[:4] == selector, (number, tx["input"][:4])
             assert number not in gas, f"batch {number} committed twice"
             gas[number] = w3.eth.get_transaction_receipt(entry["transactionHash"]).gasUsed
         return gas
