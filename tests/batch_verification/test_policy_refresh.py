@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from eth_abi import encode
+from eth_abi import decode, encode
 from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.logger import Logger
@@ -27,6 +27,7 @@ from zkos_tw.l1.client import L1Error, L1RpcError
 from zkos_tw.pipeline import BoundedQueue
 
 MULTISIG_REQUIRED = keccak256(b"MultisigRequired(address,uint256)")[:4]
+SIGNER_NOT_VALIDATOR = keccak256(b"SignerNotValidator(address)")[:4]
 #: What the node's config says: threshold 0, no accepted signers.
 CONFIG = SimpleNamespace(threshold=0, accepted_signers=())
 
@@ -56,13 +57,28 @@ class PolicyL1(FakeSenderL1):
 
     def mine(self):
         for nonce, tx in self.pool.items():
-            if self.threshold and bytes(tx["data"])[:4] == COMMIT_SELECTOR:
+            if self.revert_data(bytes(tx["data"])) is not None:
                 self.fail_nonces.add(nonce)
         super().mine()
 
+    def revert_data(self, calldata: bytes) -> bytes | None:
+        """What the timelock reverts ``calldata`` with under the current policy, or ``None``."""
+        selector = calldata[:4]
+        if selector == COMMIT_SELECTOR and self.threshold:
+            return MULTISIG_REQUIRED + encode(["address", "uint256"], [DIAMOND, self.threshold])
+        if selector == MULTISIG_COMMIT_SELECTOR:
+            types = ["address", "uint256", "uint256", "bytes", "address[]", "bytes[]"]
+            signers = [bytes.fromhex(a[2:]) for a in decode(types, calldata[4:])[4]]
+            for signer in signers:
+                if signer not in self.validators:
+                    return SIGNER_NOT_VALIDATOR + encode(["address"], [signer])
+        return None
+
     def request(self, method, params):
         if method == "eth_call":
-            data = MULTISIG_REQUIRED + encode(["address", "uint256"], [DIAMOND, self.threshold])
+            data = self.revert_data(bytes.fromhex(params[0]["data"][2:]))
+            if data is None:
+                return defer.succeed("0x")
             return defer.fail(L1RpcError("eth_call", 3, "execution reverted", "0x" + data.hex()))
         return super().request(method, params)
 
@@ -172,7 +188,6 @@ class RevertRecoveryTests(RefreshTestCase):
         self.start()
         self.feed(1)
         self.l1.fail_nonces.add(0)
-        self.l1.request = lambda method, params: defer.succeed("0x")
         self.mine()
         self.assertIn("batches 1..1 failed in L1 block", self.sender.stopped_reason)
         self.assertEqual(self.l1.policy_reads, 0)
@@ -182,11 +197,62 @@ class RevertRecoveryTests(RefreshTestCase):
         endless re-sending of plain commits; the stage stops naming the revert."""
         self.start()
         self.feed(1)
-        self.l1.fail_nonces.add(0)
-        self.mine()
+        self.l1.configure(ADDRESSES[:2], 2)
+        self.l1.mine()  # reverts with MultisigRequired; the set is gone again before the replay
+        self.l1.configure([], 0)
+        self.l1.revert_data = lambda data: (
+            MULTISIG_REQUIRED + encode(["address", "uint256"], [DIAMOND, 2])
+        )
+        self.clock.advance(1.0)
         self.assertIn("MultisigRequired(", self.sender.stopped_reason)
         self.assertEqual(len(self.l1.sent), 1)
         self.assertEqual(self.l1.policy_reads, 2)
+
+    def test_validator_set_changed_under_a_multisig_commit(self):
+        """The admin replaces the set {A, B} by {B, C} while a commit signed by A and B is in
+        flight: it reverts with SignerNotValidator(A), the policy is re-read and the batch
+        signed again by B and C; committed once, the stage runs on."""
+        self.l1.configure(ADDRESSES[:2], 2)
+        self.clock.advance(10)
+        self.start()
+        signers = [FakeSigner(self.collector, k) for k in KEYS[:3]]
+        self.feed(1)
+        self.sign_all(signers[:2])
+        self.assertEqual(self.selectors(), [MULTISIG_COMMIT_SELECTOR])
+        self.l1.configure(ADDRESSES[1:3], 2)
+        self.mine()
+        self.sign_all(signers)
+        self.assertEqual(self.selectors(), [MULTISIG_COMMIT_SELECTOR] * 2)
+        self.mine()
+        self.assertEqual(self.l1.counter, 1)
+        self.assertIsNone(self.sender.stopped_reason)
+        types = ["address", "uint256", "uint256", "bytes", "address[]", "bytes[]"]
+        resent = decode(types, bytes(self.l1.sent[1]["data"])[4:])[4]
+        self.assertEqual([bytes.fromhex(a[2:]) for a in resent], sorted(ADDRESSES[1:3]))
+
+    def test_policy_changed_while_collecting(self):
+        """A re-read replacing the set {A, B} by {B, C} while a batch is being signed, after
+        A signed: A's signature does not go to L1; the batch is collected for again and
+        committed with B's and C's, no revert."""
+        self.l1.configure(ADDRESSES[:2], 2)
+        self.clock.advance(10)
+        self.start()
+        a, b, c = [FakeSigner(self.collector, k) for k in KEYS[:3]]
+        self.feed(1)
+        (request,) = a.requests()
+        a.sign(request)
+        self.l1.configure(ADDRESSES[1:3], 2)
+        self.successResultOf(defer.ensureDeferred(self.step.refresh_policy()))
+        self.sign_all([b])
+        self.assertEqual(self.l1.sent, [], "sent with A's signature")
+        self.sign_all([a, b, c])
+        self.assertEqual(self.selectors(), [MULTISIG_COMMIT_SELECTOR])
+        types = ["address", "uint256", "uint256", "bytes", "address[]", "bytes[]"]
+        sent = decode(types, bytes(self.l1.sent[0]["data"])[4:])[4]
+        self.assertEqual([bytes.fromhex(x[2:]) for x in sent], sorted(ADDRESSES[1:3]))
+        self.mine()
+        self.assertEqual(self.l1.counter, 1)
+        self.assertEqual(self.l1.fail_nonces, set())
 
     def drain(self, queue):
         out = []

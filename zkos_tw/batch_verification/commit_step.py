@@ -10,9 +10,11 @@ commit after the off-chain check; with a threshold of 0, a plain commit unsigned
 signer holds the commit back; the queues before it fill and stall the steps before them.
 
 The policy is re-read from L1 (``policy_reader``) before a batch when the last read is
-``POLICY_REFRESH_SECONDS`` old, and when the commit sender reports a plain commit reverted with
-``MultisigRequired`` (``after_revert``, the sender's ``revert_recovery``): that batch and the
-plain ones after it are signed and sent again through ``commitBatchesMultisig``.
+``POLICY_REFRESH_SECONDS`` old, and when the commit sender reports a commit reverted because
+L1's policy is not the one it was made under (``after_revert``, the sender's
+``revert_recovery``), say a plain commit with ``MultisigRequired`` once the chain admin set a
+validator set: that batch and the ones after it in the round are made again under the re-read
+policy (signed, ``commitBatchesMultisig``) and sent again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Callable
 
 from twisted.internet import defer
 
-from zkos_tw.batch_verification.policy import MULTISIG_REQUIRED, POLICY_REFRESH_SECONDS
+from zkos_tw.batch_verification.policy import POLICY_REFRESH_SECONDS, POLICY_REVERTS
 from zkos_tw.batcher.l1_stages import _Step
 from zkos_tw.l1.calldata import CommitCommand, MultisigCommitCommand, commit_data
 from zkos_tw.l1.client import L1Error
@@ -76,20 +78,34 @@ class SigningCommitFeeder(_Step):
         await self._output.put(await self.command(envelope))
 
     async def command(self, envelope) -> CommitCommand:
-        """The commit command of ``envelope`` under the current policy (signed if it needs)."""
-        policy = self._collector.policy
-        if policy.threshold == 0:
-            return CommitCommand(envelope)
+        """The commit command of ``envelope`` under the current policy (signed if it needs).
+        When the policy changed while the signatures were collected (a re-read) and they do
+        not satisfy the new one, they are collected again: L1 would reject them."""
         number = envelope.number
         meta = envelope.batch
         data = commit_data(meta.previous_stored_batch_info, envelope)
-        await self._signing.acquire()
-        try:
-            signers, signatures = await self._collector.collect(
-                number, meta.first_block_number, meta.last_block_number, self._chain, data
+        while True:
+            policy = self._collector.policy
+            if policy.threshold == 0:
+                return CommitCommand(envelope)
+            await self._signing.acquire()
+            try:
+                signers, signatures = await self._collector.collect(
+                    number, meta.first_block_number, meta.last_block_number, self._chain, data
+                )
+            finally:
+                self._signing.release()
+            current = self._collector.policy
+            if current.threshold == 0:
+                return CommitCommand(envelope)
+            if len(signers) >= current.threshold and all(s in current.signers for s in signers):
+                policy = current
+                break
+            self.log.info(
+                "batch verification: the policy changed while batch {batch} was signed; "
+                "collecting again",
+                batch=number,
             )
-        finally:
-            self._signing.release()
         self.signed.append(number)
         del self.signed[:-100]
         self.log.info(
@@ -98,7 +114,7 @@ class SigningCommitFeeder(_Step):
             seconds=self._collector.last_signing_seconds,
             signers=", ".join("0x" + s.hex() for s in signers),
         )
-        if self._collector.policy.on_l1:
+        if policy.on_l1:
             return MultisigCommitCommand(envelope, tuple(signers), tuple(signatures))
         return CommitCommand(envelope)
 
@@ -127,22 +143,25 @@ class SigningCommitFeeder(_Step):
         return True
 
     async def after_revert(self, commands: list, reason: str) -> list | None:
-        """The commit sender's ``revert_recovery``: after ``MultisigRequired``, the policy
-        re-read from L1 and ``commands`` (not on L1 yet) signed again as multisig commits;
-        ``None`` (the stage stops) for any other revert or when L1 still has no policy."""
-        if MULTISIG_REQUIRED not in reason or self._policy_reader is None:
+        """The commit sender's ``revert_recovery``. After a revert that means the L1 policy is
+        not the one the commit was made under (``POLICY_REVERTS``: ``MultisigRequired``,
+        ``NotEnoughSignatures``, ``SignerNotValidator``) the policy is re-read and
+        ``commands`` (not on L1 yet) are made again under it. ``None`` (the stage stops) for
+        any other revert, or when the re-read policy would make the same commands again."""
+        if self._policy_reader is None or not any(e + "(" in reason for e in POLICY_REVERTS):
             return None
-        if not await self.refresh_policy() or not self._collector.policy.on_l1:
+        before = self._collector.policy
+        if not await self.refresh_policy():
+            return None
+        policy = self._collector.policy
+        multisig = policy.on_l1 and policy.threshold > 0
+        if policy == before and all(
+            isinstance(c, MultisigCommitCommand) == multisig for c in commands
+        ):
             return None
         self.log.warn(
-            "batch verification: a plain commit reverted with {reason}; signing it again "
-            "under the L1 policy",
-            reason=MULTISIG_REQUIRED,
+            "batch verification: a commit reverted with {error}; making it again under the "
+            "policy re-read from L1",
+            error=reason.removeprefix("reverted: "),
         )
-        replacement = []
-        for command in commands:
-            if isinstance(command, MultisigCommitCommand):
-                replacement.append(command)
-            else:
-                replacement.append(await self.command(command.envelope))
-        return replacement
+        return [await self.command(command.envelope) for command in commands]

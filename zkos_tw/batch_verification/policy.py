@@ -9,8 +9,8 @@ is the plain ``commitBatchesSharedBridge`` — L1 has no set to check signers ag
 
 The policy is not fixed at start: ``L1PolicyReader`` re-reads it, and the signing step asks it
 again before a commit when the last read is ``POLICY_REFRESH_SECONDS`` old and at once when a
-plain commit reverted with ``MultisigRequired`` (a main node started before the chain admin set
-the validator set).
+commit reverted with one of ``POLICY_REVERTS`` (say, ``MultisigRequired``: a main node started
+before the chain admin set the validator set).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ SIG_THRESHOLD = "batchVerificationThreshold(address)"
 SIG_VALIDATORS = "batchValidators(address)"
 #: The signing step re-reads the policy from L1 before a commit when its last read is older.
 POLICY_REFRESH_SECONDS = 10.0
-#: The revert of a plain commit that means "L1 has a validator set now".
-MULTISIG_REQUIRED = "MultisigRequired"
+#: Timelock reverts meaning "L1's policy is not the one this commit was made under": a plain
+#: commit once L1 has a threshold, a multisig one after the threshold rose or the set changed.
+POLICY_REVERTS = ("MultisigRequired", "NotEnoughSignatures", "SignerNotValidator")
 
 
 @dataclass(frozen=True)
