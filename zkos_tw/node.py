@@ -24,7 +24,11 @@ from zkos_tw import logs
 from zkos_tw.batch_verification.collector import create_signature_collector
 from zkos_tw.batch_verification.digest import SigningDomain
 from zkos_tw.batch_verification.metrics import SignerMetrics
-from zkos_tw.batch_verification.policy import effective_policy, read_l1_policy
+from zkos_tw.batch_verification.policy import (
+    L1PolicyReader,
+    effective_policy,
+    read_l1_policy,
+)
 from zkos_tw.batch_verification.signer import BatchSigner, create_signer_client
 from zkos_tw.batcher.assembly import create_rollup_pipeline, open_batch_store
 from zkos_tw.chain import open_chain
@@ -219,8 +223,9 @@ def start_external_node(config, reactor, node, chain, status, registry, l1, http
 
 async def start_signature_collector(config, reactor, node, l1, status, registry):
     """Batch verification on the main node (``docs/batch_verification.md``): the effective
-    policy from L1 (or the config) and, when its threshold is above 0, the
-    ``SignatureCollector`` on ``batch_verification_address``; ``None`` for plain commits."""
+    policy from L1 (or the config) and the ``SignatureCollector`` on
+    ``batch_verification_address``. With a threshold of 0 it listens all the same: the signing
+    step re-reads the policy from L1, so a validator set configured later is followed."""
     settings = config.batch_verification
     try:
         l1_threshold, validators = await read_l1_policy(
@@ -232,8 +237,7 @@ async def start_signature_collector(config, reactor, node, l1, status, registry)
     policy = effective_policy(settings, l1_threshold, validators)
     log.info("batch verification policy: {policy}", policy=json.dumps(policy.as_json()))
     if policy.threshold == 0:
-        log.info("batch verification: threshold 0, commits are not signed")
-        return None
+        log.info("batch verification: threshold 0, commits are not signed until L1 has a policy")
     if len(policy.signers) < policy.threshold:
         raise StartupError(
             f"batch verification threshold {policy.threshold} but only "
@@ -309,6 +313,14 @@ def start_rollup_pipeline(
             metrics=l1.pipeline_metrics,
             registry=registry,
             collector=collector,
+            policy_reader=None
+            if collector is None
+            else L1PolicyReader(
+                config.batch_verification,
+                l1.client,
+                l1.state.validator_timelock,
+                l1.state.diamond_proxy,
+            ),
         )
     except Exception:
         batch_store.close()

@@ -1,5 +1,4 @@
-"""``start_signature_collector`` in ``zkos_tw.node``: the policy read from L1 decides whether
-there is a signing step, and a threshold no signer set can meet is a start-up error."""
+"""``start_signature_collector`` in ``zkos_tw.node``: the policy read from L1 at start, and a threshold no signer set can meet is a start-up error."""
 
 from __future__ import annotations
 
@@ -69,10 +68,12 @@ class WiringTests(SynchronousTestCase):
         self.assertEqual(status.sections()["batch_verification"]["waiting"], None)
 
     def test_threshold_zero_everywhere(self):
-        """Threshold 0 in config and nothing on L1: no signing step."""
+        """Threshold 0 in config and nothing on L1: the collector listens all the same (the
+        signing step re-reads L1 and follows a validator set configured later), threshold 0."""
         d, node, _ = self.start(FakeL1Client(0, []), batch_verification_threshold="0")
-        self.assertIsNone(self.successResultOf(d))
-        self.assertEqual(list(node), [])
+        collector = self.successResultOf(d)
+        self.assertEqual(list(node), [collector])
+        self.assertEqual((collector.policy.threshold, collector.policy.on_l1), (0, False))
 
     def test_threshold_without_enough_signers(self):
         """Config threshold 1, no L1 set, no accepted signers: one start-up line."""

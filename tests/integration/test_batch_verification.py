@@ -30,7 +30,7 @@ from tests.integration.test_rollup_pipeline import FAST
 from zkos_tw.batch_verification.digest import address_of_key
 from zkos_tw.config import GenesisConfig
 from zkos_tw.hashing import keccak256
-from zkos_tw.l1.calldata import MULTISIG_COMMIT_SELECTOR
+from zkos_tw.l1.calldata import COMMIT_SELECTOR, MULTISIG_COMMIT_SELECTOR
 from zkos_tw.storage import codecs
 from zkos_tw.storage.lmdb_storage import LMDBStorage
 
@@ -131,19 +131,18 @@ class BatchVerificationTests(TestCase):
             await sleep(0.2)
         raise AssertionError(f"timed out waiting for {what}")
 
-    async def test_two_signers_threshold_two(self):
-        """Commits need both ENs: multisig commits finalize; one EN down holds the next commit
-        (health says why); back up, the commits resume."""
-        workdir = os.path.abspath(self.mktemp())
+    async def start_network(self, keys, main_args=(), policy=True):
+        """anvil with a 2-of-2 validator set of ``SIGNER_KEYS`` (without ``policy``: none yet,
+        ``self.set_policy()`` sets it), a main node collecting signatures and one signing EN
+        per key in ``keys``, all healthy."""
+        self.workdir = workdir = os.path.abspath(self.mktemp())
         os.makedirs(workdir)
         port = self.start_anvil(workdir)
-        l1 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
+        self.l1 = l1 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}"))
         await deferToThread(self._wait_l1, l1)
-        diamond, timelock = await deferToThread(l1_addresses, l1)
-        signers = sorted(
-            Web3.to_checksum_address(address_of_key(bytes.fromhex(k[2:]))) for k in SIGNER_KEYS
-        )
-        await deferToThread(set_policy, l1, timelock, diamond, signers, 2)
+        self.diamond, self.timelock = await deferToThread(l1_addresses, l1)
+        if policy:
+            await self.set_policy()
 
         bv_port = free_port()
         main = self.node(os.path.join(workdir, "main"), port, [
@@ -153,11 +152,12 @@ class BatchVerificationTests(TestCase):
             "--batch-verification-request-timeout", "1s",
             "--batch-verification-retry-delay", "200ms",
             "--batch-verification-total-timeout", "2s",
+            *main_args,
         ])  # fmt: skip
         main.start()
         await main.wait_healthy()
         ens = []
-        for i, key in enumerate([*SIGNER_KEYS, OUTSIDER_KEY]):
+        for i, key in enumerate(keys):
             en = self.node(os.path.join(workdir, f"en{i}"), port, [
                 "--sequencer-block-replay-download-address", f"127.0.0.1:{main.replay_port}",
                 "--general-main-node-rpc-url", main.rpc_url,
@@ -169,37 +169,52 @@ class BatchVerificationTests(TestCase):
             ens.append(en)
         for en in ens:
             await en.wait_healthy()
-        l2 = Web3(Web3.HTTPProvider(main.rpc_url))
-        account = Account.from_key(KEY)
+        self.l2 = Web3(Web3.HTTPProvider(main.rpc_url))
         self.nonce = None
+        return main, ens
 
-        def send(count: int) -> int:
-            """``count`` transfers on L2; the block of the last one."""
-            while l2.eth.get_balance(RICH) == 0:  # block 1 holds the deposits
-                time.sleep(0.1)
-            if self.nonce is None:
-                self.nonce = l2.eth.get_transaction_count(RICH)
-            hashes = []
-            for _ in range(count):
-                signed = account.sign_transaction(
-                    {"to": CAROL, "value": 1, "gas": 21_000, "nonce": self.nonce,
-                     "chainId": 270, "maxFeePerGas": 2000, "maxPriorityFeePerGas": 1}
-                )  # fmt: skip
-                self.nonce += 1
-                hashes.append(l2.eth.send_raw_transaction(signed.raw_transaction))
-                time.sleep(0.3)  # a few blocks, so a few batches
-            receipts = [l2.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
-            return max(r.blockNumber for r in receipts)
+    async def set_policy(self):
+        """The chain admin sets the 2-of-2 set of ``SIGNER_KEYS``."""
+        signers = sorted(
+            Web3.to_checksum_address(address_of_key(bytes.fromhex(k[2:]))) for k in SIGNER_KEYS
+        )
+        await deferToThread(set_policy, self.l1, self.timelock, self.diamond, signers, 2)
+
+    def send(self, count: int, pause: float = 0.3) -> int:
+        """``count`` transfers on L2, ``pause`` s apart; the block of the last one."""
+        l2, account = self.l2, Account.from_key(KEY)
+        while l2.eth.get_balance(RICH) == 0:  # block 1 holds the deposits
+            time.sleep(0.1)
+        if self.nonce is None:
+            self.nonce = l2.eth.get_transaction_count(RICH)
+        hashes = []
+        for _ in range(count):
+            signed = account.sign_transaction(
+                {"to": CAROL, "value": 1, "gas": 21_000, "nonce": self.nonce,
+                 "chainId": 270, "maxFeePerGas": 2000, "maxPriorityFeePerGas": 1}
+            )  # fmt: skip
+            self.nonce += 1
+            hashes.append(l2.eth.send_raw_transaction(signed.raw_transaction))
+            time.sleep(pause)  # a few blocks, so a few batches
+        receipts = [l2.eth.wait_for_transaction_receipt(h, timeout=30) for h in hashes]
+        return max(r.blockNumber for r in receipts)
+
+    async def committed(self, at_least):
+        value = await deferToThread(counter, self.l1, self.diamond, "getTotalBatchesCommitted")
+        return value if value >= at_least else None
+
+    async def executed(self, at_least):
+        value = await deferToThread(counter, self.l1, self.diamond, "getTotalBatchesExecuted")
+        return value if value >= at_least else None
+
+    async def test_two_signers_threshold_two(self):
+        """Commits need both ENs: multisig commits finalize; one EN down holds the next commit
+        (health says why); back up, the commits resume."""
+        main, ens = await self.start_network([*SIGNER_KEYS, OUTSIDER_KEY])
+        l1, diamond, workdir = self.l1, self.diamond, self.workdir
+        send, committed, executed = self.send, self.committed, self.executed
 
         await deferToThread(send, 6)
-
-        async def committed(at_least):
-            value = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
-            return value if value >= at_least else None
-
-        async def executed(at_least):
-            value = await deferToThread(counter, l1, diamond, "getTotalBatchesExecuted")
-            return value if value >= at_least else None
 
         first = await self.wait_for("3 batches committed", lambda: committed(3))
         await self.wait_for("the batches executed", lambda: executed(first))
@@ -286,6 +301,185 @@ class BatchVerificationTests(TestCase):
                 indent=1,
             )
 
+    async def test_kills_mid_signing(self):
+        """kill -9 of a validator EN mid-signing, of the main node while a commit waits for
+        signatures and while they are being collected: after each restart the batches L1
+        already has bypass signing, every batch is committed exactly once, none is skipped,
+        and the chain finalizes. The main node starts before L1 has a validator set and
+        follows it once set; an outsider's signature sent straight to L1 is rejected."""
+        # SNARKs only for batches 4 s old: a killed main node leaves commits not yet executed,
+        # which its restart must not sign or commit again.
+        main, ens = await self.start_network(
+            SIGNER_KEYS,
+            # No L1 set yet: threshold 0 in config, plain commits until L1 has one.
+            ["--prover-api-fake-snark-provers-max-batch-age", "4s",
+             "--batch-verification-threshold", "0"],
+            policy=False,
+        )  # fmt: skip
+        l1, diamond = self.l1, self.diamond
+        await deferToThread(self.send, 2)
+        await self.wait_for("2 batches committed", lambda: self.committed(2))
+
+        # -- L1 gets its validator set only now: the next plain commit reverts with
+        # MultisigRequired, the node re-reads the policy and commits it signed --------------
+        await self.set_policy()
+        plain = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
+        await deferToThread(self.send, 1, 0)
+        await self.wait_for("a multisig commit", lambda: self.committed(plain + 1), 20)
+        self.assertIn("a commit reverted with MultisigRequired(", main.output())
+        self.assertIn("batch verification policy changed on L1", main.output())
+
+        async def held(connected):
+            """The batch whose commit waits with 1 of 2 signatures, ``connected`` signers."""
+            answer = await main.health()
+            waiting = answer and answer[1].get("batch_verification", {}).get("waiting")
+            text = f"1 of 2, {connected} signers connected"
+            return waiting["batch"] if waiting and text in waiting["reason"] else None
+
+        async def kill_main_and_restart(before_restart=None):
+            """kill -9 the main node, restart it; the (committed, executed) L1 had then, and
+            the batches the restarted node bypassed."""
+            main.signal(signal.SIGKILL)
+            await main.wait_exit()
+            at_kill = (
+                await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted"),
+                await deferToThread(counter, l1, diamond, "getTotalBatchesExecuted"),
+            )
+            if before_restart is not None:
+                await before_restart()
+            offset = len(main.output())
+            main.start()
+            await main.wait_healthy()
+            await self.wait_for(
+                "the restarted node past the committed batches",
+                lambda: self.committed(at_kill[0] + 1),
+                30,
+            )
+            bypassed = [
+                int(n)
+                for n in re.findall(
+                    r"batch (\d+) is already committed on L1; not signed", main.output()[offset:]
+                )
+            ]
+            return at_kill, bypassed
+
+        # -- a validator EN killed mid-signing (it has the request), then the main node ------
+        ens[1].signal(signal.SIGSTOP)
+        await deferToThread(self.send, 1, 0)
+        batch = await self.wait_for("a request at the stopped EN", lambda: held(2), 20)
+        ens[1].signal(signal.SIGKILL)
+        await ens[1].wait_exit()
+        self.assertEqual(await self.wait_for("the EN gone", lambda: held(1), 10), batch)
+
+        async def restart_en():
+            ens[1].start()  # it signs once the main node is back
+
+        (committed, executed), bypassed = await kill_main_and_restart(restart_en)
+        self.assertEqual(committed, batch - 1)
+        self.assertLess(executed, committed, "nothing left to bypass; the test lost its point")
+        self.assertEqual(bypassed, list(range(executed + 1, committed + 1)))
+        await ens[1].wait_healthy()
+
+        # -- the main node killed while the signatures are being collected ----------------
+        async def both_connected():
+            answer = await main.health()
+            return answer and answer[1]["batch_verification"]["connected_signers"] == 2
+
+        await self.wait_for("both ENs connected", both_connected, 20)
+        await deferToThread(self.send, 1, 0)
+        before = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
+        await self.wait_for("the next batch committed", lambda: self.committed(before + 1), 20)
+        ens[1].signal(signal.SIGSTOP)
+        self.addCleanup(lambda: ens[1].process.poll() is None and ens[1].signal(signal.SIGCONT))
+        await deferToThread(self.send, 1, 0)
+        batch = await self.wait_for("a request at the stopped EN", lambda: held(2), 20)
+        reverted = {}
+
+        async def outsider_to_l1():
+            """While the node is down (its operator nonce is free): the last commit again
+            with one validator's signature replaced by the outsider's, sent straight to L1."""
+            reverted.update(await deferToThread(self._outsider_commit, l1, diamond))
+            ens[1].signal(signal.SIGCONT)
+
+        (committed, executed), bypassed = await kill_main_and_restart(outsider_to_l1)
+        self.assertEqual(committed, batch - 1)
+        self.assertLess(executed, committed)
+        self.assertEqual(bypassed, list(range(executed + 1, committed + 1)))
+        outsider = Web3.to_checksum_address(address_of_key(bytes.fromhex(OUTSIDER_KEY[2:])))
+        self.assertEqual(reverted["status"], 0)
+        self.assertEqual(reverted["reason"].lower(), f"SignerNotValidator({outsider})".lower())
+
+        # -- finalizes: every batch committed once, through multisig, and executed --------
+        last_block = await deferToThread(self.send, 1)
+        last_batch = await deferToThread(self._batch_of_block, last_block)
+        await self.wait_for("the last batch executed", lambda: self.executed(last_batch), 40)
+        last = await deferToThread(counter, l1, diamond, "getTotalBatchesCommitted")
+        gas = await deferToThread(self._commit_gas, l1, diamond, last, plain)
+        self.assertEqual(sorted(gas), list(range(1, last + 1)))
+        await self.wait_for("healthy again", self._healthy(main))
+        for en in ens:
+            self.assertIn("batch verification: signed batch", en.output())
+
+    def _batch_of_block(self, block: int) -> int:
+        """The batch that holds L2 ``block`` (asked of the main node, retried until sealed)."""
+        deadline = time.monotonic() + 20
+        while True:
+            answer = self.l2.provider.make_request("zks_getL1BatchNumber", [])
+            number = int(answer["result"], 16)
+            low, high = self.l2.provider.make_request("zks_getL1BatchBlockRange", [number])[
+                "result"
+            ]
+            if int(high, 16) >= block:
+                return number
+            assert time.monotonic() < deadline, f"no batch holds block {block}"
+            time.sleep(0.2)
+
+    def _outsider_commit(self, w3: Web3, diamond: str) -> dict:
+        """The last commit's arguments with the second signer replaced by the outsider (a
+        valid signature of its own over the same digest), sent by the commit operator as a
+        transaction: (status, decoded revert reason replayed with eth_call)."""
+        from eth_abi import decode, encode
+
+        from zkos_tw.batch_verification.digest import SigningDomain, commit_digest, sign_digest
+        from zkos_tw.config import L1SenderConfig
+        from zkos_tw.l1.artifacts import decode_error, load_artifact
+
+        logs = w3.eth.get_logs({"address": diamond, "topics": [BLOCK_COMMIT], "fromBlock": 0})
+        tx = w3.eth.get_transaction(logs[-1]["transactionHash"])
+        types = ["address", "uint256", "uint256", "bytes", "address[]", "bytes[]"]
+        chain, first, last, data, signers, signatures = decode(types, bytes(tx["input"])[4:])
+        timelock = tx["to"]
+        domain = SigningDomain(w3.eth.chain_id, bytes.fromhex(timelock[2:]))
+        digest = commit_digest(domain, bytes.fromhex(chain[2:]), first, last, data)
+        pairs = sorted(
+            [
+                (signers[0].lower(), signatures[0]),
+                (
+                    Web3.to_checksum_address(
+                        address_of_key(bytes.fromhex(OUTSIDER_KEY[2:]))
+                    ).lower(),
+                    sign_digest(digest, bytes.fromhex(OUTSIDER_KEY[2:])),
+                ),
+            ]
+        )
+        calldata = MULTISIG_COMMIT_SELECTOR + encode(
+            types, [chain, first, last, data, [a for a, _ in pairs], [s for _, s in pairs]]
+        )
+        operator = Account.from_key(L1SenderConfig().operator_commit_pk)
+        call = {"from": operator.address, "to": timelock, "data": "0x" + calldata.hex()}
+        signed = operator.sign_transaction({
+            **call, "gas": 2_000_000, "chainId": w3.eth.chain_id,
+            "nonce": w3.eth.get_transaction_count(operator.address),
+            "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9,
+        })  # fmt: skip
+        receipt = w3.eth.wait_for_transaction_receipt(
+            w3.eth.send_raw_transaction(signed.raw_transaction)
+        )
+        answer = w3.provider.make_request("eth_call", [call, hex(receipt.blockNumber - 1)])
+        data = answer["error"]["data"]
+        reason = decode_error(bytes.fromhex(data[2:]), load_artifact("ValidatorTimelock").abi)
+        return {"status": receipt.status, "reason": reason}
+
     def _has_block(self, node, number):
         async def check():
             l2 = Web3(Web3.HTTPProvider(node.rpc_url))
@@ -316,14 +510,16 @@ class BatchVerificationTests(TestCase):
                 assert time.monotonic() < deadline, "anvil did not start"
                 time.sleep(0.1)
 
-    def _commit_gas(self, w3: Web3, diamond: str, last: int) -> dict[int, int]:
-        """batch -> gas used of its commit; each commit must be a commitBatchesMultisig."""
+    def _commit_gas(self, w3: Web3, diamond: str, last: int, plain: int = 0) -> dict[int, int]:
+        """batch -> gas used of its commit; each commit after batch ``plain`` must be a
+        commitBatchesMultisig, the ones up to it plain commits; one commit per batch."""
         logs = w3.eth.get_logs({"address": diamond, "topics": [BLOCK_COMMIT], "fromBlock": 0})
         gas = {}
         for entry in logs:
             number = int.from_bytes(entry["topics"][1], "big")
             tx = w3.eth.get_transaction(entry["transactionHash"])
-            assert bytes(tx["input"])[:4] == MULTISIG_COMMIT_SELECTOR, (number, tx["input"][:4])
+            selector = MULTISIG_COMMIT_SELECTOR if number > plain else COMMIT_SELECTOR
+            assert bytes(tx["input"])[:4] == selector, (number, tx["input"][:4])
             assert number not in gas, f"batch {number} committed twice"
             gas[number] = w3.eth.get_transaction_receipt(entry["transactionHash"]).gasUsed
         return gas

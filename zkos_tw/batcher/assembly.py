@@ -102,11 +102,14 @@ def create_rollup_pipeline(
     registry=None,
     prover_api_endpoint=None,
     collector=None,
+    policy_reader=None,
 ) -> RollupPipeline:
     """The pipeline over the opened ``chain`` feeding the prepared ``senders`` (``L1Senders``).
 
     With a ``collector`` (``SignatureCollector``, batch verification) the proved batches are
-    signed before the commit sender gets them (``SigningCommitFeeder``).
+    signed before the commit sender gets them (``SigningCommitFeeder``), which re-reads the
+    policy with ``policy_reader`` (``L1PolicyReader``) and re-signs a plain commit the commit
+    sender saw revert with ``MultisigRequired``.
 
     Raises ``StartupError`` when L1 knows batches this node's data does not have.
     """
@@ -193,12 +196,16 @@ def create_rollup_pipeline(
         ),
         CommitFeeder(ordered, commit.inbound)
         if collector is None
-        else SigningCommitFeeder(
-            ordered,
-            commit.inbound,
-            collector,
-            chain_address=l1_state.diamond_proxy,
-            l1_committed=lambda: commit.l1_counter,
+        else (
+            signing := SigningCommitFeeder(
+                ordered,
+                commit.inbound,
+                collector,
+                chain_address=l1_state.diamond_proxy,
+                l1_committed=lambda: commit.l1_counter,
+                policy_reader=policy_reader,
+                clock=reactor,
+            )
         ),
         ProveFeeder(snark_groups, prove.inbound, prove.outbound, lambda: verified),
         feeder := ExecuteFeeder(
@@ -217,6 +224,8 @@ def create_rollup_pipeline(
     ]
     for stage in stages:
         stage.setServiceParent(pipeline)
+    if collector is not None:
+        commit.revert_recovery = signing.after_revert
     log.info(
         "rollup pipeline: batch store at batch {stored}, proof storage at {proved}; L1 "
         "committed {committed}, verified {verified}, executed {executed}",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from twisted.application.service import MultiService
 
+from zkos_tw.l1.artifacts import load_artifact
 from zkos_tw.l1.senders import COUNTERS, GWEI, L1Sender
 from zkos_tw.pipeline import BoundedQueue
 
@@ -77,6 +78,7 @@ def create_l1_senders_from_config(
 ) -> L1Senders:
     """The three senders of ``config.l1_sender`` for the chain ``l1_state`` discovery found."""
     sender_config = config.l1_sender
+    error_abis = _revert_abis()
     senders = {}
     for command in COUNTERS:
         senders[command] = L1Sender(
@@ -93,5 +95,13 @@ def create_l1_senders_from_config(
             command_limit=sender_config.command_limit,
             poll_interval=sender_config.poll_interval,
             metrics=metrics,
+            error_abis=error_abis,
         )
     return L1Senders(senders)
+
+
+def _revert_abis() -> tuple:
+    """The ABIs whose custom errors a failed L1 transaction can carry (the validator timelock
+    and the chain's diamond), so a revert reason reads ``MultisigRequired(…)`` rather than raw
+    bytes; the batch verification step recognises that name."""
+    return tuple(load_artifact(name).abi for name in ("ValidatorTimelock", "ZKChain"))

@@ -77,6 +77,15 @@ class StageStopped(Exception):
     """Internal: the stage stopped; ``str()`` is the reason."""
 
 
+class Reverted(StageStopped):
+    """Internal: a transaction of the round was mined with ``status = 0``; ``reason`` is the
+    decoded revert reason (``reverted: MultisigRequired(...)``)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
 def bump(value: int) -> int:
     """``value`` raised by ``FEE_BUMP`` (at least by one wei)."""
     return max(value + 1, math.ceil(value * (1 + FEE_BUMP)))
@@ -158,6 +167,11 @@ class L1Sender(service.Service):
         self._loop: defer.Deferred | None = None
         self._head: int | None = None
         self._latest_nonce: int | None = None
+        #: ``async (commands, reason) -> commands | None``: called when a transaction of a
+        #: round reverts, with the round's commands L1 does not have yet; replacement commands
+        #: are sent in a new round, ``None`` stops the stage (batch verification re-signs a
+        #: plain commit that reverted with ``MultisigRequired``).
+        self.revert_recovery = None
 
     # -- start-up ------------------------------------------------------------------------------
 
@@ -278,7 +292,14 @@ class L1Sender(service.Service):
             flights.append(flight)
         if self.metrics is not None:
             self.metrics.parallel_transactions.labels(command=self.command).set(len(flights))
-        await self._await_mined(flights)
+        try:
+            await self._await_mined(flights)
+        except Reverted as e:
+            replacement = await self._recover(to_send, e)
+            if replacement is None:
+                raise
+            await self.round(replacement)
+            return
         after = await self._checked(self._counter)
         if after < to_send[-1].last_batch:
             raise StageStopped(
@@ -289,6 +310,25 @@ class L1Sender(service.Service):
         await self._report(flights)
         for flight in flights:
             await self._pass_on(flight.command, mined=True)
+
+    async def _recover(self, commands: list, revert: Reverted) -> list | None:
+        """The commands of a new round after ``revert`` (``revert_recovery``), or ``None``."""
+        if self.revert_recovery is None:
+            return None
+        counter = await self._checked(self._counter)
+        done = [c for c in commands if c.last_batch <= counter]
+        todo = [c for c in commands if c.last_batch > counter]
+        replacement = await self.revert_recovery(todo, revert.reason)
+        if replacement is None:
+            return None
+        log.warn(
+            "L1 {command} transaction reverted ({reason}); sending batches {first}..{last} again",
+            command=self.command,
+            reason=revert.reason,
+            first=todo[0].first_batch if todo else counter,
+            last=todo[-1].last_batch if todo else counter,
+        )
+        return done + list(replacement)
 
     async def _await_previous_run(self, latest: int, pending: int):
         """Transactions of a previous run are in flight: wait up to ``stuck_tx_timeout`` for
@@ -429,10 +469,11 @@ class L1Sender(service.Service):
             if _int(receipt.get("status", "0x0")) != 1:
                 reason = await self._revert_reason(flight, receipt)
                 command = flight.command
-                raise StageStopped(
+                raise Reverted(
                     f"{self.command} transaction {_hex(tx_hash)} of batches "
                     f"{command.first_batch}..{command.last_batch} failed in L1 block "
-                    f"{_int(receipt['blockNumber'])}: {reason}"
+                    f"{_int(receipt['blockNumber'])}: {reason}",
+                    reason,
                 )
             flight.receipt, flight.mined_hash = receipt, tx_hash
             return
