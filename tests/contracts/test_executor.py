@@ -247,9 +247,10 @@ class ProveRejectionTests(L1ContractsTestCase):
         self.refuse("MalformedFakeProof", [3, 0, 13])
         self.refuse("MalformedFakeProof", [])
 
-    def test_real_proof_refused(self):
-        """The testnet verifier cannot check real SNARKs (type 2) and refuses them."""
-        self.refuse("UnsupportedProofType(2)", [2, 0, 1, 2, 3])
+    def test_unknown_proof_type_refused(self):
+        """Only the fake (3) and real (2) types exist (real ones: test_snark_verifier.py)."""
+        self.refuse("UnsupportedProofType(1)", [1, 0, 13, self.good_input])
+        self.refuse("MalformedRealProof", [2, 0, 1, 2, 3])
 
     def test_not_committed(self):
         b2 = self.batch(2, []).stored()

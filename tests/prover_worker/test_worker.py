@@ -16,6 +16,7 @@ from zkos_tw.batcher.commitment import build_commit_batch_info
 from zkos_tw.batcher.info import BatchEnvelope, BatchMetadata, StoredBatchInfo
 from zkos_tw.batcher.service import BATCH_SEALED
 from zkos_tw.hashing import keccak256
+from zkos_tw.l1 import calldata
 from zkos_tw.merkle.tree import MerkleTree
 from zkos_tw.pipeline import BoundedQueue
 from zkos_tw.prover_api import attestation
@@ -163,11 +164,16 @@ class WorkerTests(SynchronousTestCase):
         command = self.successResultOf(self.commands.get())
         self.assertFalse(command.proof.fake)
         self.assertEqual([e.number for e in command.batches], [1])
-        aggregate = snark.decode(command.proof.data, 1, 1)
-        self.assertEqual(
-            aggregate.aggregate, keccak256(attestation.expected_public_input(self.batch))
-        )
-        self.assertEqual(len(command.proof.data) % 32, 0)
+        aggregate = snark.decode(command.proof.data)
+        self.assertEqual((aggregate.first, aggregate.last), (1, 1))
+        # The public input L1 computes for the prove transaction of batch 1.
+        stored = self.batch.commit_batch_info.stored()
+        expected = calldata.snark_public_input(self.batch.previous_stored_batch_info, [stored])
+        self.assertEqual(aggregate.aggregate, expected.to_bytes(32, "big"))
+        self.assertEqual(aggregate.signer(), WORKER)
+        words = calldata.proof_words(command.proof, expected)
+        self.assertEqual(words[2], expected)
+        self.assertEqual(len(words), 6)
 
 
 class AggregateTests(SynchronousTestCase):
@@ -184,3 +190,56 @@ class AggregateTests(SynchronousTestCase):
                 snark.aggregate(first, last, proofs, WORKER_KEY)
             self.assertIn(text, str(e.exception))
         self.assertEqual(len(snark.aggregate(5, 5, [good], WORKER_KEY).encode()), 128)
+
+
+class AggregateFormatTests(SynchronousTestCase):
+    """The ``V2`` bytes: golden, round trip, the fold of several batches, refusals."""
+
+    def fri(self, number: int) -> bytes:
+        public_input = keccak256(b"batch %d" % number)
+        return attestation.encode(attestation.sign(number, public_input, WORKER_KEY))
+
+    def test_golden(self):
+        """One batch: the aggregate is ``shr32(pi)``; the tail holds format, v, first, last."""
+        signed = snark.aggregate(7, 7, [self.fri(7)], WORKER_KEY)
+        data = signed.encode()
+        pi = keccak256(b"batch 7")
+        self.assertEqual(data[:32], bytes(4) + pi[:28])
+        self.assertEqual(data[32:96], signed.signature[:64])
+        self.assertEqual(
+            data[96:].hex(),
+            "02" + signed.signature[64:].hex() + "00" * 14 + "0000000000000007" * 2,
+        )
+        self.assertEqual(
+            keccak256(data).hex(),
+            "2910882d559094051f4ee25feeacdc0df6e63a01d6daeaf99dd44fbe1d2c82ec",
+        )
+
+    def test_round_trip_and_signer(self):
+        signed = snark.aggregate(3, 5, [self.fri(n) for n in (3, 4, 5)], WORKER_KEY)
+        decoded = snark.decode(signed.encode())
+        self.assertEqual(decoded, signed)
+        self.assertEqual(decoded.signer(), WORKER)
+
+    def test_fold_is_the_l1_public_input(self):
+        """Batches 3-5: the aggregate is the reference's accumulation (§7.2), as calldata
+        computes it from the stored batch infos."""
+        inputs = [keccak256(b"batch %d" % n) for n in (3, 4, 5)]
+        acc = int.from_bytes(inputs[0], "big") >> 32
+        for pi in inputs[1:]:
+            folded = acc.to_bytes(32, "big") + (int.from_bytes(pi, "big") >> 32).to_bytes(32, "big")
+            acc = int.from_bytes(keccak256(folded), "big") >> 32
+        signed = snark.aggregate(3, 5, [self.fri(n) for n in (3, 4, 5)], WORKER_KEY)
+        self.assertEqual(signed.aggregate, acc.to_bytes(32, "big"))
+
+    def test_decode_refusals(self):
+        data = snark.aggregate(7, 7, [self.fri(7)], WORKER_KEY).encode()
+        for bad, text in (
+            (data[:-1], "expected 128 bytes, got 127"),
+            (data[:96] + b"\x01" + data[97:], "unknown SNARK aggregate format 1"),
+            (data[:97] + b"\x02" + data[98:], "malformed tail word"),
+            (data[:100] + b"\x01" + data[101:], "malformed tail word"),
+        ):
+            with self.assertRaises(snark.AggregationError) as e:
+                snark.decode(bad)
+            self.assertIn(text, str(e.exception))

@@ -3,7 +3,7 @@
 Starts anvil (the rich mnemonic, 100,000 ETH per account, fixed timestamps), deploys our L1
 contracts (``contracts/l1``), registers chain 270 with the genesis commitment of ``--genesis``,
 funds the three operators of the node's default keys, deposits 10,000 ETH to the rich account on
-L2, prints the addresses and writes anvil's ``--dump-state`` to ``--output``. See docs/l1.md.
+L2, registers the ``--snark-signers`` with the TestnetVerifier, prints the addresses and writes anvil's ``--dump-state`` to ``--output``. See docs/l1.md.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ class BuildStateOptions(usage.Options):
         ["port", None, None, "Port for the temporary anvil (default: a free one)", int],
         ["chain-id", None, 270, "L2 chain id to register", int],
         ["deposit-eth", None, 10_000, "ETH deposited to the rich account on L2", int],
+        [
+            "snark-signers",
+            None,
+            "",
+            "Comma-separated addresses the TestnetVerifier accepts real SNARK aggregates from",
+        ],
     ]
 
     def postOptions(self):
@@ -38,6 +44,21 @@ class BuildStateOptions(usage.Options):
             raise usage.UsageError("--deposit-eth must be positive")
         if self["chain-id"] <= 0:
             raise usage.UsageError("--chain-id must be positive")
+        signers = [a.strip() for a in self["snark-signers"].split(",") if a.strip()]
+        for signer in signers:
+            if not _is_address(signer):
+                raise usage.UsageError(f"--snark-signers: not an address: {signer}")
+        self["snark-signers"] = tuple(signers)
+
+
+def _is_address(text: str) -> bool:
+    if len(text) != 42 or not text.startswith("0x"):
+        return False
+    try:
+        bytes.fromhex(text[2:])
+    except ValueError:
+        return False
+    return True
 
 
 class Options(usage.Options):
@@ -88,6 +109,7 @@ def run(options) -> int:
                 l2_chain_id=sub["chain-id"],
                 deposit_value=sub["deposit-eth"] * ETHER,
                 progress=progress,
+                snark_signers=sub["snark-signers"],
             )
         finally:
             progress.close()

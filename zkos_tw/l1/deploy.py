@@ -85,6 +85,7 @@ class Deposit:
 class Deployment:
     addresses: Addresses
     operators: dict[str, str]
+    snark_signers: list[str]
     deposit: Deposit
     genesis_upgrade_tx_hash: str
     genesis_state_commitment: str
@@ -249,7 +250,7 @@ def load_artifacts(directory: str | None = None) -> dict[str, Artifact]:
 
 
 #: Transactions ``deploy_ecosystem`` sends: 5 deployments, 3 Bridgehub calls, a role and a
-#: funding transfer for each of 3 operators, and the deposit.
+#: funding transfer for each of 3 operators, and the deposit (plus one per SNARK signer).
 DEPLOY_TXS = 5 + 3 + 3 * 2 + 1
 
 
@@ -266,15 +267,19 @@ def deploy_ecosystem(
     log=print,
     artifacts_dir: str | None = None,
     progress=None,
+    snark_signers: tuple[str, ...] = (),
 ) -> Deployment:
     """Deploy and wire everything on the L1 behind ``rpc``; see the module docstring.
 
-    ``progress`` (a ``zkos_tw.cli.progress.Progress``) counts the ``DEPLOY_TXS`` transactions."""
+    The deployer is the admin of the ``TestnetVerifier``; after the deposit it registers each
+    of ``snark_signers`` (addresses whose real SNARK aggregates the verifier accepts).
+    ``progress`` (a ``zkos_tw.cli.progress.Progress``) counts the ``DEPLOY_TXS`` transactions
+    plus one per SNARK signer."""
     arts = load_artifacts(artifacts_dir)
     abis = [a.abi for a in arts.values()]
     sender = Sender(rpc, deployer_key, abis)
     if progress is not None:
-        progress.set_total(DEPLOY_TXS)
+        progress.set_total(DEPLOY_TXS + len(snark_signers))
         sender.on_sent = progress.advance
     operators = operators or operator_addresses()
 
@@ -288,7 +293,7 @@ def deploy_ecosystem(
         data = encode_call(arts[name].abi, function, *args)
         return sender.send(label, address, data, value)
 
-    verifier = deploy("TestnetVerifier")
+    verifier = deploy("TestnetVerifier", sender.address)
     timelock = deploy("ValidatorTimelock", sender.address)
     bridgehub = deploy("Bridgehub", sender.address)
     shared_bridge = deploy("L1SharedBridge", bridgehub)
@@ -331,6 +336,17 @@ def deploy_ecosystem(
         rpc, sender, arts["Bridgehub"], bridgehub, l2_chain_id, deposit_to, deposit_value
     )
     log(f"deposit: {deposit_value / ETHER:g} ETH to {deposit_to} on L2, L2 tx {deposit.l2_tx_hash}")
+    for signer in snark_signers:
+        signer = _checksum(bytes.fromhex(signer[2:]))
+        call(
+            f"register SNARK signer {signer}",
+            "TestnetVerifier",
+            verifier,
+            "setSnarkSigner",
+            signer,
+            True,
+        )
+        log(f"SNARK signer: {signer}")
     upgrade_hash = eth_call(rpc, arts["ZKChain"], zk_chain, "getL2SystemContractsUpgradeTxHash")
     return Deployment(
         addresses=Addresses(
@@ -342,6 +358,7 @@ def deploy_ecosystem(
             zk_chain=zk_chain,
         ),
         operators=dict(operators),
+        snark_signers=list(snark_signers),
         deposit=deposit,
         genesis_upgrade_tx_hash="0x" + upgrade_hash.hex(),
         genesis_state_commitment="0x" + genesis_state_commitment.hex(),
