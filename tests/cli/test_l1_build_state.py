@@ -142,6 +142,44 @@ class BadInputTests(TestCase):
             "missing subcommand",
         )
         self.check(2, "--chain-id must be positive", "build-state", "--chain-id", "-1")
+        self.check(
+            2, "--snark-signers: not an address: 0x12", "build-state", "--snark-signers", "0x12"
+        )
+
+
+class SnarkSignersTests(TestCase):
+    """``--snark-signers`` are registered with the TestnetVerifier in the built state; the
+    committed state registers none."""
+
+    def test_registered_in_state(self):
+        require_anvil()
+        signers = ["0x" + "51" * 20, "0x" + "a2" * 20]
+        path = os.path.abspath(self.mktemp())
+        done = zkosctl(
+            "l1", "build-state", "--output", path, "--json", "--snark-signers", ",".join(signers)
+        )
+        self.assertEqual(done.returncode, 0, done.stderr)
+        deployment = json.loads(done.stdout)
+        self.assertEqual([s.lower() for s in deployment["snark_signers"]], signers)
+        arts = load_artifacts(os.path.join(REPO_ROOT, "contracts", "l1", "build"))
+        verifier = deployment["addresses"]["verifier"]
+        for state, registered in ((path, True), (STATE, False)):
+            anvil = AnvilProcess(
+                require_anvil(), free_port(), load_path=state, extra_args=("--silent",)
+            )
+            try:
+                anvil.ready()
+                for signer in signers:
+                    self.assertEqual(
+                        eth_call(anvil.rpc, arts["TestnetVerifier"], verifier, "isSnarkSigner",
+                                 signer),
+                        registered,
+                        (state, signer),
+                    )  # fmt: skip
+                owner = eth_call(anvil.rpc, arts["TestnetVerifier"], verifier, "owner")
+                self.assertEqual(owner.lower(), RICH_ADDRESS.lower())
+            finally:
+                anvil.stop()
 
 
 class CommittedStateTests(TestCase):

@@ -1,12 +1,16 @@
 """Real prover workers carry a chain to ``finalized`` (issue #12): a ``--dev`` node with fake FRI
-provers off and a 3 s job timeout, two ``zkosctl prover`` processes, 100 transactions (transfers,
-a contract deployment and calls that read and write its storage).
+and fake SNARK provers off and a 3 s job timeout, two ``zkosctl prover`` FRI processes and one
+``zkosctl prover --snark`` process, 100 transactions (transfers, a contract deployment and calls
+that read and write its storage).
 
 On the way: the test itself picks two jobs as a prover would, and its proofs are refused with
 400 when one bit of the public input is flipped or when batch A's proof is submitted for batch
 B (the jobs stay assigned, then time out to the workers); worker A, which spends 30 s on a job,
 is SIGKILLed while it holds one, and worker B proves that batch after the timeout. Every batch
-on L1 carries a real FRI proof (an attestation) in proof storage.
+on L1 carries a real FRI proof (an attestation) in proof storage, and every prove transaction
+on L1 carries a real SNARK proof (type 2, the SNARK worker's signed aggregate), which our
+``TestnetVerifier`` accepts because the chain admin registered the worker's address with
+``setSnarkSigner`` before it started.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import time
 
+from eth_abi import decode
 from eth_account import Account
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
@@ -34,12 +39,20 @@ from tests.integration.node_process import (
 )
 from tests.integration.test_l1_node import CAROL, KEY, RICH
 from tests.sequencer.test_backend_simulation import init_code
+from zkos_tw.batcher.info import STORED_BATCH_INFO_ABI
+from zkos_tw.config import GenesisConfig
+from zkos_tw.l1.artifacts import encode_call, load_artifact
+from zkos_tw.l1.calldata import PROVE_SELECTOR
+from zkos_tw.l1.deploy import RICH_KEY, JsonRpc, Sender, eth_call
 from zkos_tw.prover_api import attestation
 from zkos_tw.prover_api.stateless import prove_batch
+from zkos_tw.prover_worker import snark
 
 #: Adds 1 to slot 0 on every call.
 COUNTER = bytes.fromhex("60005460010160005500")
 KEYS = {name: bytes([i + 1]) * 32 for i, name in enumerate(("a", "b", "test"))}
+SNARK_KEY = b"\x05" * 32
+BLOCKS_VERIFICATION = "0x22c9005dd88c18b552a1cd7e8b3b937fcde9ca69213c1f658f54d572e4877a81"
 TRANSFERS = 70
 CALLS = 29
 
@@ -60,6 +73,7 @@ class ProverWorkerTests(TestCase):
             os.path.join(self.workdir, "node"),
             [
                 "--prover-api-fake-fri-provers-enabled", "false",
+                "--prover-api-fake-snark-provers-enabled", "false",
                 "--prover-api-trusted-signers", signers,
                 "--prover-api-job-timeout", "3s",
             ],
@@ -68,10 +82,10 @@ class ProverWorkerTests(TestCase):
         self.api = f"http://127.0.0.1:{self.node.prover_api_port}"
         self.workers: dict[str, subprocess.Popen] = {}
 
-    def start_worker(self, name: str, *args: str) -> subprocess.Popen:
+    def start_worker(self, name: str, *args: str, key: bytes | None = None) -> subprocess.Popen:
         key_file = os.path.join(self.workdir, f"{name}.key")
         with open(key_file, "w") as f:
-            f.write("0x" + KEYS[name].hex())
+            f.write("0x" + (key or KEYS[name]).hex())
         log = open(os.path.join(self.workdir, f"worker-{name}.log"), "wb")
         self.addCleanup(log.close)
         process = subprocess.Popen(
@@ -118,6 +132,10 @@ class ProverWorkerTests(TestCase):
         node = self.node
         node.start()
         await node.wait_healthy()
+        # The chain admin registers the SNARK worker with the L1 verifier; then it starts.
+        l1 = JsonRpc(f"http://127.0.0.1:{node.l1_port}")
+        chain = await deferToThread(self.register_snark_signer, l1)
+        self.start_worker("snark", "--snark", key=SNARK_KEY)
         l2 = Web3(Web3.HTTPProvider(node.rpc_url))
         account = Account.from_key(KEY)
         state = {"nonce": await deferToThread(l2.eth.get_transaction_count, RICH)}
@@ -215,6 +233,19 @@ class ProverWorkerTests(TestCase):
             self.assertIsInstance(data, dict, f"batch {number} has a fake FRI proof")
             signed = attestation.decode(bytes(data["Real"]["proof"]))
             self.assertIn("0x" + signed.signer().hex(), [address(k) for k in KEYS.values()])
+        snark_ranges = await deferToThread(self.real_snark_ranges, l1, chain)
+        verified = [n for first, last in snark_ranges for n in range(first, last + 1)]
+        self.assertEqual(verified, list(range(1, len(verified) + 1)))
+        self.assertGreaterEqual(len(verified), max(executed))
+        snark_log = self.worker_log("snark")
+        self.assertEqual(
+            [
+                (int(a), int(b))
+                for a, b in re.findall(r"SNARK (\d+)-(\d+): .* submit 204", snark_log)
+            ][: len(snark_ranges)],
+            snark_ranges,
+            snark_log,
+        )
         response = await http_client().get(
             f"http://127.0.0.1:{node.metrics_port}/metrics", timeout=5
         )
@@ -232,5 +263,44 @@ class ProverWorkerTests(TestCase):
         print(
             f"prover workers: {batch_number} batches, {len(executed)} real FRI proofs stored, "
             f"worker B proved {len(proved_by_b)} (incl. batch {held_batch} taken from killed "
-            f"worker A), finalized block {last_block} after {elapsed:.1f} s"
+            f"worker A), {len(snark_ranges)} real SNARK proofs on L1, finalized block "
+            f"{last_block} after {elapsed:.1f} s"
         )
+
+    def register_snark_signer(self, l1: JsonRpc) -> str:
+        """``setSnarkSigner(worker, true)`` from the admin (the deployer); the chain address."""
+        bridgehub = load_artifact("Bridgehub")
+        zk_chain = load_artifact("ZKChain")
+        verifier = load_artifact("TestnetVerifier")
+        chain = eth_call(l1, bridgehub, GenesisConfig().bridgehub_address, "getZKChain", 270)
+        address = Web3.to_checksum_address(eth_call(l1, zk_chain, chain, "getVerifier"))
+        admin = Sender(l1, RICH_KEY, [verifier.abi])
+        signer = Account.from_key(SNARK_KEY).address
+        admin.send(
+            "setSnarkSigner", address, encode_call(verifier.abi, "setSnarkSigner", signer, True)
+        )
+        return chain
+
+    def real_snark_ranges(self, l1: JsonRpc, chain: str) -> list[tuple[int, int]]:
+        """The batch range of every prove transaction on L1, each checked to carry a real SNARK
+        aggregate (type 2) signed by the SNARK worker."""
+        logs = l1.call(
+            "eth_getLogs",
+            {"fromBlock": "0x0", "toBlock": "latest", "address": chain,
+             "topics": [BLOCKS_VERIFICATION]},
+        )  # fmt: skip
+        ranges = []
+        for log in logs:
+            tx = l1.call("eth_getTransactionByHash", log["transactionHash"])
+            call = bytes.fromhex(tx["input"][2:])
+            self.assertEqual(call[:4], PROVE_SELECTOR)
+            _, first, last, data = decode(["address", "uint256", "uint256", "bytes"], call[4:])
+            *_, proof = decode(
+                [STORED_BATCH_INFO_ABI, STORED_BATCH_INFO_ABI + "[]", "uint256[]"], data[1:]
+            )
+            self.assertEqual(proof[0] & 0xFF, 2, f"prove {first}-{last} is not a real SNARK")
+            aggregate = snark.decode(b"".join(w.to_bytes(32, "big") for w in proof[2:]))
+            self.assertEqual((aggregate.first, aggregate.last), (first, last))
+            self.assertEqual(aggregate.signer(), bytes.fromhex(address(SNARK_KEY)[2:]))
+            ranges.append((first, last))
+        return ranges

@@ -6,11 +6,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contracts import model
 from tests.l1.sender_fixtures import envelopes, model_batches
-from zkos_tw.batcher.info import Proof
+from zkos_tw.batcher.info import STORED_BATCH_INFO_ABI, Proof
 from zkos_tw.hashing import keccak256
 from zkos_tw.l1 import calldata
 from zkos_tw.l1.client import selector
 from zkos_tw.priority_tree import EMPTY_RANGE, PriorityTree
+from zkos_tw.prover_api import attestation
+from zkos_tw.prover_worker import snark
 
 CHAIN = bytes.fromhex("000000000000000000000000000000000000d1a0")
 L1_HASHES = [keccak256(b"deposit %d" % i) for i in range(3)]
@@ -87,6 +89,32 @@ class CalldataTests(SynchronousTestCase):
         self.assertEqual(words[3], int.from_bytes(b"\x01" * 32, "big"))
         with self.assertRaises(ValueError):
             calldata.proof_words(Proof(False, b"\x01" * 33), 0)
+
+    def test_prove_with_snark_aggregate(self):
+        """A ``ProveCommand`` with a ``zkosctl prover --snark`` aggregate sends the reference's
+        real form with the aggregate's four words, whose first is the public input L1 computes
+        (the calldata our TestnetVerifier accepts: tests/contracts/test_snark_verifier.py)."""
+        previous = self.envelopes[0].batch.previous_stored_batch_info
+        stored = [e.batch.commit_batch_info.stored() for e in self.envelopes]
+        fris, prev_state = [], previous.state_commitment
+        for envelope, info in zip(self.envelopes, stored, strict=True):
+            pi = keccak256(prev_state + info.state_commitment + info.commitment)
+            fris.append(attestation.encode(attestation.sign(envelope.number, pi, b"\x51" * 32)))
+            prev_state = info.state_commitment
+        signed = snark.aggregate(1, 3, fris, b"\x51" * 32)
+        command = calldata.ProveCommand(tuple(self.envelopes), Proof(False, signed.encode(), 3))
+        data = command.calldata(CHAIN)
+        _, first, last, payload = decode(["address", "uint256", "uint256", "bytes"], data[4:])
+        self.assertEqual((first, last), (1, 3))
+        *_, words = decode(
+            [STORED_BATCH_INFO_ABI, STORED_BATCH_INFO_ABI + "[]", "uint256[]"], payload[1:]
+        )
+        public_input = calldata.snark_public_input(previous, stored)
+        self.assertEqual(list(words[:3]), [2 | (3 << 8), 0, public_input])
+        encoded = signed.encode()
+        self.assertEqual(
+            list(words[2:]), [int.from_bytes(encoded[i : i + 32], "big") for i in (0, 32, 64, 96)]
+        )
 
     def test_execute_matches_model(self):
         """Execute: StoredBatchInfos, the priority-op range proofs and empty interop roots."""
