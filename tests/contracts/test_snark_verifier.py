@@ -13,8 +13,9 @@ from tests.contracts.test_executor import BLOCKS_VERIFICATION, word
 from zkos_tw.batcher.info import Proof
 from zkos_tw.hashing import keccak256
 from zkos_tw.l1 import calldata
-from zkos_tw.l1.artifacts import encode_call
-from zkos_tw.l1.deploy import eth_call
+from zkos_tw.l1.artifacts import decode_error, encode_call
+from zkos_tw.l1.deploy import RpcError, eth_call
+from zkos_tw.l1.sender_group import _revert_abis
 from zkos_tw.prover_api import attestation
 from zkos_tw.prover_worker import snark
 
@@ -90,6 +91,19 @@ class SnarkVerifierTests(L1ContractsTestCase):
         self.assertIn(Account.from_key(b"\x52" * 32).address.lower(), reason.lower())
         self.set_signer(SIGNER, False)
         self.refuse("UnknownSnarkSigner", real_words(self.aggregate()))
+
+    def test_prove_sender_names_the_verifier_error(self):
+        """The L1 prove sender decodes a verifier revert by name (its stop log line)."""
+        call = {
+            "from": self.prover.address,
+            "to": self.timelock,
+            "data": "0x" + self.prove_call(real_words(self.aggregate(key=b"\x52" * 32))).hex(),
+        }
+        with self.assertRaises(RpcError) as ctx:
+            self.rpc.call("eth_call", call, "latest")
+        reason = decode_error(ctx.exception.data, *_revert_abis())
+        address = Account.from_key(b"\x52" * 32).address.lower()
+        self.assertEqual(reason, f"UnknownSnarkSigner({address})")
 
     def test_wrong_public_input_refused(self):
         """An aggregate of batch 1 alone, sent for 1-2, and an aggregate over a state commitment

@@ -101,7 +101,9 @@ def create_l1_senders_from_config(
 
 
 def _revert_abis() -> tuple:
-    """The ABIs whose custom errors a failed L1 transaction can carry (the validator timelock
-    and the chain's diamond), so a revert reason reads ``MultisigRequired(…)`` rather than raw
-    bytes; the batch verification step recognises that name."""
-    return tuple(load_artifact(name).abi for name in ("ValidatorTimelock", "ZKChain"))
+    """The ABIs whose custom errors a failed L1 transaction can carry (the validator timelock,
+    the chain's diamond and the verifier it calls on prove), so a revert reason reads
+    ``MultisigRequired(…)`` or ``UnknownSnarkSigner(…)`` rather than raw bytes; the batch
+    verification step recognises the first."""
+    names = ("ValidatorTimelock", "ZKChain", "TestnetVerifier")
+    return tuple(load_artifact(name).abi for name in names)
