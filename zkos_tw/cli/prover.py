@@ -43,7 +43,9 @@ class Options(usage.Options):
         "Prove batches for a node's prover API (http://HOST:3124): pick FRI jobs, re-execute "
         "each batch from its prover input alone, sign and submit the attestation; with --snark "
         "aggregate FRI attestations into SNARK proofs. The node accepts the attestations of the "
-        "addresses in prover_api_trusted_signers; the worker prints its address at start. "
+        "addresses in prover_api_trusted_signers, and L1's TestnetVerifier the SNARK "
+        "aggregates of the signers its admin registered (setSnarkSigner); the worker prints "
+        "its address at start. "
         "Without --key it signs with a new random key."
     )
     optFlags = [["snark", None, "Pick SNARK jobs (aggregate FRI proofs) instead of FRI jobs"]]
