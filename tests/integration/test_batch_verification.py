@@ -307,12 +307,12 @@ class BatchVerificationTests(TestCase):
         already has bypass signing, every batch is committed exactly once, none is skipped,
         and the chain finalizes. The main node starts before L1 has a validator set and
         follows it once set; an outsider's signature sent straight to L1 is rejected."""
-        # SNARKs only for batches 4 s old: a killed main node leaves commits not yet executed,
-        # which its restart must not sign or commit again.
+        # No SNARKs until the last restart (batches must be an hour old): both kills leave
+        # commits not yet executed, which a restart must not sign or commit again.
         main, ens = await self.start_network(
             SIGNER_KEYS,
             # No L1 set yet: threshold 0 in config, plain commits until L1 has one.
-            ["--prover-api-fake-snark-provers-max-batch-age", "4s",
+            ["--prover-api-fake-snark-provers-max-batch-age", "1h",
              "--batch-verification-threshold", "0"],
             policy=False,
         )  # fmt: skip
@@ -400,6 +400,8 @@ class BatchVerificationTests(TestCase):
             with one validator's signature replaced by the outsider's, sent straight to L1."""
             reverted.update(await deferToThread(self._outsider_commit, l1, diamond))
             ens[1].signal(signal.SIGCONT)
+            # From now on the batches are proven and executed (the last value counts).
+            main.args += ["--prover-api-fake-snark-provers-max-batch-age", "0s"]
 
         (committed, executed), bypassed = await kill_main_and_restart(outsider_to_l1)
         self.assertEqual(committed, batch - 1)
