@@ -168,6 +168,21 @@ class RpcConfig:
         optional=True,
     )
 
+    workers: int | None = param(
+        None,
+        v.non_negative_int,
+        "RPC worker processes sharing rpc_address (0: the RPC runs in the node process; "
+        "unset: one per core, 0 with --dev)",
+        optional=True,
+    )
+
+    def worker_count(self, dev_mode: bool) -> int:
+        """How many RPC worker processes to run (docs/rpc-workers.md); 0: the RPC is served by
+        the node process itself, as before workers existed."""
+        if self.workers is None:
+            return 0 if dev_mode else (os.cpu_count() or 1)
+        return self.workers
+
     def inclusion_wait(self, dev_mode: bool) -> float:
         """Seconds ``eth_sendRawTransaction`` holds its answer for the tx's block (0: none)."""
         if self.send_raw_transaction_wait_timeout is None:

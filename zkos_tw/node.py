@@ -53,6 +53,7 @@ from zkos_tw.sequencer.sink import BlockSink
 from zkos_tw.sequencer.tip import ChainTip
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
+from zkos_tw.workers import create_rpc_workers_from_config
 
 log = Logger()
 
@@ -171,7 +172,15 @@ def start_main_node(
     create_replay_server(
         config.sequencer, reactor, chain.storage, sink, registry=registry
     ).setServiceParent(node)
-    create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
+    if forward_transactions is None and config.rpc.worker_count(config.dev_mode) > 0:
+        workers, gateway = create_rpc_workers_from_config(
+            config, reactor, mempool=mempool, backend=backend, inclusion=inclusion
+        )
+        sink.add_listener(gateway.block_stored)
+        backend.workers_gateway = gateway
+        workers.setServiceParent(node)
+    else:
+        create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend, sink
 
 
@@ -448,6 +457,10 @@ class L1Side(Service):
             max_blocks=self._config.l1_watcher.max_blocks_to_process,
         ).setServiceParent(node)
         backend.set_batch_progress(progress)
+        gateway = getattr(backend, "workers_gateway", None)
+        if gateway is not None:
+            # safe / finalized moved: the workers answer them from HEAD pushes.
+            progress.add_listener(gateway.block_stored)
         self.batch_progress = progress
         self._status.add_section("l1_batches", progress.as_json)
 
