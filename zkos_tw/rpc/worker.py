@@ -21,6 +21,8 @@ from twisted.logger import Logger, formatEvent, globalLogBeginner
 
 LISTEN_FD = 3
 LINK_FD = 4
+#: The HTTP answer header naming the worker that answered (its index).
+WORKER_HEADER = b"x-zkos-rpc-worker"
 
 log = Logger()
 
@@ -80,7 +82,13 @@ def run(settings: dict, reactor) -> None:
         now=reactor.seconds,
     )
     # The node's registry holds the metrics; a worker's own RPC metrics are not exported.
-    site, filters, _ = build_rpc(rpc_config, backend, reactor, CollectorRegistry())
+    site, filters, _ = build_rpc(
+        rpc_config,
+        backend,
+        reactor,
+        CollectorRegistry(),
+        extra_headers={WORKER_HEADER: str(settings["index"]).encode()},
+    )
     factory = ConnectionLimit(site, settings["max_connections"])
     filters.start()
     reactor.adoptStreamPort(LISTEN_FD, settings["family"], factory)
