@@ -111,7 +111,7 @@ class RpcWorkerTests(TestCase):
             self.assertEqual(receipts[tx_hash]["status"], "0x1")
         self.assertIsNotNone(again)
         # The pool's answer (still pooled, or already included), not a worker's.
-        self.assertRegex(again, "already known|nonce is not consistent")
+        self.assertRegex(again, "already imported|nonce is not consistent")
 
     async def test_reads_agree_after_each_block(self):
         """After each new block every worker serves the same block, hash and balances as the

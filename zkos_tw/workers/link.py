@@ -52,6 +52,10 @@ class SequencerLink(Protocol):
         pass
 
     def connectionLost(self, reason):
+        self.connected = 0
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
         waiting, self._waiting = self._waiting, {}
         for _, done in waiting.values():
             done.errback(SequencerUnavailable())
