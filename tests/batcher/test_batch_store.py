@@ -101,6 +101,21 @@ class LMDBBatchStoreTests(BatchStoreMixin, SynchronousTestCase):
         store.close()
         self.assertTrue((directory / FILE_NAME).is_file())
 
+    def test_readonly_reader_beside_the_writer(self):
+        """A read-only store (an RPC worker) sees what the writer put, also put later; none is
+        opened where the writer has not made the store yet."""
+        directory = self.mktemp()
+        self.assertRaises(lmdb.Error, LMDBBatchStore, directory, readonly=True)
+        writer = LMDBBatchStore(directory)
+        self.addCleanup(writer.close)
+        writer.put(meta(1, 1, 3))
+        reader = LMDBBatchStore(directory, readonly=True)
+        self.addCleanup(reader.close)
+        self.assertEqual(reader.batch(1), meta(1, 1, 3))
+        writer.put(meta(2, 4, 6))
+        self.assertEqual(reader.last_batch(), meta(2, 4, 6))
+        self.assertEqual(reader.batch_for_block(5), 2)
+
     def test_survives_reopen(self):
         """Batches are there after closing and re-opening the store."""
         directory = self.mktemp()

@@ -48,9 +48,14 @@ class GoldenBytesTests(SynchronousTestCase):
         self.assertEqual(f.decode_reply(f.encode_reply(3, None)[6:]), (3, None))
 
     def test_head_pending_watch(self):
-        head = f.encode_head(10, 8, 6)
-        self.assertEqual(head.hex(), "0105" + "00000018" + "%016x%016x%016x" % (10, 8, 6))
-        self.assertEqual(f.decode_head(head[6:]), (10, 8, 6))
+        head = f.encode_head(f.Head(10, 8, 6))
+        self.assertEqual(
+            head.hex(), "0105" + "00000029" + "%016x%016x%016x" % (10, 8, 6) + "00" + "00" * 16
+        )
+        self.assertEqual(f.decode_head(head[6:]), f.Head(10, 8, 6))
+        with_batches = f.encode_head(f.Head(10, 8, 6, 3, 2))
+        self.assertEqual(with_batches[30:].hex(), "01" + "%016x%016x" % (3, 2))
+        self.assertEqual(f.decode_head(with_batches[6:]), f.Head(10, 8, 6, 3, 2))
         self.assertEqual(f.encode_watch_pending(True).hex(), "0106" + "00000001" + "01")
         pending = f.encode_pending(HASH, SENDER, b"\x01")
         self.assertEqual(pending.hex(), "0107" + "00000035" + HASH.hex() + "aa" * 20 + "01")
@@ -60,7 +65,11 @@ class GoldenBytesTests(SynchronousTestCase):
 class ReaderTests(SynchronousTestCase):
     def test_frames_split_anywhere(self):
         """Frames cut at any byte come out whole, in order."""
-        data = f.encode_head(1, 1, 1) + f.encode_answers(9, ["x"]) + f.encode_head(2, 2, 2)
+        data = (
+            f.encode_head(f.Head(1, 1, 1))
+            + f.encode_answers(9, ["x"])
+            + f.encode_head(f.Head(2, 2, 2, 1, 0))
+        )
         for cut in range(len(data) + 1):
             reader = f.FrameReader()
             out = reader.feed(data[:cut]) + reader.feed(data[cut:])

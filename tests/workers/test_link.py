@@ -13,7 +13,7 @@ from zkos_tw.rpc.errors import BackendError
 from zkos_tw.sequencer.inclusion import InclusionWait
 from zkos_tw.sequencer.mempool import Mempool
 from zkos_tw.sequencer.mempool_validation import decode_pooled
-from zkos_tw.workers.frames import Submission
+from zkos_tw.workers.frames import Head, Submission
 from zkos_tw.workers.gateway import SequencerGateway
 from zkos_tw.workers.link import SequencerLink, SequencerUnavailable
 
@@ -27,7 +27,7 @@ class LinkTests(SynchronousTestCase):
     def setUp(self):
         self.clock = MemoryReactorClock()
         self.mempool = Mempool(FakeAccounts(), chain_id=CHAIN_ID, block_gas_limit=BLOCK_GAS_LIMIT)
-        self.heads = (3, 2, 1)
+        self.heads = Head(3, 2, 1)
         self.inclusion = None
         self.connect()
 
@@ -37,7 +37,7 @@ class LinkTests(SynchronousTestCase):
         self.lost = []
         self.link = SequencerLink(
             self.clock,
-            on_head=lambda *h: self.pushed_heads.append(h),
+            on_head=self.pushed_heads.append,
             on_lost=lambda: self.lost.append(1),
         )
         server = self.gateway.factory("rpc-worker-0").buildProtocol(None)
@@ -51,8 +51,8 @@ class LinkTests(SynchronousTestCase):
 
     def test_head_on_connect(self):
         """A new link learns the head at once."""
-        self.assertEqual(self.pushed_heads, [(3, 2, 1)])
-        self.assertEqual(self.link.head, (3, 2, 1))
+        self.assertEqual(self.pushed_heads, [Head(3, 2, 1)])
+        self.assertEqual(self.link.head, Head(3, 2, 1))
 
     def test_one_frame_per_turn_and_pool_answers(self):
         """Three submissions in one turn: one SUBMIT, inserted in order, each answered with its
@@ -91,10 +91,10 @@ class LinkTests(SynchronousTestCase):
         self.assertIsNone(self.successResultOf(missing))
 
     def test_block_stored_pushes_head(self):
-        self.heads = (4, 2, 1)
+        self.heads = Head(4, 2, 1, 5, 4)
         self.gateway.block_stored(None)
         self.flush()
-        self.assertEqual(self.pushed_heads, [(3, 2, 1), (4, 2, 1)])
+        self.assertEqual(self.pushed_heads, [Head(3, 2, 1), Head(4, 2, 1, 5, 4)])
 
     def test_pending_pushed_only_when_watched(self):
         got = []

@@ -49,6 +49,9 @@ class _OneProtocol(Factory):
 
 def run(settings: dict, reactor) -> None:
     """Build the worker over ``reactor`` from the supervisor's ``settings`` and run it."""
+    import lmdb
+
+    from zkos_tw.batcher.batch_store import LMDBBatchStore
     from zkos_tw.config import RpcConfig
     from zkos_tw.rpc.server import ConnectionLimit, build_rpc
     from zkos_tw.storage import LMDBStorage
@@ -65,6 +68,16 @@ def run(settings: dict, reactor) -> None:
 
     link = SequencerLink(reactor, on_lost=link_lost)
     reactor.adoptStreamConnection(LINK_FD, socket.AF_UNIX, _OneProtocol(link))
+    batch_store = []
+
+    def open_batch_store():
+        try:
+            batch_store.append(LMDBBatchStore(settings["data_dir"], readonly=True))
+        except lmdb.Error as e:
+            log.debug("no batch store to read yet ({error})", error=str(e))
+            return None
+        return batch_store[0]
+
     with open(settings["genesis_input_path"], "rb") as f:
         genesis_document = json.load(f)
     backend = WorkerBackend(
@@ -80,6 +93,7 @@ def run(settings: dict, reactor) -> None:
         next_base_fee=settings["next_base_fee"],
         next_gas_limit=settings["next_gas_limit"],
         now=reactor.seconds,
+        open_batch_store=open_batch_store,
     )
     # The node's registry holds the metrics; a worker's own RPC metrics are not exported.
     site, filters, _ = build_rpc(
@@ -94,6 +108,9 @@ def run(settings: dict, reactor) -> None:
     reactor.adoptStreamPort(LISTEN_FD, settings["family"], factory)
     reactor.addSystemEventTrigger("before", "shutdown", filters.stop)
     reactor.addSystemEventTrigger("after", "shutdown", storage.close)
+    reactor.addSystemEventTrigger(
+        "after", "shutdown", lambda: [store.close() for store in batch_store]
+    )
     log.info("RPC worker {index} serving", index=settings["index"])
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)

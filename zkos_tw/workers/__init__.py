@@ -9,6 +9,7 @@ service that owns the listening socket and the processes.
 
 from __future__ import annotations
 
+from zkos_tw.workers.frames import Head
 from zkos_tw.workers.gateway import SequencerGateway
 from zkos_tw.workers.supervisor import RpcWorkers
 
@@ -57,11 +58,14 @@ def create_rpc_workers_from_config(
     listener."""
     count = config.rpc.worker_count(config.dev_mode)
 
-    def heads() -> tuple[int, int, int]:
-        return (
+    def heads() -> Head:
+        progress = backend.batch_progress()
+        return Head(
             backend.latest_block_number(),
             backend.safe_block_number(),
             backend.finalized_block_number(),
+            None if progress is None else progress.last_committed_batch,
+            None if progress is None else progress.last_executed_batch,
         )
 
     gateway = SequencerGateway(mempool, heads, inclusion=inclusion)

@@ -10,7 +10,8 @@ node process — it is a ``NodeBackend`` whose pool lives elsewhere:
 * pending nonces and pooled transactions are asked of the sequencer's pool over the link,
   then storage is read (a transaction leaves the pool only after its block was stored);
 * ``HEAD`` pushes drive the block listeners (``eth_subscribe("newHeads")``, log and block
-  filters) with the stored blocks, and give ``safe`` / ``finalized``;
+  filters) with the stored blocks, and carry the node's L1 batch progress (``safe`` /
+  ``finalized`` and the ``zks_`` batch methods, over the batch store opened read-only);
 * ``PENDING`` pushes drive pending-transaction listeners, asked for only while some exist.
 """
 
@@ -29,7 +30,18 @@ from zkos_tw.sequencer.backend import NodeBackend
 from zkos_tw.sequencer.mempool_errors import PoolError, TransactionDecodeError
 from zkos_tw.sequencer.mempool_validation import check_stateless, decode_pooled
 from zkos_tw.sequencer.rpc_shapes import header_object, transaction_object
-from zkos_tw.workers.frames import Submission
+from zkos_tw.workers.frames import Head, Submission
+
+
+class HeadProgress:
+    """The node's L1 batch progress as its last ``HEAD`` push carried it (what ``NodeBackend``
+    and ``BatchQueries`` read of a ``BatchProgress``)."""
+
+    def __init__(self, head: Head):
+        self.last_committed_batch = head.committed_batch
+        self.last_executed_batch = head.executed_batch
+        self.last_committed_block = head.safe
+        self.last_executed_block = head.finalized
 
 
 class PendingFeed:
@@ -59,24 +71,39 @@ class WorkerBackend(NodeBackend):
     (``sequencer_block_gas_limit``, ``tx_validator_max_input_bytes``).
     """
 
-    def __init__(self, *, storage, link, block_gas_limit: int, max_input_bytes: int, **kwargs):
+    def __init__(
+        self,
+        *,
+        storage,
+        link,
+        block_gas_limit: int,
+        max_input_bytes: int,
+        open_batch_store=None,
+        **kwargs,
+    ):
         self._feed = PendingFeed()
         super().__init__(chain=SimpleNamespace(storage=storage), mempool=self._feed, **kwargs)
         self._link = link
         self._block_gas_limit = block_gas_limit
         self._max_input_bytes = max_input_bytes
+        # ``open_batch_store() -> IBatchStore | None``: the node's batch store, read-only, once
+        # the node follows L1 batches (the zks_ batch methods).
+        self._open_batch_store = open_batch_store
         self._notified = storage.last_block() or 0
-        self._head: tuple[int, int, int] | None = None
         link.on_head = self.head_moved
         link.on_pending = self._feed.pushed
 
     # -- the sequencer's pushes ---------------------------------------------------------------
 
-    def head_moved(self, latest: int, safe: int, finalized: int) -> None:
-        """A ``HEAD`` push: remember ``safe`` / ``finalized``, tell block listeners of new blocks."""
-        self._head = (latest, safe, finalized)
+    def head_moved(self, head: Head) -> None:
+        """A ``HEAD`` push: follow the node's L1 batch progress, tell block listeners of the
+        new blocks."""
+        if head.committed_batch is not None:
+            self._batch_progress = HeadProgress(head)
+            if self._batch_store is None and self._open_batch_store is not None:
+                self._batch_store = self._open_batch_store()
         stored_last = self._storage.last_block() or 0
-        while self._notified < min(latest, stored_last):
+        while self._notified < min(head.latest, stored_last):
             self._notified += 1
             self._tell_block_listeners(self._notified)
 
@@ -90,14 +117,6 @@ class WorkerBackend(NodeBackend):
         logs = self._block_logs(number)
         for listener in list(self._block_listeners):
             listener(obj, logs)
-
-    def safe_block_number(self) -> int:
-        latest = self.latest_block_number()
-        return latest if self._head is None else min(self._head[1], latest)
-
-    def finalized_block_number(self) -> int:
-        latest = self.latest_block_number()
-        return latest if self._head is None else min(self._head[2], latest)
 
     def add_pending_transaction_listener(self, listener):
         remove = super().add_pending_transaction_listener(listener)

@@ -17,8 +17,10 @@ Kinds (worker -> sequencer: ``SUBMIT``, ``QUERY``, ``WATCH_PENDING``; sequencer 
   (hash:32), ``POOLED_BY_NONCE`` (address:20 nonce:u64);
 * ``REPLY``   ``request:u32 found:u8`` then, when found, ``nonce:u64`` (``PENDING_NONCE``) or
   ``sender:20 raw`` (the pooled transaction);
-* ``HEAD``    ``latest:u64 safe:u64 finalized:u64``: a block was stored (or L1 moved ``safe`` /
-  ``finalized``); every block up to ``latest`` is readable from storage;
+* ``HEAD``    ``latest:u64 safe:u64 finalized:u64 flags:u8 committed:u64 executed:u64``: a block
+  was stored (or L1 moved ``safe`` / ``finalized``); every block up to ``latest`` is readable
+  from storage; flag bit 0: the node follows L1 batches, ``committed`` / ``executed`` are its
+  last committed and executed batch numbers (``safe`` / ``finalized`` their last blocks);
 * ``WATCH_PENDING`` ``on:u8``: send (or stop sending) ``PENDING`` frames to this worker;
 * ``PENDING`` ``hash:32 sender:20 raw``: a transaction became pending in the pool.
 """
@@ -39,7 +41,7 @@ PENDING_NONCE, POOLED, POOLED_BY_NONCE = range(1, 4)
 _U32_U16 = struct.Struct(">IH")
 _U32_U8 = struct.Struct(">IB")
 _U64 = struct.Struct(">Q")
-_HEAD = struct.Struct(">QQQ")
+_HEAD = struct.Struct(">QQQBQQ")
 
 
 class FrameError(Exception):
@@ -147,12 +149,38 @@ def decode_u64(payload: bytes) -> int:
     return _U64.unpack(payload)[0]
 
 
-def encode_head(latest: int, safe: int, finalized: int) -> bytes:
-    return frame(HEAD, _HEAD.pack(latest, safe, finalized))
+@dataclass(frozen=True)
+class Head:
+    """What a ``HEAD`` frame says; ``committed_batch`` / ``executed_batch`` are ``None`` when
+    the node does not follow L1 batches."""
+
+    latest: int
+    safe: int
+    finalized: int
+    committed_batch: int | None = None
+    executed_batch: int | None = None
 
 
-def decode_head(body: bytes) -> tuple[int, int, int]:
-    return _HEAD.unpack(body)
+def encode_head(head: Head) -> bytes:
+    batches = head.committed_batch is not None
+    return frame(
+        HEAD,
+        _HEAD.pack(
+            head.latest,
+            head.safe,
+            head.finalized,
+            1 if batches else 0,
+            head.committed_batch or 0,
+            head.executed_batch or 0,
+        ),
+    )
+
+
+def decode_head(body: bytes) -> Head:
+    latest, safe, finalized, flags, committed, executed = _HEAD.unpack(body)
+    if flags & 1:
+        return Head(latest, safe, finalized, committed, executed)
+    return Head(latest, safe, finalized)
 
 
 def encode_watch_pending(on: bool) -> bytes:

@@ -65,7 +65,7 @@ class GatewayProtocol(Protocol):
 
 
 class SequencerGateway:
-    """Serves the worker links over ``mempool``; ``heads()`` gives ``(latest, safe, finalized)``.
+    """Serves the worker links over ``mempool``; ``heads()`` gives the ``frames.Head`` now.
 
     ``inclusion`` is an ``InclusionWait`` (``--dev``) or ``None``.
     """
@@ -92,7 +92,7 @@ class SequencerGateway:
         self._watch_pending_changed()
 
     def head_frame(self) -> bytes:
-        return f.encode_head(*self._heads())
+        return f.encode_head(self._heads())
 
     # -- pushes -------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 in one reactor turn (a JSON-RPC batch arrives in one turn) go out as one ``SUBMIT`` frame; each
 ``submit`` returns a Deferred of the hash, or fails with ``BackendError`` carrying the pool's
 error text. Queries (``pending_nonce``, ``pooled``, ``pooled_by_nonce``) return Deferreds too.
-``HEAD`` and ``PENDING`` pushes go to ``on_head(latest, safe, finalized)`` and
+``HEAD`` and ``PENDING`` pushes go to ``on_head(frames.Head)`` and
 ``on_pending(Submission)``. When the link closes every waiting Deferred fails and
 ``on_lost()`` runs (the worker then stops: without the sequencer it has nothing to offer).
 """
@@ -43,7 +43,7 @@ class SequencerLink(Protocol):
         self._waiting: dict[int, tuple[int, defer.Deferred]] = {}
         self._queued: list[tuple[f.Submission, defer.Deferred]] = []
         self._flush_call = None
-        self.head: tuple[int, int, int] | None = None
+        self.head: f.Head | None = None
         self.connected_once = defer.Deferred()
 
     # -- connection -----------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class SequencerLink(Protocol):
             if not self.connected_once.called:
                 self.connected_once.callback(self.head)
             if self.on_head is not None:
-                self.on_head(*self.head)
+                self.on_head(self.head)
         elif kind == f.PENDING:
             if self.on_pending is not None:
                 self.on_pending(f.decode_pending(body))
