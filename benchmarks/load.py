@@ -8,7 +8,9 @@
 3. Prints both results, the CPU seconds each peer's process used during its run, and
    ``ours / anvil`` for the included TPS.
 
-The peers run one after the other, never at the same time, so neither takes CPU from the
+``--rpc-workers 0,2`` runs our node once per worker count (``ours-workers-N``); ``--kind erc20``
+and ``--kind mixed`` (ETH and token transfers alternating, plus state readers at
+``--read-rate``) always run with anvil. The peers run one after the other, never at the same time, so neither takes CPU from the
 other. ``--profile-node DIR`` records our node with py-spy (``py-spy record``, all threads) while
 it is under load and writes ``DIR/node.py-spy.txt`` and the top functions to the JSON.
 ``--rpc-calls N`` first times N single and N batched ``eth_blockNumber`` calls on each peer:

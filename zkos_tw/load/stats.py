@@ -81,6 +81,8 @@ class RunRecord:
     #: method -> round trips of the state readers (``read_rate``); empty when none ran
     read_latencies: dict[str, list[float]] = field(default_factory=dict)
     read_errors: int = 0
+    #: reads not started because ``max_in_flight`` were still unanswered
+    read_skipped: int = 0
     read_rate: float | None = None
 
     def record_error(self, message: str, count: int = 1) -> None:
@@ -164,6 +166,7 @@ class RunRecord:
             result["reads"] = {
                 "rate": self.read_rate,
                 "errors": self.read_errors,
+                "skipped": self.read_skipped,
                 "latency_ms": {
                     method: {
                         "samples": len(values),

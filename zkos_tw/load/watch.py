@@ -188,7 +188,7 @@ class StateReader:
             if self._in_flight < self.max_in_flight:
                 ensureDeferred(self._one(index))
             else:
-                self.record.read_errors += 1  # a call skipped: the node is that far behind
+                self.record.read_skipped += 1  # the node is that far behind
             index += 1
         if self._in_flight:
             await self._finished
