@@ -461,6 +461,7 @@ class L1Side(Service):
         if gateway is not None:
             # safe / finalized moved: the workers answer them from HEAD pushes.
             progress.add_listener(gateway.block_stored)
+            gateway.block_stored(None)  # the workers follow L1 batches from now on
         self.batch_progress = progress
         self._status.add_section("l1_batches", progress.as_json)
 
