@@ -54,6 +54,7 @@ from zkos_tw.sequencer.tip import ChainTip
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
 from zkos_tw.workers import create_rpc_workers_from_config
+from zkos_tw.workers.supervisor import parse_tcp_endpoint
 
 log = Logger()
 
@@ -172,7 +173,7 @@ def start_main_node(
     create_replay_server(
         config.sequencer, reactor, chain.storage, sink, registry=registry
     ).setServiceParent(node)
-    if forward_transactions is None and config.rpc.worker_count(config.dev_mode) > 0:
+    if forward_transactions is None and rpc_workers_wanted(config):
         workers, gateway = create_rpc_workers_from_config(
             config, reactor, mempool=mempool, backend=backend, inclusion=inclusion
         )
@@ -182,6 +183,21 @@ def start_main_node(
     else:
         create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend, sink
+
+
+def rpc_workers_wanted(config: NodeConfig) -> bool:
+    """Whether RPC worker processes serve ``rpc_address`` (docs/rpc-workers.md). Workers need
+    a TCP address: with another endpoint type the default (unset) keeps the single process,
+    and an explicit ``rpc_workers`` is a one-line start-up failure."""
+    if config.rpc.worker_count(config.dev_mode) == 0:
+        return False
+    try:
+        parse_tcp_endpoint(config.rpc.address)
+    except ValueError as e:
+        if config.rpc.workers is None:
+            return False
+        raise StartupError(f"rpc_workers={config.rpc.workers}: {e}") from None
+    return True
 
 
 def start_external_node(config, reactor, node, chain, status, registry, l1, http_client):

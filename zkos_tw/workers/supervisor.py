@@ -22,6 +22,7 @@ from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
 
 import zkos_tw
+from zkos_tw.launcher import StartupError
 from zkos_tw.rpc.worker import LINK_FD, LISTEN_FD
 
 log = Logger()
@@ -137,7 +138,10 @@ class RpcWorkers(Service):
         self._pending_restarts: dict[int, object] = {}
 
     def startService(self):
-        self._socket = listening_socket(self.address)
+        try:
+            self._socket = listening_socket(self.address)
+        except OSError as e:
+            raise StartupError(f"rpc_address {self.address}: {e.strerror or e}") from None
         super().startService()
         for index in range(self.count):
             self._spawn(index)
