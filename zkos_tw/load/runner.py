@@ -210,9 +210,9 @@ class LoadRun:
             try:
                 for index, batch in queue:
                     if config.rate:
-                        due = start + index * config.batch_size / config.rate
-                        if due > clock.seconds():
-                            await _sleep(clock, due - clock.seconds())
+                        wait = start + index * config.batch_size / config.rate - clock.seconds()
+                        if wait > 0:  # one reading of the clock: never a negative delay
+                            await _sleep(clock, wait)
                     if config.duration is not None and clock.seconds() - start >= config.duration:
                         return
                     while config.max_pending and len(watcher.in_flight) >= config.max_pending:

@@ -181,9 +181,9 @@ class StateReader:
         start = self.clock.seconds()
         index = 0
         while not self._stopped:
-            due = start + index / self.rate
-            if due > self.clock.seconds():
-                await _sleep(self.clock, due - self.clock.seconds())
+            wait = start + index / self.rate - self.clock.seconds()
+            if wait > 0:
+                await _sleep(self.clock, wait)
                 continue
             if self._in_flight < self.max_in_flight:
                 ensureDeferred(self._one(index))
