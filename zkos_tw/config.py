@@ -172,7 +172,7 @@ class RpcConfig:
         None,
         v.non_negative_int,
         "RPC worker processes sharing rpc_address (0: the RPC runs in the node process; "
-        "unset: one per core, 0 with --dev)",
+        "unset: one per core but one, at least 1; 0 with --dev)",
         optional=True,
     )
 
@@ -180,7 +180,10 @@ class RpcConfig:
         """How many RPC worker processes to run (docs/rpc-workers.md); 0: the RPC is served by
         the node process itself, as before workers existed."""
         if self.workers is None:
-            return 0 if dev_mode else (os.cpu_count() or 1)
+            # One core is left to the sequencer: on 2 cores, 2 workers lowered included TPS by
+            # 10-40 % against none, 1 worker kept it and raised the mixed load's by ~1.5x
+            # (docs/load.md, "RPC workers").
+            return 0 if dev_mode else max(1, (os.cpu_count() or 1) - 1)
         return self.workers
 
     def inclusion_wait(self, dev_mode: bool) -> float:

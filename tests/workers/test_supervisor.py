@@ -38,8 +38,8 @@ class EndpointTests(SynchronousTestCase):
 
 class WantedTests(SynchronousTestCase):
     def test_defaults(self):
-        """Unset: one per core on a main node, none with --dev; 0 means none."""
-        self.assertEqual(load_config({}).rpc.worker_count(False), os.cpu_count() or 1)
+        """Unset: one per core but one (at least 1) on a main node, none with --dev."""
+        self.assertEqual(load_config({}).rpc.worker_count(False), max(1, (os.cpu_count() or 1) - 1))
         self.assertEqual(load_config({}, dev_mode=True).rpc.worker_count(True), 0)
         self.assertEqual(load_config({"rpc_workers": "3"}, dev_mode=True).rpc.worker_count(True), 3)
         self.assertFalse(rpc_workers_wanted(load_config({"rpc_workers": "0"})))
