@@ -8,7 +8,9 @@
 3. Prints both results, the CPU seconds each peer's process used during its run, and
    ``ours / anvil`` for the included TPS.
 
-The peers run one after the other, never at the same time, so neither takes CPU from the
+``--rpc-workers 0,2`` runs our node once per worker count (``ours-workers-N``); ``--kind erc20``
+and ``--kind mixed`` (ETH and token transfers alternating, plus state readers at
+``--read-rate``) always run with anvil. The peers run one after the other, never at the same time, so neither takes CPU from the
 other. ``--profile-node DIR`` records our node with py-spy (``py-spy record``, all threads) while
 it is under load and writes ``DIR/node.py-spy.txt`` and the top functions to the JSON.
 ``--rpc-calls N`` first times N single and N batched ``eth_blockNumber`` calls on each peer:
@@ -67,11 +69,36 @@ def wait_rpc(url: str, process: subprocess.Popen, log_path: str, timeout: float 
 
 
 def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and its waited-for children, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    """utime + stime of a process, its waited-for children and its live children (the RPC
+    workers), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(x) for x in fields[11:15]) / ticks
+    total = 0.0
+    for child in [pid, *child_pids(pid)]:
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15]) / ticks
+    return total
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live children of ``pid`` other than anvil (whose CPU is the L1's, not the node's)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+    found = []
+    for child in children:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                if b"zkos_tw.rpc.worker" in f.read():
+                    found.append(child)
+        except OSError:
+            pass
+    return found
 
 
 class Peer:
@@ -103,7 +130,9 @@ class Peer:
         self._log.close()
 
 
-def start_ours(workdir: str, genesis: str, dev: bool, pipeline: bool = True) -> Peer:
+def start_ours(
+    workdir: str, genesis: str, dev: bool, pipeline: bool = True, workers: int | None = None
+) -> Peer:
     twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
     rpc_port = free_port()
     args = [
@@ -126,9 +155,13 @@ def start_ours(workdir: str, genesis: str, dev: bool, pipeline: bool = True) -> 
     args += ["--prover-api-address", f"127.0.0.1:{free_port()}"]
     if not pipeline:
         args += ["--l1-sender-enabled", "false"]
+    if workers is not None:
+        args += ["--rpc-workers", str(workers)]
     env = dict(os.environ)
     env.setdefault("ZKOS_TOOLS_DIR", os.path.join(REPO_ROOT, ".tools"))
     name = "zkos" if pipeline else "zkos-no-pipeline"
+    if workers is not None:
+        name += f"-workers-{workers}"
     return Peer(name, args, f"http://127.0.0.1:{rpc_port}", workdir, env)
 
 
@@ -275,7 +308,20 @@ def main(argv=None) -> int:
     parser.add_argument("--senders", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--kind", default="transfer", choices=("transfer", "erc20"))
+    parser.add_argument("--kind", default="transfer", choices=("transfer", "erc20", "mixed"))
+    parser.add_argument(
+        "--read-rate",
+        type=float,
+        default=None,
+        help="state reads per second during the load (default: 200 for --kind mixed, else none)",
+    )
+    parser.add_argument(
+        "--rpc-workers",
+        default=None,
+        metavar="N,M",
+        help="run ours once per value with --rpc-workers N (results as ours-workers-N); "
+        "default: once, with the node's default",
+    )
     parser.add_argument("--client", default="raw", choices=("raw", "treq"))
     parser.add_argument("--rate", type=float, default=None, help="pace submission (tx/s)")
     parser.add_argument("--timeout", type=float, default=120.0)
@@ -305,6 +351,21 @@ def main(argv=None) -> int:
     unknown = set(peers) - {"ours", "ours-no-pipeline", "anvil"}
     if unknown:
         parser.error(f"unknown peers: {', '.join(sorted(unknown))}")
+    if args.kind != "transfer" and "anvil" not in peers:
+        parser.error(f"--kind {args.kind} runs with anvil in the same run (add it to --peers)")
+    worker_counts = (
+        [None] if args.rpc_workers is None else [int(n) for n in args.rpc_workers.split(",")]
+    )
+    read_rate = (
+        args.read_rate if args.read_rate is not None else (200.0 if args.kind == "mixed" else None)
+    )
+    # ours with each worker count, in the order asked; anvil where --peers puts it
+    runs = []
+    for name in peers:
+        if name == "ours":
+            runs += [("ours" if n is None else f"ours-workers-{n}", n) for n in worker_counts]
+        else:
+            runs.append((name, None))
     if "anvil" in peers:
         try:
             find_anvil(None)
@@ -319,6 +380,7 @@ def main(argv=None) -> int:
         client=args.client,
         timeout=args.timeout,
         rate=args.rate,
+        read_rate=read_rate,
     )
     output = {
         "benchmark": "load",
@@ -330,6 +392,8 @@ def main(argv=None) -> int:
             "kind": args.kind,
             "client": args.client,
             "rate": args.rate,
+            "read_rate": read_rate,
+            "rpc_workers": args.rpc_workers,
             "anvil_block_time": args.anvil_block_time,
             "ours_dev": not args.no_dev,
         },
@@ -338,11 +402,11 @@ def main(argv=None) -> int:
     workdir = tempfile.mkdtemp(prefix="zkos-bench-load-")
 
     async def run_all(reactor):
-        for name in peers:
+        for name, workers in runs:
             url_config = config
-            if name in ("ours", "ours-no-pipeline"):
-                pipeline = name == "ours"
-                peer = start_ours(workdir, args.genesis, not args.no_dev, pipeline)
+            if name != "anvil":
+                pipeline = name != "ours-no-pipeline"
+                peer = start_ours(workdir, args.genesis, not args.no_dev, pipeline, workers)
                 profile_dir = args.profile_node
             else:
                 peer = start_anvil(workdir, args.anvil_block_time)
@@ -363,11 +427,13 @@ def main(argv=None) -> int:
             raise
     shutil.rmtree(workdir, ignore_errors=True)
     output["machine"]["loadavg_after"] = os.getloadavg()[0]
-    if "ours" in output and "anvil" in output:
-        ours, anvil = output["ours"]["included_tps"], output["anvil"]["included_tps"]
-        output["included_tps_ratio_ours_to_anvil"] = (
-            round(ours / anvil, 3) if ours and anvil else None
-        )
+    if "anvil" in output:
+        anvil = output["anvil"]["included_tps"]
+        for name, _ in runs:
+            if name.startswith("ours") and name in output:
+                ours = output[name]["included_tps"]
+                key = "included_tps_ratio_" + name.replace("-", "_") + "_to_anvil"
+                output[key] = round(ours / anvil, 3) if ours and anvil else None
     if "ours" in output and "ours-no-pipeline" in output:
         on, off = output["ours"]["included_tps"], output["ours-no-pipeline"]["included_tps"]
         output["included_tps_ratio_pipeline_on_to_off"] = round(on / off, 3) if on and off else None

@@ -62,6 +62,8 @@ from zkos_tw.sequencer.sink import BlockSink
 from zkos_tw.sequencer.tip import ChainTip
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
+from zkos_tw.workers import create_rpc_workers_from_config
+from zkos_tw.workers.supervisor import parse_tcp_endpoint
 
 log = Logger()
 
@@ -180,8 +182,31 @@ def start_main_node(
     create_replay_server(
         config.sequencer, reactor, chain.storage, sink, registry=registry
     ).setServiceParent(node)
-    create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
+    if forward_transactions is None and rpc_workers_wanted(config):
+        workers, gateway = create_rpc_workers_from_config(
+            config, reactor, mempool=mempool, backend=backend, inclusion=inclusion
+        )
+        sink.add_listener(gateway.block_stored)
+        backend.workers_gateway = gateway
+        workers.setServiceParent(node)
+    else:
+        create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)
     return sequencer, backend, sink
+
+
+def rpc_workers_wanted(config: NodeConfig) -> bool:
+    """Whether RPC worker processes serve ``rpc_address`` (docs/rpc-workers.md). Workers need
+    a TCP address: with another endpoint type the default (unset) keeps the single process,
+    and an explicit ``rpc_workers`` is a one-line start-up failure."""
+    if config.rpc.worker_count(config.dev_mode) == 0:
+        return False
+    try:
+        parse_tcp_endpoint(config.rpc.address)
+    except ValueError as e:
+        if config.rpc.workers is None:
+            return False
+        raise StartupError(f"rpc_workers={config.rpc.workers}: {e}") from None
+    return True
 
 
 def start_external_node(config, reactor, node, chain, status, registry, l1, http_client):
@@ -542,6 +567,11 @@ class L1Side(Service):
             max_blocks=self._config.l1_watcher.max_blocks_to_process,
         ).setServiceParent(node)
         backend.set_batch_progress(progress)
+        gateway = getattr(backend, "workers_gateway", None)
+        if gateway is not None:
+            # safe / finalized moved: the workers answer them from HEAD pushes.
+            progress.add_listener(gateway.block_stored)
+            gateway.block_stored(None)  # the workers follow L1 batches from now on
         self.batch_progress = progress
         self._status.add_section("l1_batches", progress.as_json)
 

@@ -2,6 +2,9 @@
 record format (golden bytes), persistence across re-opening, and corrupt records."""
 
 import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,6 +103,25 @@ class LMDBBatchStoreTests(BatchStoreMixin, SynchronousTestCase):
         store = LMDBBatchStore(directory)
         store.close()
         self.assertTrue((directory / FILE_NAME).is_file())
+
+    def test_readonly_reader_beside_the_writer(self):
+        """A read-only store in another process (an RPC worker) sees what the writer put;
+        none is opened where the writer has not made the store yet."""
+        directory = os.path.abspath(self.mktemp())
+        self.assertRaises(lmdb.Error, LMDBBatchStore, directory, readonly=True)
+        writer = LMDBBatchStore(directory)
+        self.addCleanup(writer.close)
+        writer.put(meta(1, 1, 3))
+        writer.put(meta(2, 4, 6))
+        script = (
+            "import sys; from zkos_tw.batcher.batch_store import LMDBBatchStore as S; "
+            "s = S(sys.argv[1], readonly=True); "
+            "print(s.last_batch().number, s.batch_for_block(5), s.batch(1).last_block_number)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", script, directory], capture_output=True, text=True, check=True
+        )
+        self.assertEqual(out.stdout.split(), ["2", "2", "3"])
 
     def test_survives_reopen(self):
         """Batches are there after closing and re-opening the store."""

@@ -201,12 +201,16 @@ class NodeProcess:
         """anvil processes serving this node's L1 port."""
         return find_processes("anvil", "--port", str(self.l1_port))
 
+    def worker_pids(self) -> list[int]:
+        """RPC worker processes (``rpc_workers``) serving this node's data directory."""
+        return find_processes("zkos_tw.rpc.worker", os.path.join(self.workdir, "db"))
+
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 
     def cleanup(self) -> None:
         """Kill whatever is left (node and its anvil), so a failed test leaks nothing."""
-        for pid in self.anvil_pids():
+        for pid in self.anvil_pids() + self.worker_pids():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

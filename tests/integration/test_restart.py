@@ -151,3 +151,14 @@ def served_chain_one(w3: Web3, number: int) -> dict:
     block = w3.eth.get_block(number)
     balances = {a: w3.eth.get_balance(a, block_identifier=number) for a in RECIPIENTS}
     return {number: (bytes(block.hash), balances)}
+
+
+class RestartWithWorkersTests(RestartTests):
+    """The same stops and restarts with the RPC served by two worker processes: a killed node
+    takes its workers with it (their link closes), and the restarted node's workers serve
+    every block that was served before."""
+
+    def node(self) -> NodeProcess:
+        node = NodeProcess(os.path.abspath(self.mktemp()), ["--rpc-workers", "2"])
+        self.addCleanup(node.cleanup)
+        return node

@@ -102,6 +102,20 @@ class LoadPlanTests(TestCase):
         self.assertTrue(all(t.data[:4] == token.TRANSFER_SELECTOR for t in txs))
         self.assertTrue(all(t.gas == token.TRANSFER_GAS for t in txs))
 
+    def test_mixed_alternates_transfers_and_token_calls(self):
+        """``mixed``: even transactions move ETH, odd ones call the token's transfer."""
+        senders = derive_signers(b"m", 2)
+        plan = LoadPlan(senders, [0, 0], 4, "mixed", FEES, 270, b"s", token_address=b"\x77" * 20)
+        txs = [decode(t) for t in plan.transactions]
+        self.assertEqual([t.value for t in txs], [1, 0, 1, 0])
+        self.assertEqual([t.to == b"\x77" * 20 for t in txs], [False, True, False, True])
+        self.assertEqual([t.data[:4] for t in txs[1::2]], [token.TRANSFER_SELECTOR] * 2)
+
+    def test_mixed_needs_token(self):
+        self.assertRaises(
+            ValueError, LoadPlan, derive_signers(b"v", 1), [0], 1, "mixed", FEES, 270, b""
+        )
+
     def test_erc20_needs_token(self):
         self.assertRaises(
             ValueError, LoadPlan, derive_signers(b"v", 1), [0], 1, "erc20", FEES, 270, b""

@@ -7,7 +7,7 @@ from twisted.trial.unittest import TestCase
 from tests.load.fake_chain import FakeChain
 from zkos_tw.load.client import JsonRpcClient
 from zkos_tw.load.stats import RunRecord
-from zkos_tw.load.watch import MAX_BLOCKS, BlockNumberSampler, InclusionWatcher
+from zkos_tw.load.watch import MAX_BLOCKS, BlockNumberSampler, InclusionWatcher, StateReader
 
 
 def result_of(deferred):
@@ -74,3 +74,34 @@ class SamplerTests(TestCase):
         self.assertIsNone(result_of(running))
         self.assertEqual(len(record.block_number_latencies), 3)
         self.assertEqual(record.block_number_errors, 1)
+
+
+class StateReaderTests(TestCase):
+    def test_reads_at_the_rate_until_stopped(self):
+        """Calls start at ``rate`` per second; eth_getBalance timed, failures counted; the
+        result carries them under ``reads``."""
+        clock = Clock()
+        chain = FakeChain()
+        record = RunRecord()
+        reader = StateReader(JsonRpcClient(chain), clock, record, 20.0, ["0x" + "11" * 20])
+        running = ensureDeferred(reader.run())
+        for _ in range(10):
+            clock.advance(0.05)
+        chain.fail_http = True
+        clock.advance(0.05)
+        reader.stop()
+        clock.advance(0.05)
+        self.assertIsNone(result_of(running))
+        self.assertEqual(len(record.read_latencies["eth_getBalance"]), 10)
+        self.assertEqual(record.read_errors, 1)
+        reads = record.result()["reads"]
+        self.assertEqual(reads["rate"], 20.0)
+        self.assertEqual(reads["latency_ms"]["eth_getBalance"]["samples"], 10)
+
+    def test_token_reads_alternate_with_balances(self):
+        reader = StateReader(None, Clock(), RunRecord(), 1.0, ["0x" + "ab" * 20], "0x" + "77" * 20)
+        self.assertEqual(reader._request(0), ("eth_getBalance", ["0x" + "ab" * 20, "latest"]))
+        method, (call, tag) = reader._request(1)
+        self.assertEqual(method, "eth_call")
+        self.assertEqual(call["to"], "0x" + "77" * 20)
+        self.assertEqual(call["data"], "0x70a08231" + "00" * 12 + "ab" * 20)

@@ -85,11 +85,23 @@ def check_successor(previous: BatchMetadata | None, meta: BatchMetadata) -> None
 
 @implementer(IBatchStore)
 class LMDBBatchStore:
-    """Batches in ``<directory>/batches.lmdb`` (created if missing)."""
+    """Batches in ``<directory>/batches.lmdb`` (created if missing).
 
-    def __init__(self, directory: str | os.PathLike, *, map_size: int = MAP_SIZE) -> None:
-        os.makedirs(directory, exist_ok=True)
+    ``readonly=True`` opens an existing store for reading only (an RPC worker process beside
+    the node); it raises ``lmdb.Error`` when there is none yet."""
+
+    def __init__(
+        self, directory: str | os.PathLike, *, map_size: int = MAP_SIZE, readonly: bool = False
+    ) -> None:
         self.path = os.path.join(os.fspath(directory), FILE_NAME)
+        if readonly:
+            self._env = lmdb.open(
+                self.path, subdir=False, map_size=map_size, max_dbs=2, readonly=True
+            )
+            self._batches = self._env.open_db(_BATCHES, create=False)
+            self._last_blocks = self._env.open_db(_LAST_BLOCKS, create=False)
+            return
+        os.makedirs(directory, exist_ok=True)
         self._env = lmdb.open(self.path, subdir=False, map_size=map_size, max_dbs=2)
         self._batches = self._env.open_db(_BATCHES)
         self._last_blocks = self._env.open_db(_LAST_BLOCKS)

@@ -61,7 +61,14 @@ class Options(usage.Options):
         ["batch-size", None, "100", "eth_sendRawTransaction requests per JSON-RPC batch"],
         ["connections", None, "4", "HTTP connections (and batches in flight) for submission"],
         ["max-pending", None, None, "Hold back while this many of ours wait for a block"],
-        ["kind", None, "transfer", "transfer (ETH) or erc20 (deploys TestToken)"],
+        [
+            "kind",
+            None,
+            "transfer",
+            "transfer (ETH), erc20 (deploys TestToken) or mixed (ETH and token transfers, "
+            "alternating)",
+        ],
+        ["read-rate", None, None, "State reads per second meanwhile (eth_getBalance, eth_call)"],
         ["client", None, "raw", "HTTP client: raw (ours, keep-alive) or treq (persistent pool)"],
         ["timeout", None, "60", "Seconds to wait for inclusion after the last submission"],
         ["priority-fee", None, "0", "maxPriorityFeePerGas in wei"],
@@ -76,7 +83,7 @@ class Options(usage.Options):
         for name in ("senders", "txs", "batch-size", "connections", "max-pending"):
             _number(self, name, int, 1)
         _number(self, "priority-fee", int, 0)
-        for name in ("duration", "rate", "timeout"):
+        for name in ("duration", "rate", "timeout", "read-rate"):
             _number(self, name, float, 0.001)
         if self["seed"] is not None:
             try:
@@ -107,6 +114,7 @@ class Options(usage.Options):
             client=self["client"],
             max_pending=self["max-pending"],
             priority_fee=self["priority-fee"],
+            read_rate=self["read-rate"],
             seed=None if self["seed"] is None else bytes.fromhex(self["seed"].removeprefix("0x")),
         )
 

@@ -25,7 +25,9 @@ TRANSFER_VALUE = 1
 #: token units each sender receives for an ``erc20`` run (far more than its transfers move)
 TOKENS_PER_SENDER = 10**24
 TOKEN_AMOUNT = 1
-KINDS = ("transfer", "erc20")
+KINDS = ("transfer", "erc20", "mixed")
+#: kinds that deploy ``TestToken`` and give every sender tokens
+TOKEN_KINDS = ("erc20", "mixed")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def split_counts(total: int, senders: int) -> list[int]:
 def sender_cost(count: int, kind: str, fees: Fees) -> int:
     """Wei a sender needs for ``count`` transactions of ``kind`` at ``fees`` (worst case)."""
     gas = TRANSFER_GAS if kind == "transfer" else token.TRANSFER_GAS
-    value = TRANSFER_VALUE if kind == "transfer" else 0
+    value = TRANSFER_VALUE if kind != "erc20" else 0  # mixed: the worst of both
     return count * (gas * fees.max_fee + value)
 
 
@@ -84,7 +86,7 @@ class Funding:
         nonce = rich_nonce
         common = dict(chain_id=chain_id, max_priority_fee=fees.max_priority_fee)
         self.amounts = [sender_cost(c, kind, fees) * 11 // 10 + 1 for c in counts]
-        if kind == "erc20":
+        if kind in TOKEN_KINDS:
             self.token_address = create_address(rich.address_bytes, nonce)
             supply = TOKENS_PER_SENDER * len(senders)
             self.transactions.append(
@@ -110,7 +112,7 @@ class Funding:
                 )
             )
             nonce += 1
-        if kind == "erc20":
+        if kind in TOKEN_KINDS:
             for sender in senders:
                 self.transactions.append(
                     rich.sign_1559(
@@ -124,7 +126,7 @@ class Funding:
                 )
                 nonce += 1
         gas = TRANSFER_GAS * len(senders)
-        if kind == "erc20":
+        if kind in TOKEN_KINDS:
             gas += token.DEPLOY_GAS + token.TRANSFER_GAS * len(senders)
         #: wei the rich account needs (values plus worst-case fees)
         self.total_cost = sum(self.amounts) + gas * fees.max_fee
@@ -151,15 +153,16 @@ class LoadPlan:
     ):
         if kind not in KINDS:
             raise ValueError(f"unknown kind {kind!r} ({' or '.join(KINDS)})")
-        if kind == "erc20" and token_address is None:
-            raise ValueError("an erc20 plan needs the token address")
+        if kind in TOKEN_KINDS and token_address is None:
+            raise ValueError(f"an {kind} plan needs the token address")
         self.transactions: list[SignedTx] = []
         for i in range(total):
             sender_index = i % len(senders)
             sender = senders[sender_index]
             nonce = nonces[sender_index] + i // len(senders)
             to = recipient(seed, i)
-            if kind == "transfer":
+            # mixed: even transactions are ETH transfers, odd ones token transfers.
+            if kind == "transfer" or (kind == "mixed" and i % 2 == 0):
                 tx = sender.sign_1559(
                     chain_id=chain_id,
                     nonce=nonce,

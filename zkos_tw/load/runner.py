@@ -25,7 +25,7 @@ from zkos_tw.load.client import JsonRpcClient, RpcError, make_client, split_answ
 from zkos_tw.load.plan import Batch, Funding, LoadPlan, fees_for, make_batches, split_counts
 from zkos_tw.load.signing import Signer, derive_signers
 from zkos_tw.load.stats import RunRecord
-from zkos_tw.load.watch import BlockNumberSampler, InclusionWatcher
+from zkos_tw.load.watch import BlockNumberSampler, InclusionWatcher, StateReader
 
 RICH_KEY = "0x7726827caac94a7f9e1b160f7ea819f172f7b6f9d2a97f992c38edeab82d4110"
 #: the JSON-RPC servers we meet refuse batches above 1000 requests
@@ -54,6 +54,9 @@ class LoadConfig:
     seed: bytes | None = None
     poll_interval: float = 0.02
     sample_interval: float = 0.05
+    #: state reads per second during the load (``StateReader``: eth_getBalance, and eth_call
+    #: of the token's balanceOf for the token kinds); None: no readers
+    read_rate: float | None = None
 
 
 def _sleep(clock, seconds: float):
@@ -133,6 +136,8 @@ class LoadRun:
                 f"this run needs {funding.total_cost} wei"
             )
         record.funding_blocks = await self._fund(control, funding)
+        self._read_owners = [s.address for s in senders]
+        self._token = None if funding.token_address is None else "0x" + funding.token_address.hex()
         nonces = await self._nonces(control, senders)
         signing = time.perf_counter()
         plan = LoadPlan(
@@ -205,9 +210,9 @@ class LoadRun:
             try:
                 for index, batch in queue:
                     if config.rate:
-                        due = start + index * config.batch_size / config.rate
-                        if due > clock.seconds():
-                            await _sleep(clock, due - clock.seconds())
+                        wait = start + index * config.batch_size / config.rate - clock.seconds()
+                        if wait > 0:  # one reading of the clock: never a negative delay
+                            await _sleep(clock, wait)
                     if config.duration is not None and clock.seconds() - start >= config.duration:
                         return
                     while config.max_pending and len(watcher.in_flight) >= config.max_pending:
@@ -231,6 +236,13 @@ class LoadRun:
 
         watching = ensureDeferred(watcher.run(finished))
         sampling = ensureDeferred(sampler.run())
+        reader = reading = read_client = None
+        if config.read_rate:
+            read_client = self._client_factory(config.rpc_url, 4)
+            reader = StateReader(
+                read_client, clock, record, config.read_rate, self._read_owners, self._token
+            )
+            reading = ensureDeferred(reader.run())
         workers = [ensureDeferred(worker()) for _ in range(config.connections)]
         try:
             results = await DeferredList(workers, consumeErrors=True)
@@ -242,6 +254,10 @@ class LoadRun:
             watcher.stop()
             sampler.stop()
             await sampling
+            if reader is not None:
+                reader.stop()
+                await reading
+                await read_client.close()
         record.client_cpu_seconds = self._cpu_time() - cpu_start
 
     def _show_progress(self) -> None:

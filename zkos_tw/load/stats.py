@@ -78,6 +78,12 @@ class RunRecord:
     sign_seconds: float = 0.0
     client_cpu_seconds: float | None = None
     timed_out: bool = False
+    #: method -> round trips of the state readers (``read_rate``); empty when none ran
+    read_latencies: dict[str, list[float]] = field(default_factory=dict)
+    read_errors: int = 0
+    #: reads not started because ``max_in_flight`` were still unanswered
+    read_skipped: int = 0
+    read_rate: float | None = None
 
     def record_error(self, message: str, count: int = 1) -> None:
         self.errors[error_key(message)] += count
@@ -104,7 +110,7 @@ class RunRecord:
         first_block = min(self.blocks) if self.blocks else None
         last_block = max(self.blocks) if self.blocks else None
         span = (last_block - first_block + 1) if self.blocks else 0
-        return {
+        result = {
             "version": RESULT_VERSION,
             "chain_id": self.chain_id,
             "kind": self.kind,
@@ -156,3 +162,19 @@ class RunRecord:
             if self.client_cpu_seconds is None
             else round(self.client_cpu_seconds, 3),
         }
+        if self.read_rate:
+            result["reads"] = {
+                "rate": self.read_rate,
+                "errors": self.read_errors,
+                "skipped": self.read_skipped,
+                "latency_ms": {
+                    method: {
+                        "samples": len(values),
+                        "p50": _ms(percentile(values, 0.5)),
+                        "p99": _ms(percentile(values, 0.99)),
+                        "max": _ms(max(values, default=None)),
+                    }
+                    for method, values in sorted(self.read_latencies.items())
+                },
+            }
+        return result

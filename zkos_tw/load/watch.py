@@ -12,7 +12,7 @@ seconds, on a third connection: the RPC's responsiveness while the node is under
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import deferLater
 
 from zkos_tw.load.client import JsonRpcClient, RpcError
@@ -123,3 +123,72 @@ class BlockNumberSampler:
             except RpcError:
                 self.record.block_number_errors += 1
             await _sleep(self.clock, self.interval)
+
+
+class StateReader:
+    """Reads state at a fixed ``rate`` (calls per second) until stopped, alternating
+    ``eth_getBalance`` of the senders and, with a ``token``, ``eth_call`` of its ``balanceOf``:
+    the read traffic of a mixed load. Each call starts at its due time whether or not the
+    previous one answered (up to ``max_in_flight``), so a slow node does not lower the rate."""
+
+    def __init__(
+        self,
+        client: JsonRpcClient,
+        clock,
+        record: RunRecord,
+        rate: float,
+        owners: list[str],
+        token: str | None = None,
+        max_in_flight: int = 64,
+    ):
+        self.client = client
+        self.clock = clock
+        self.record = record
+        self.rate = rate
+        self.owners = owners
+        self.token = token
+        self.max_in_flight = max_in_flight
+        self._stopped = False
+        self._in_flight = 0
+        self._finished = Deferred()
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _request(self, index: int) -> tuple[str, list]:
+        owner = self.owners[index % len(self.owners)]
+        if self.token is not None and index % 2:
+            data = "0x70a08231" + owner[2:].lower().rjust(64, "0")
+            return "eth_call", [{"to": self.token, "data": data}, "latest"]
+        return "eth_getBalance", [owner, "latest"]
+
+    async def _one(self, index: int) -> None:
+        method, params = self._request(index)
+        started = self.clock.seconds()
+        self._in_flight += 1
+        try:
+            await self.client.call(method, params)
+            self.record.read_latencies.setdefault(method, []).append(self.clock.seconds() - started)
+        except Exception:  # noqa: BLE001 - an RPC error or a dropped connection: counted
+            self.record.read_errors += 1
+        finally:
+            self._in_flight -= 1
+            if self._stopped and self._in_flight == 0 and not self._finished.called:
+                self._finished.callback(None)
+
+    async def run(self) -> None:
+        self.record.read_rate = self.rate
+        start = self.clock.seconds()
+        index = 0
+        while not self._stopped:
+            wait = start + index / self.rate - self.clock.seconds()
+            if wait > 0:
+                await _sleep(self.clock, wait)
+                continue
+            if self._in_flight < self.max_in_flight:
+                ensureDeferred(self._one(index))
+            else:
+                self.record.read_skipped += 1  # the node is that far behind
+            index += 1
+        if self._in_flight:
+            await self._finished

@@ -57,14 +57,22 @@ class RpcServer:
 
     app = Klein()
 
-    def __init__(self, dispatcher: Dispatcher, max_request_bytes: int, websocket_resource=None):
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        max_request_bytes: int,
+        websocket_resource=None,
+        extra_headers: dict | None = None,
+    ):
         self.dispatcher = dispatcher
         self.max_request_bytes = max_request_bytes
         self.websocket_resource = websocket_resource
+        # Sent with every answer: an RPC worker names itself (``x-zkos-rpc-worker``).
+        self.headers = {**CORS_HEADERS, **(extra_headers or {})}
 
     @app.route("/", branch=True)
     async def rpc(self, request):
-        for name, value in CORS_HEADERS.items():
+        for name, value in self.headers.items():
             request.setHeader(name, value)
         method = request.method
         upgrade = (request.getHeader(b"upgrade") or b"").lower()
@@ -193,8 +201,17 @@ class RpcService(StreamServerEndpointService):
         return super().stopService()
 
 
-def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batch_size=None):
-    """The pieces of the RPC server: ``(site, filters, dispatcher)`` (no listening)."""
+def build_rpc(
+    config,
+    backend,
+    reactor,
+    registry: CollectorRegistry,
+    *,
+    max_batch_size=None,
+    extra_headers: dict | None = None,
+):
+    """The pieces of the RPC server: ``(site, filters, dispatcher)`` (no listening);
+    ``extra_headers`` go with every HTTP answer."""
     max_request_bytes = config.max_request_size * MIB
     table = MethodTable()
     filters = FilterRegistry(
@@ -232,7 +249,7 @@ def build_rpc(config, backend, reactor, registry: CollectorRegistry, *, max_batc
     from autobahn.twisted.resource import WebSocketResource
 
     ws = WebSocketResource(websocket_factory(dispatcher, max_request_bytes, reactor))
-    server = RpcServer(dispatcher, max_request_bytes, ws)
+    server = RpcServer(dispatcher, max_request_bytes, ws, extra_headers)
     site = RpcSite(server.app.resource(), max_request_bytes, reactor=reactor)
     return site, filters, dispatcher
 

@@ -135,6 +135,8 @@ class NodeBackend:
         self._now = now
         self._block_listeners: list = []
         self._batch_progress = None
+        #: The ``SequencerGateway`` when RPC worker processes serve the API (``zkos_tw.node``).
+        self.workers_gateway = None
         self._batch_store = None
         self._pending_listeners: list = []
         self._receipts_cache: OrderedDict = OrderedDict()
@@ -206,7 +208,7 @@ class NodeBackend:
             return None
         transactions = None
         if full:
-            transactions = [self.transaction_by_hash(h) for h in stored.tx_hashes]
+            transactions = [self._stored_transaction_object(h) for h in stored.tx_hashes]
             if any(t is None for t in transactions):
                 raise BackendError("block not found")
         return make_block_object(stored.block_hash, header, stored.tx_hashes, transactions)
@@ -220,6 +222,10 @@ class NodeBackend:
         ptx = self._pooled(tx_hash)
         if ptx is not None:
             return transaction_object(ptx.tx, ptx.sender, ptx.hash)
+        return self._stored_transaction_object(tx_hash)
+
+    def _stored_transaction_object(self, tx_hash: bytes):
+        """The RPC object of a transaction in a stored block, or None."""
         location = self._storage.tx_location(tx_hash)
         if location is None:
             return None
@@ -246,6 +252,10 @@ class NodeBackend:
         ptx = self._mempool.by_sender_and_nonce(sender, nonce)
         if ptx is not None:
             return transaction_object(ptx.tx, ptx.sender, ptx.hash)
+        return self._mined_by_sender_and_nonce(sender, nonce)
+
+    def _mined_by_sender_and_nonce(self, sender: bytes, nonce: int):
+        """The stored transaction of ``sender`` with ``nonce``, or None."""
         # A mined one: only a linear scan could find it without a sender index; walk back from
         # the tip while the sender's nonce at the block is above ``nonce``.
         number = self.latest_block_number()
@@ -260,7 +270,7 @@ class NodeBackend:
                 lo = mid + 1
         stored = self._storage.block(lo)
         for tx_hash in stored.tx_hashes:
-            tx = self.transaction_by_hash(tx_hash)
+            tx = self._stored_transaction_object(tx_hash)
             if tx["from"] == "0x" + sender.hex() and int(tx["nonce"], 16) == nonce:
                 return tx
         return None

@@ -1,0 +1,90 @@
+"""The worker <-> sequencer frames, version 1: golden bytes, round trips, refusals."""
+
+from __future__ import annotations
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from zkos_tw.workers import frames as f
+
+HASH = bytes(range(32))
+SENDER = bytes([0xAA]) * 20
+
+
+class GoldenBytesTests(SynchronousTestCase):
+    def test_submit(self):
+        """Header (version 1, kind 1, length), request, count, hash, sender, length, raw."""
+        data = f.encode_submit(7, [f.Submission(HASH, SENDER, b"\x02\xc0")])
+        self.assertEqual(
+            data.hex(),
+            "0101"
+            + "00000040"
+            + "00000007"
+            + "0001"
+            + HASH.hex()
+            + "aa" * 20
+            + "00000002"
+            + "02c0",
+        )
+        self.assertEqual(f.decode_submit(data[6:]), (7, [f.Submission(HASH, SENDER, b"\x02\xc0")]))
+
+    def test_answers(self):
+        """A hash is ``00 hash``, an error ``01 length text``."""
+        data = f.encode_answers(1, [HASH, "nonce too low"])
+        self.assertEqual(
+            data.hex(),
+            "0102" + "00000037" + "00000001" + "0002" + "00" + HASH.hex() + "01" + "000d"
+            + b"nonce too low".hex(),
+        )  # fmt: skip
+        self.assertEqual(f.decode_answers(data[6:]), (1, [HASH, "nonce too low"]))
+
+    def test_query_and_reply(self):
+        query = f.encode_query(2, f.PENDING_NONCE, SENDER)
+        self.assertEqual(query.hex(), "0103" + "00000019" + "00000002" + "01" + "aa" * 20)
+        self.assertEqual(f.decode_query(query[6:]), (2, f.PENDING_NONCE, SENDER))
+        reply = f.encode_reply(2, f.encode_u64(5))
+        self.assertEqual(reply.hex(), "0104" + "0000000d" + "00000002" + "01" + "0000000000000005")
+        self.assertEqual(f.decode_reply(reply[6:]), (2, f.encode_u64(5)))
+        self.assertEqual(f.encode_reply(3, None).hex(), "0104" + "00000005" + "00000003" + "00")
+        self.assertEqual(f.decode_reply(f.encode_reply(3, None)[6:]), (3, None))
+
+    def test_head_pending_watch(self):
+        head = f.encode_head(f.Head(10, 8, 6))
+        self.assertEqual(
+            head.hex(), "0105" + "00000029" + "%016x%016x%016x" % (10, 8, 6) + "00" + "00" * 16
+        )
+        self.assertEqual(f.decode_head(head[6:]), f.Head(10, 8, 6))
+        with_batches = f.encode_head(f.Head(10, 8, 6, 3, 2))
+        self.assertEqual(with_batches[30:].hex(), "01" + "%016x%016x" % (3, 2))
+        self.assertEqual(f.decode_head(with_batches[6:]), f.Head(10, 8, 6, 3, 2))
+        self.assertEqual(f.encode_watch_pending(True).hex(), "0106" + "00000001" + "01")
+        pending = f.encode_pending(HASH, SENDER, b"\x01")
+        self.assertEqual(pending.hex(), "0107" + "00000035" + HASH.hex() + "aa" * 20 + "01")
+        self.assertEqual(f.decode_pending(pending[6:]), f.Submission(HASH, SENDER, b"\x01"))
+
+
+class ReaderTests(SynchronousTestCase):
+    def test_frames_split_anywhere(self):
+        """Frames cut at any byte come out whole, in order."""
+        data = (
+            f.encode_head(f.Head(1, 1, 1))
+            + f.encode_answers(9, ["x"])
+            + f.encode_head(f.Head(2, 2, 2, 1, 0))
+        )
+        for cut in range(len(data) + 1):
+            reader = f.FrameReader()
+            out = reader.feed(data[:cut]) + reader.feed(data[cut:])
+            self.assertEqual([kind for kind, _ in out], [f.HEAD, f.ANSWERS, f.HEAD], cut)
+
+    def test_other_version_refused(self):
+        with self.assertRaises(f.FrameError) as ctx:
+            f.FrameReader().feed(b"\x02\x05\x00\x00\x00\x00")
+        self.assertIn("version 2", str(ctx.exception))
+
+    def test_oversized_refused(self):
+        with self.assertRaises(f.FrameError):
+            f.FrameReader().feed(f.HEADER.pack(1, f.SUBMIT, f.MAX_BODY + 1))
+
+    def test_cut_submit_refused(self):
+        body = f.encode_submit(1, [f.Submission(HASH, SENDER, b"abc")])[6:-1]
+        with self.assertRaises(f.FrameError):
+            f.decode_submit(body)

@@ -1,0 +1,225 @@
+"""The wire format between RPC worker processes and the sequencer process, version 1.
+
+Every frame is ``version:u8 kind:u8 length:u32`` (big-endian) and ``length`` bytes of body; a
+frame of another version is refused (the connection is dropped). One codec per version: a
+version 2 gets its own ``encode_*`` / ``decode_*`` functions beside these, and the version byte
+picks them. Golden bytes are in ``tests/workers/test_frames.py``; ``docs/rpc-workers.md`` has the
+table.
+
+Kinds (worker -> sequencer: ``SUBMIT``, ``QUERY``, ``WATCH_PENDING``; sequencer -> worker:
+``ANSWERS``, ``REPLY``, ``HEAD``, ``PENDING``):
+
+* ``SUBMIT``  ``request:u32 count:u16`` then per transaction ``hash:32 sender:20 length:u32 raw``
+  (the worker decoded it, recovered ``sender`` and ran the stateless checks);
+* ``ANSWERS`` ``request:u32 count:u16`` then per transaction ``0x00 hash:32`` (admitted) or
+  ``0x01 length:u16 text`` (the pool's error text, UTF-8), in the order of the ``SUBMIT``;
+* ``QUERY``   ``request:u32 what:u8 argument`` — ``PENDING_NONCE`` (address:20), ``POOLED``
+  (hash:32), ``POOLED_BY_NONCE`` (address:20 nonce:u64);
+* ``REPLY``   ``request:u32 found:u8`` then, when found, ``nonce:u64`` (``PENDING_NONCE``) or
+  ``sender:20 raw`` (the pooled transaction);
+* ``HEAD``    ``latest:u64 safe:u64 finalized:u64 flags:u8 committed:u64 executed:u64``: a block
+  was stored (or L1 moved ``safe`` / ``finalized``); every block up to ``latest`` is readable
+  from storage; flag bit 0: the node follows L1 batches, ``committed`` / ``executed`` are its
+  last committed and executed batch numbers (``safe`` / ``finalized`` their last blocks);
+* ``WATCH_PENDING`` ``on:u8``: send (or stop sending) ``PENDING`` frames to this worker;
+* ``PENDING`` ``hash:32 sender:20 raw``: a transaction became pending in the pool.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+VERSION = 1
+HEADER = struct.Struct(">BBI")
+#: A frame body larger than this is refused (a SUBMIT carries at most one JSON-RPC batch).
+MAX_BODY = 64 * 1024 * 1024
+
+SUBMIT, ANSWERS, QUERY, REPLY, HEAD, WATCH_PENDING, PENDING = range(1, 8)
+PENDING_NONCE, POOLED, POOLED_BY_NONCE = range(1, 4)
+
+_U32_U16 = struct.Struct(">IH")
+_U32_U8 = struct.Struct(">IB")
+_U64 = struct.Struct(">Q")
+_HEAD = struct.Struct(">QQQBQQ")
+
+
+class FrameError(Exception):
+    """A frame that this version of the codec cannot read."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One admitted-by-the-worker transaction: its hash, recovered sender and EIP-2718 bytes."""
+
+    tx_hash: bytes
+    sender: bytes
+    raw: bytes
+
+
+def frame(kind: int, body: bytes) -> bytes:
+    """A version 1 frame of ``kind`` carrying ``body``."""
+    return HEADER.pack(VERSION, kind, len(body)) + body
+
+
+def encode_submit(request: int, items: list[Submission]) -> bytes:
+    parts = [_U32_U16.pack(request, len(items))]
+    for item in items:
+        parts.append(item.tx_hash + item.sender + struct.pack(">I", len(item.raw)) + item.raw)
+    return frame(SUBMIT, b"".join(parts))
+
+
+def decode_submit(body: bytes) -> tuple[int, list[Submission]]:
+    request, count = _U32_U16.unpack_from(body)
+    offset = _U32_U16.size
+    items = []
+    for _ in range(count):
+        tx_hash = body[offset : offset + 32]
+        sender = body[offset + 32 : offset + 52]
+        (length,) = struct.unpack_from(">I", body, offset + 52)
+        offset += 56
+        raw = body[offset : offset + length]
+        if len(raw) != length or len(sender) != 20:
+            raise FrameError("SUBMIT frame cut short")
+        offset += length
+        items.append(Submission(tx_hash, sender, raw))
+    if offset != len(body):
+        raise FrameError("SUBMIT frame has trailing bytes")
+    return request, items
+
+
+def encode_answers(request: int, answers: list[bytes | str]) -> bytes:
+    """``answers``: per submitted transaction its hash (bytes) or the error text (str)."""
+    parts = [_U32_U16.pack(request, len(answers))]
+    for answer in answers:
+        if isinstance(answer, bytes):
+            parts.append(b"\x00" + answer)
+        else:
+            text = answer.encode()[:65535]
+            parts.append(b"\x01" + struct.pack(">H", len(text)) + text)
+    return frame(ANSWERS, b"".join(parts))
+
+
+def decode_answers(body: bytes) -> tuple[int, list[bytes | str]]:
+    request, count = _U32_U16.unpack_from(body)
+    offset = _U32_U16.size
+    answers: list[bytes | str] = []
+    for _ in range(count):
+        status = body[offset]
+        if status == 0:
+            answers.append(body[offset + 1 : offset + 33])
+            offset += 33
+        elif status == 1:
+            (length,) = struct.unpack_from(">H", body, offset + 1)
+            answers.append(body[offset + 3 : offset + 3 + length].decode(errors="replace"))
+            offset += 3 + length
+        else:
+            raise FrameError(f"ANSWERS frame: unknown status {status}")
+    if offset != len(body):
+        raise FrameError("ANSWERS frame has trailing bytes")
+    return request, answers
+
+
+def encode_query(request: int, what: int, argument: bytes) -> bytes:
+    return frame(QUERY, _U32_U8.pack(request, what) + argument)
+
+
+def decode_query(body: bytes) -> tuple[int, int, bytes]:
+    request, what = _U32_U8.unpack_from(body)
+    return request, what, body[_U32_U8.size :]
+
+
+def encode_reply(request: int, payload: bytes | None) -> bytes:
+    """``payload``: ``None`` (not found) or the answer's bytes."""
+    if payload is None:
+        return frame(REPLY, _U32_U8.pack(request, 0))
+    return frame(REPLY, _U32_U8.pack(request, 1) + payload)
+
+
+def decode_reply(body: bytes) -> tuple[int, bytes | None]:
+    request, found = _U32_U8.unpack_from(body)
+    return request, body[_U32_U8.size :] if found else None
+
+
+def encode_u64(value: int) -> bytes:
+    return _U64.pack(value)
+
+
+def decode_u64(payload: bytes) -> int:
+    return _U64.unpack(payload)[0]
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a ``HEAD`` frame says; ``committed_batch`` / ``executed_batch`` are ``None`` when
+    the node does not follow L1 batches."""
+
+    latest: int
+    safe: int
+    finalized: int
+    committed_batch: int | None = None
+    executed_batch: int | None = None
+
+
+def encode_head(head: Head) -> bytes:
+    batches = head.committed_batch is not None
+    return frame(
+        HEAD,
+        _HEAD.pack(
+            head.latest,
+            head.safe,
+            head.finalized,
+            1 if batches else 0,
+            head.committed_batch or 0,
+            head.executed_batch or 0,
+        ),
+    )
+
+
+def decode_head(body: bytes) -> Head:
+    latest, safe, finalized, flags, committed, executed = _HEAD.unpack(body)
+    if flags & 1:
+        return Head(latest, safe, finalized, committed, executed)
+    return Head(latest, safe, finalized)
+
+
+def encode_watch_pending(on: bool) -> bytes:
+    return frame(WATCH_PENDING, b"\x01" if on else b"\x00")
+
+
+def encode_pending(tx_hash: bytes, sender: bytes, raw: bytes) -> bytes:
+    return frame(PENDING, tx_hash + sender + raw)
+
+
+def decode_pending(body: bytes) -> Submission:
+    return Submission(body[:32], body[32:52], body[52:])
+
+
+class FrameReader:
+    """Cuts a byte stream into ``(kind, body)`` frames; ``feed(data)`` returns the complete ones.
+
+    Raises ``FrameError`` for a frame of another version or an oversized body.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        self._buffer += data
+        frames = []
+        offset = 0
+        buffer = self._buffer
+        while len(buffer) - offset >= HEADER.size:
+            version, kind, length = HEADER.unpack_from(buffer, offset)
+            if version != VERSION:
+                raise FrameError(f"frame version {version}, expected {VERSION}")
+            if length > MAX_BODY:
+                raise FrameError(f"frame of {length} bytes, the limit is {MAX_BODY}")
+            end = offset + HEADER.size + length
+            if end > len(buffer):
+                break
+            frames.append((kind, bytes(buffer[offset + HEADER.size : end])))
+            offset = end
+        if offset:
+            del buffer[:offset]
+        return frames

@@ -1,0 +1,180 @@
+"""The worker's end of its link to the sequencer process: submissions, queries, pushes.
+
+``SequencerLink`` is a protocol over the socketpair the supervisor passed in. Submissions made
+in one reactor turn (a JSON-RPC batch arrives in one turn) go out as one ``SUBMIT`` frame; each
+``submit`` returns a Deferred of the hash, or fails with ``BackendError`` carrying the pool's
+error text. Queries (``pending_nonce``, ``pooled``, ``pooled_by_nonce``) return Deferreds too.
+``HEAD`` and ``PENDING`` pushes go to ``on_head(frames.Head)`` and
+``on_pending(Submission)``. When the link closes every waiting Deferred fails and
+``on_lost()`` runs (the worker then stops: without the sequencer it has nothing to offer).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from twisted.internet import defer
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+
+from zkos_tw.rpc.errors import BackendError, JsonRpcError
+from zkos_tw.workers import frames as f
+
+log = Logger()
+
+
+class SequencerUnavailable(JsonRpcError):
+    """The link to the sequencer process is down (the worker is about to stop)."""
+
+    def __init__(self):
+        super().__init__("Internal error", "the sequencer process is not reachable")
+
+
+class SequencerLink(Protocol):
+    """See the module docstring. ``clock`` batches submissions (``callLater(0)``)."""
+
+    def __init__(self, clock, *, on_head=None, on_pending=None, on_lost=None):
+        self._clock = clock
+        self.on_head = on_head
+        self.on_pending = on_pending
+        self.on_lost = on_lost
+        self._reader = f.FrameReader()
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, tuple[int, defer.Deferred]] = {}
+        self._queued: list[tuple[f.Submission, defer.Deferred]] = []
+        self._flush_call = None
+        self.head: f.Head | None = None
+        self.connected_once = defer.Deferred()
+
+    # -- connection -----------------------------------------------------------------------------
+
+    def connectionMade(self):
+        pass
+
+    def connectionLost(self, reason):
+        self.connected = 0
+        if self._flush_call is not None and self._flush_call.active():
+            self._flush_call.cancel()
+        self._flush_call = None
+        waiting, self._waiting = self._waiting, {}
+        for _, done in waiting.values():
+            done.errback(SequencerUnavailable())
+        for _, done in self._queued:
+            done.errback(SequencerUnavailable())
+        self._queued = []
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def _next_id(self) -> int:
+        return next(self._ids) & 0xFFFFFFFF
+
+    # -- submissions ----------------------------------------------------------------------------
+
+    def submit(self, item: f.Submission) -> defer.Deferred:
+        """Send ``item`` to the sequencer's pool (in this turn's batch): its hash, or fails with
+        ``BackendError`` (the pool's error text)."""
+        done = defer.Deferred()
+        if not self.connected:
+            done.errback(SequencerUnavailable())
+            return done
+        self._queued.append((item, done))
+        if self._flush_call is None:
+            self._flush_call = self._clock.callLater(0, self._flush)
+        return done
+
+    def _flush(self) -> None:
+        self._flush_call = None
+        queued, self._queued = self._queued, []
+        # A frame holds at most 65535 transactions (u16 count).
+        for start in range(0, len(queued), 65535):
+            part = queued[start : start + 65535]
+            request = self._next_id()
+            batch = defer.Deferred()
+            self._waiting[request] = (f.ANSWERS, batch)
+            batch.addCallbacks(self._answered, self._failed, (part,), None, (part,))
+            self.transport.write(f.encode_submit(request, [item for item, _ in part]))
+
+    @staticmethod
+    def _answered(answers: list, part: list) -> None:
+        for (_, done), answer in zip(part, answers, strict=True):
+            if isinstance(answer, bytes):
+                done.callback(answer)
+            else:
+                done.errback(BackendError(answer))
+
+    @staticmethod
+    def _failed(failure, part: list) -> None:
+        for _, done in part:
+            done.errback(failure.value)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def _query(self, what: int, argument: bytes) -> defer.Deferred:
+        done = defer.Deferred()
+        if not self.connected:
+            done.errback(SequencerUnavailable())
+            return done
+        request = self._next_id()
+        self._waiting[request] = (f.REPLY, done)
+        self.transport.write(f.encode_query(request, what, argument))
+        return done
+
+    def pending_nonce(self, address: bytes) -> defer.Deferred:
+        """The sender's next nonce counting its pending transactions, or ``None``."""
+        return self._query(f.PENDING_NONCE, address).addCallback(
+            lambda payload: None if payload is None else f.decode_u64(payload)
+        )
+
+    def pooled(self, tx_hash: bytes) -> defer.Deferred:
+        """``(sender, raw)`` of the pooled transaction ``tx_hash``, or ``None``."""
+        return self._query(f.POOLED, tx_hash).addCallback(_sender_and_raw)
+
+    def pooled_by_nonce(self, sender: bytes, nonce: int) -> defer.Deferred:
+        """``(sender, raw)`` of ``sender``'s pooled transaction with ``nonce``, or ``None``."""
+        return self._query(f.POOLED_BY_NONCE, sender + f.encode_u64(nonce)).addCallback(
+            _sender_and_raw
+        )
+
+    def watch_pending(self, on: bool) -> None:
+        """Ask for (or stop) ``PENDING`` pushes."""
+        if self.connected:
+            self.transport.write(f.encode_watch_pending(on))
+
+    # -- frames ---------------------------------------------------------------------------------
+
+    def dataReceived(self, data):
+        try:
+            for kind, body in self._reader.feed(data):
+                self._frame(kind, body)
+        except (f.FrameError, ValueError, IndexError) as e:
+            log.error("unreadable frame from the sequencer ({error})", error=str(e))
+            self.transport.abortConnection()
+
+    def _frame(self, kind: int, body: bytes) -> None:
+        if kind == f.ANSWERS:
+            request, answers = f.decode_answers(body)
+            self._resolve(request, kind, answers)
+        elif kind == f.REPLY:
+            request, payload = f.decode_reply(body)
+            self._resolve(request, kind, payload)
+        elif kind == f.HEAD:
+            self.head = f.decode_head(body)
+            if not self.connected_once.called:
+                self.connected_once.callback(self.head)
+            if self.on_head is not None:
+                self.on_head(self.head)
+        elif kind == f.PENDING:
+            if self.on_pending is not None:
+                self.on_pending(f.decode_pending(body))
+        else:
+            raise f.FrameError(f"unexpected frame kind {kind} from the sequencer")
+
+    def _resolve(self, request: int, kind: int, value) -> None:
+        expected, done = self._waiting.pop(request, (None, None))
+        if done is None or expected != kind:
+            raise f.FrameError(f"answer to unknown request {request}")
+        done.callback(value)
+
+
+def _sender_and_raw(payload: bytes | None):
+    return None if payload is None else (payload[:20], payload[20:])
