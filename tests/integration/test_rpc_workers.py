@@ -168,8 +168,13 @@ class RpcWorkerTests(TestCase):
                 try:
                     tx_hash, worker = rpc(port, "eth_sendRawTransaction", [raw])
                 except (OSError, http.client.HTTPException) as e:
-                    # Only a request on a connection the killed worker had accepted fails.
+                    # Only a request on a connection the killed worker had accepted fails. The
+                    # node may have admitted that transaction before the worker died: go on
+                    # from the pool's pending nonce, not from ours.
                     failures.append(repr(e))
+                    nonce = int(
+                        rpc(port, "eth_getTransactionCount", [RICH.address, "pending"])[0], 16
+                    )
                     continue
                 accepted.append(tx_hash)
                 answered_by.append(worker)
