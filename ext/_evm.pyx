@@ -34,9 +34,11 @@ from libc.string cimport memcpy, memmove, memset
 
 from zkos_tw.execution import exceptions as _exceptions
 from zkos_tw.execution.instructions import control_flow as _control_flow
+from zkos_tw.execution.instructions import system as _system
+from zkos_tw.execution.interpreter import is_account_alive as _is_account_alive
 from zkos_tw.execution.interpreter import execute_code as _pure_execute_code
 from zkos_tw.execution.interpreter import run_precompile as _run_precompile
-from zkos_tw.execution.message import Frame
+from zkos_tw.execution.message import Frame, Message
 from zkos_tw.execution.receipts import Log
 
 
@@ -175,6 +177,9 @@ cdef inline int _push_address(uint64_t *r, object address) except -1:
 
 cdef inline uint64_t words(uint64_t size) noexcept nogil:
     return (size + 31) >> 5
+
+
+include "_evm_calls.pxi"
 
 
 cdef class _Loop:
@@ -639,6 +644,21 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
             elif op == 0x5F:            # PUSH0
                 zk_set_u64(a + 4, 0)
                 sp += 1
+            pc += 1
+        elif mode == MODE_CALL:
+            n = 7 if op == 0xF1 or op == 0xF2 else 6
+            if sp < n:
+                outcome = UNDERFLOW
+                break
+            if slots != NULL:
+                zk_slots_clear(slots)   # the child may write this account's slots
+            outcome = _call(evm, message, op, stk + 4 * (sp - 1), &gas, &refund, msize)
+            if outcome != DONE:
+                break
+            sp -= n - 1
+            memory = evm.memory
+            mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+            msize = <uint64_t>PyByteArray_GET_SIZE(memory)
             pc += 1
         elif mode == MODE_PYTHON:
             # Hand the frame to the pure instruction: the top items, gas, pc and refunds.
