@@ -35,6 +35,7 @@ from libc.string cimport memcpy, memmove, memset
 from zkos_tw.execution import exceptions as _exceptions
 from zkos_tw.execution.instructions import control_flow as _control_flow
 from zkos_tw.execution.instructions import system as _system
+from zkos_tw.execution import interpreter as _interpreter
 from zkos_tw.execution.interpreter import is_account_alive as _is_account_alive
 from zkos_tw.execution.interpreter import execute_code as _pure_execute_code
 from zkos_tw.execution.interpreter import run_precompile as _run_precompile
@@ -179,9 +180,6 @@ cdef inline uint64_t words(uint64_t size) noexcept nogil:
     return (size + 31) >> 5
 
 
-include "_evm_calls.pxi"
-
-
 cdef class _Loop:
     """The C state of one frame while it runs."""
 
@@ -192,6 +190,11 @@ cdef class _Loop:
     cdef int64_t refund
     cdef Py_ssize_t pc
     cdef int error_argument
+    # Journaled warm sets: a child frame run by _call shares its parent's accessed_addresses
+    # and accessed_storage_keys and lists here what it added to them, so that a failed child
+    # can be undone without copying the sets at every call. None: the frame owns its sets.
+    cdef list journal_addresses
+    cdef list journal_keys
 
     def __cinit__(self):
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
@@ -202,6 +205,44 @@ cdef class _Loop:
     def __dealloc__(self):
         free(self.stack)
         free(self.slots)
+
+
+# Loops of finished frames, reused (the stack and the slot map stay allocated).
+cdef list _FREE_LOOPS = []
+DEF FREE_LOOPS_KEPT = 64
+
+
+cdef inline _Loop _acquire_loop():
+    if _FREE_LOOPS:
+        return <_Loop>_FREE_LOOPS.pop()
+    return _Loop()
+
+
+cdef inline void _release_loop(_Loop loop):
+    loop.journal_addresses = None
+    loop.journal_keys = None
+    if len(_FREE_LOOPS) < FREE_LOOPS_KEPT:
+        _FREE_LOOPS.append(loop)
+
+
+cdef int _unshare(_Loop loop, object evm, object message) except -1:
+    """Give a frame that shares its parent's warm sets its own copies, and take its additions
+    back out of the parent's (before an instruction that runs in Python: it adds without the
+    journal)."""
+    cdef object addresses = evm.accessed_addresses
+    cdef object keys = evm.accessed_storage_keys
+    own_addresses = addresses.copy()
+    own_keys = keys.copy()
+    addresses.difference_update(loop.journal_addresses)
+    keys.difference_update(loop.journal_keys)
+    evm.accessed_addresses = message.accessed_addresses = own_addresses
+    evm.accessed_storage_keys = message.accessed_storage_keys = own_keys
+    loop.journal_addresses = None
+    loop.journal_keys = None
+    return 0
+
+
+include "_evm_calls.pxi"
 
 
 cdef int _run(_Loop loop, object evm, object message, object block_env, object tx_env,
@@ -232,6 +273,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     cdef object target = message.current_target
     cdef object state = evm.state
     cdef object accessed_storage_keys = evm.accessed_storage_keys
+    cdef list journal_keys = loop.journal_keys
+    if slots != NULL:
+        zk_slots_clear(slots)   # a reused loop
     cdef uint64_t *a
     cdef uint64_t *b
     cdef uint64_t *c
@@ -546,6 +590,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     cost = 100
                 else:
                     accessed_storage_keys.add(slot)
+                    if journal_keys is not None:
+                        journal_keys.append(slot)
                     cost = 2100
                 if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
@@ -566,6 +612,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 slot = (target, key)
                 if slot not in accessed_storage_keys:
                     accessed_storage_keys.add(slot)
+                    if journal_keys is not None:
+                        journal_keys.append(slot)
                     cost += 2100
                 if original == current and current != value:
                     cost += 20000 if original == 0 else 2900
@@ -646,13 +694,25 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 sp += 1
             pc += 1
         elif mode == MODE_CALL:
-            n = 7 if op == 0xF1 or op == 0xF2 else 6
+            if op == 0xF1 or op == 0xF2:
+                n = 7
+            elif op == 0xF0:
+                n = 3
+            elif op == 0xF5:
+                n = 4
+            else:
+                n = 6
             if sp < n:
                 outcome = UNDERFLOW
                 break
             if slots != NULL:
                 zk_slots_clear(slots)   # the child may write this account's slots
-            outcome = _call(evm, message, op, stk + 4 * (sp - 1), &gas, &refund, msize)
+            if op == 0xF0 or op == 0xF5:
+                outcome = _create(loop, evm, message, op, stk + 4 * (sp - 1), &gas, &refund,
+                                  msize)
+            else:
+                outcome = _call(loop, evm, message, op, stk + 4 * (sp - 1), &gas, &refund,
+                                msize)
             if outcome != DONE:
                 break
             sp -= n - 1
@@ -666,6 +726,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
             items = [zk_to_pylong(stk + 4 * (sp - n + i)) for i in range(n)]
             sp -= n
             evm.stack = items
+            if journal_keys is not None:
+                _unshare(loop, evm, message)
+                accessed_storage_keys = evm.accessed_storage_keys
+                journal_keys = None
             if slots != NULL:
                 zk_slots_clear(slots)
             evm.gas_left = gas
@@ -738,47 +802,62 @@ def execute_code(message, block_env, tx_env):
     """The instruction loop of one frame (the compiled twin of ``interpreter.execute_code``)."""
     if message.gas > GAS_CEILING:
         return _pure_execute_code(message, block_env, tx_env)
-    evm = _new_frame(message, block_env, tx_env)
-    cdef _Loop loop
+    cdef _Loop loop = _acquire_loop()
+    evm = _execute(message, block_env, tx_env, loop)
+    _release_loop(loop)
+    return evm
+
+
+cdef object _execute(object message, object block_env, object tx_env, _Loop loop):
+    """Run one frame on ``loop`` (whose journals say whether it shares its parent's warm
+    sets); the ``Frame`` with its error set as the pure loop sets it."""
     cdef int outcome
+    cdef object evm = _new_frame(message, block_env, tx_env)
+    cdef object error = None
     try:
         precompile = block_env.precompiles.get(message.code_address)
         if precompile is not None:
             _run_precompile(evm, precompile)
             return evm
         table = block_env.opcodes
-        loop = _Loop()
         try:
             outcome = _run(loop, evm, message, block_env, tx_env,
                            <const uint8_t *>PyBytes_AS_STRING(_modes(table)), table)
         except IndexError:
             raise _exceptions.StackUnderflow from None
-        evm.pc = loop.pc
-        evm.refund_counter = loop.refund
-        if outcome == DONE:
-            evm.running = False
-            evm.gas_left = loop.gas
-        elif outcome == REVERTED:
-            evm.gas_left = loop.gas
-            raise _exceptions.Revert
-        elif outcome == OUT_OF_GAS:
-            raise _exceptions.OutOfGas
-        elif outcome == UNDERFLOW:
-            raise _exceptions.StackUnderflow
-        elif outcome == OVERFLOW:
-            raise _exceptions.StackOverflow
-        elif outcome == INVALID_OPCODE:
-            raise _exceptions.InvalidOpcode(loop.error_argument)
-        elif outcome == BAD_JUMP:
-            raise _exceptions.InvalidJumpDestination
-        elif outcome == STATIC_WRITE:
-            raise _exceptions.WriteInStaticContext
-        elif outcome == OUT_OF_BOUNDS:
-            raise _exceptions.OutOfBoundsRead
-    except _exceptions.ExceptionalHalt as error:
+    except _exceptions.ExceptionalHalt as halt:
         evm.gas_left = 0
         evm.output = b""
-        evm.error = error
-    except _exceptions.Revert as error:
-        evm.error = error
+        evm.error = halt
+        return evm
+    except _exceptions.Revert as revert:
+        evm.error = revert
+        return evm
+    evm.pc = loop.pc
+    evm.refund_counter = loop.refund
+    if outcome == DONE:
+        evm.running = False
+        evm.gas_left = loop.gas
+        return evm
+    if outcome == REVERTED:
+        evm.gas_left = loop.gas
+        evm.error = _exceptions.Revert()
+        return evm
+    if outcome == OUT_OF_GAS:
+        error = _exceptions.OutOfGas()
+    elif outcome == UNDERFLOW:
+        error = _exceptions.StackUnderflow()
+    elif outcome == OVERFLOW:
+        error = _exceptions.StackOverflow()
+    elif outcome == INVALID_OPCODE:
+        error = _exceptions.InvalidOpcode(loop.error_argument)
+    elif outcome == BAD_JUMP:
+        error = _exceptions.InvalidJumpDestination()
+    elif outcome == STATIC_WRITE:
+        error = _exceptions.WriteInStaticContext()
+    elif outcome == OUT_OF_BOUNDS:
+        error = _exceptions.OutOfBoundsRead()
+    evm.gas_left = 0
+    evm.output = b""
+    evm.error = error
     return evm

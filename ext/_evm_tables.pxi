@@ -8,7 +8,7 @@
 DEF MODE_INVALID = 0
 DEF MODE_C = 1
 DEF MODE_PYTHON = 2
-DEF MODE_CALL = 3            # CALL, CALLCODE, DELEGATECALL, STATICCALL set up in C (_call)
+DEF MODE_CALL = 3            # the CALL family, CREATE and CREATE2, set up in C (_evm_calls.pxi)
 
 _NATIVE = (
     set(range(0x00, 0x0C)) | set(range(0x10, 0x1E)) | {0x20}
@@ -17,9 +17,9 @@ _NATIVE = (
     | set(range(0x50, 0xA5)) | {0xF3, 0xFD}
 )
 
-# The CALL family runs in C only where the table holds the stock instruction (a tracer's or a
+# The CALL family, CREATE and CREATE2 run in C only where the table holds the stock instruction (a tracer's or a
 # test's own instruction runs as it is).
-_CALLS = {0xF1: _system.call, 0xF2: _system.callcode, 0xF4: _system.delegatecall,
+_CALLS = {0xF0: _system.create, 0xF5: _system.create2, 0xF1: _system.call, 0xF2: _system.callcode, 0xF4: _system.delegatecall,
           0xFA: _system.staticcall}
 
 # Items an instruction run in C needs on the stack, the gas charged before it runs (the fixed
