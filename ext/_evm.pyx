@@ -18,10 +18,14 @@ Design (see docs/execution.md, "The compiled path"):
   unrolled rounds), SLOAD/SSTORE/TLOAD/TSTORE, LOG and the environment run here;
 * storage slots read or written in the frame are kept in a small C map (a repeat SLOAD is warm
   and needs no Python); the map is forgotten whenever an instruction runs in Python;
-* the rare heavy instructions (CALL family, CREATE/CREATE2, SELFDESTRUCT, BALANCE and the other
-  account reads, BLOCKHASH, BLOBHASH, ...) run the pure instruction of the fork's table on the
-  same ``Frame``: the top stack items, gas, pc and refunds are handed over and read back. Child
-  frames go through ``process_message`` and so through the block's engine again;
+* the CALL family, CREATE and CREATE2 are set up in C (``ext/_evm_calls.pxi``): gas, warm
+  accounts, value, checkpoints and the merge of the child; a child runs on this loop directly
+  (or through ``block_env.engine`` when that is not this loop, e.g. a tracer's wrapper) and
+  shares its parent's warm sets with a journal of its additions, undone when it fails;
+* the rare heavy instructions (SELFDESTRUCT, BALANCE and the other account reads, BLOCKHASH,
+  BLOBHASH, ...) run the pure instruction of the fork's table on the same ``Frame``: the top
+  stack items, gas, pc and refunds are handed over and read back (a frame sharing its parent's
+  warm sets takes its own copies first);
 * gas is a C int64 (a frame given 2**63 gas or more, which no transaction can carry, runs on the
   pure loop); memory costs are computed in 128 bits and saturate above any payable amount.
 """
@@ -344,11 +348,12 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     if is_static:
                         outcome = STATIC_WRITE
                         break
-                    evm.logs.append(Log(
+                    # Log(...) without the Python-level __new__ of the named tuple
+                    evm.logs.append(_tuple_new(Log, (
                         target,
                         tuple([items[32 * i:32 * i + 32] for i in range(n)]),
                         PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"",
-                    ))
+                    )))
                 else:                   # RETURN, REVERT
                     offset = zk_clamp(a, CLAMP)
                     size = zk_clamp(b, CLAMP)
@@ -796,6 +801,7 @@ cdef object _new_frame(object message, object block_env, object tx_env):
 
 
 _frame_new = object.__new__
+_tuple_new = tuple.__new__
 
 
 def execute_code(message, block_env, tx_env):

@@ -76,9 +76,15 @@ cdef inline void _bloom_add(uint8_t *bloom, const uint8_t *item, size_t size) no
         bloom[255 - (bit >> 3)] |= <uint8_t>(1 << (bit & 7))
 
 
-cdef inline void _bloom_add_object(uint8_t *bloom, object item):
+cdef inline int _bloom_add_object(uint8_t *bloom, object item, set seen) except -1:
+    """Add one address or topic; an item seen before in the same bloom is skipped (its bits
+    are set already: a token's address and event signature repeat in every log)."""
     cdef bytes raw = item if type(item) is bytes else bytes(item)
+    if raw in seen:
+        return 0
+    seen.add(raw)
     _bloom_add(bloom, <const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw))
+    return 0
 
 
 def logs_bloom(logs):
@@ -86,9 +92,10 @@ def logs_bloom(logs):
     ``logs`` (objects with ``address`` and ``topics``)."""
     cdef bytes out = PyBytes_FromStringAndSize(NULL, 256)
     cdef uint8_t *bloom = <uint8_t *>PyBytes_AS_STRING(out)
+    cdef set seen = set()
     memset(bloom, 0, 256)
     for log in logs:
-        _bloom_add_object(bloom, log.address)
+        _bloom_add_object(bloom, log.address, seen)
         for topic in log.topics:
-            _bloom_add_object(bloom, topic)
+            _bloom_add_object(bloom, topic, seen)
     return out
