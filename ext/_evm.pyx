@@ -18,10 +18,14 @@ Design (see docs/execution.md, "The compiled path"):
   unrolled rounds), SLOAD/SSTORE/TLOAD/TSTORE, LOG and the environment run here;
 * storage slots read or written in the frame are kept in a small C map (a repeat SLOAD is warm
   and needs no Python); the map is forgotten whenever an instruction runs in Python;
-* the rare heavy instructions (CALL family, CREATE/CREATE2, SELFDESTRUCT, BALANCE and the other
-  account reads, BLOCKHASH, BLOBHASH, ...) run the pure instruction of the fork's table on the
-  same ``Frame``: the top stack items, gas, pc and refunds are handed over and read back. Child
-  frames go through ``process_message`` and so through the block's engine again;
+* the CALL family, CREATE and CREATE2 are set up in C (``ext/_evm_calls.pxi``): gas, warm
+  accounts, value, checkpoints and the merge of the child; a child runs on this loop directly
+  (or through ``block_env.engine`` when that is not this loop, e.g. a tracer's wrapper) and
+  shares its parent's warm sets with a journal of its additions, undone when it fails;
+* the rare heavy instructions (SELFDESTRUCT, BALANCE and the other account reads, BLOCKHASH,
+  BLOBHASH, ...) run the pure instruction of the fork's table on the same ``Frame``: the top
+  stack items, gas, pc and refunds are handed over and read back (a frame sharing its parent's
+  warm sets takes its own copies first);
 * gas is a C int64 (a frame given 2**63 gas or more, which no transaction can carry, runs on the
   pure loop); memory costs are computed in 128 bits and saturate above any payable amount.
 """
@@ -34,9 +38,12 @@ from libc.string cimport memcpy, memmove, memset
 
 from zkos_tw.execution import exceptions as _exceptions
 from zkos_tw.execution.instructions import control_flow as _control_flow
+from zkos_tw.execution.instructions import system as _system
+from zkos_tw.execution import interpreter as _interpreter
+from zkos_tw.execution.interpreter import is_account_alive as _is_account_alive
 from zkos_tw.execution.interpreter import execute_code as _pure_execute_code
 from zkos_tw.execution.interpreter import run_precompile as _run_precompile
-from zkos_tw.execution.message import Frame
+from zkos_tw.execution.message import Frame, Message
 from zkos_tw.execution.receipts import Log
 
 
@@ -187,6 +194,11 @@ cdef class _Loop:
     cdef int64_t refund
     cdef Py_ssize_t pc
     cdef int error_argument
+    # Journaled warm sets: a child frame run by _call shares its parent's accessed_addresses
+    # and accessed_storage_keys and lists here what it added to them, so that a failed child
+    # can be undone without copying the sets at every call. None: the frame owns its sets.
+    cdef list journal_addresses
+    cdef list journal_keys
 
     def __cinit__(self):
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
@@ -197,6 +209,44 @@ cdef class _Loop:
     def __dealloc__(self):
         free(self.stack)
         free(self.slots)
+
+
+# Loops of finished frames, reused (the stack and the slot map stay allocated).
+cdef list _FREE_LOOPS = []
+DEF FREE_LOOPS_KEPT = 64
+
+
+cdef inline _Loop _acquire_loop():
+    if _FREE_LOOPS:
+        return <_Loop>_FREE_LOOPS.pop()
+    return _Loop()
+
+
+cdef inline void _release_loop(_Loop loop):
+    loop.journal_addresses = None
+    loop.journal_keys = None
+    if len(_FREE_LOOPS) < FREE_LOOPS_KEPT:
+        _FREE_LOOPS.append(loop)
+
+
+cdef int _unshare(_Loop loop, object evm, object message) except -1:
+    """Give a frame that shares its parent's warm sets its own copies, and take its additions
+    back out of the parent's (before an instruction that runs in Python: it adds without the
+    journal)."""
+    cdef object addresses = evm.accessed_addresses
+    cdef object keys = evm.accessed_storage_keys
+    own_addresses = addresses.copy()
+    own_keys = keys.copy()
+    addresses.difference_update(loop.journal_addresses)
+    keys.difference_update(loop.journal_keys)
+    evm.accessed_addresses = message.accessed_addresses = own_addresses
+    evm.accessed_storage_keys = message.accessed_storage_keys = own_keys
+    loop.journal_addresses = None
+    loop.journal_keys = None
+    return 0
+
+
+include "_evm_calls.pxi"
 
 
 cdef int _run(_Loop loop, object evm, object message, object block_env, object tx_env,
@@ -227,6 +277,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     cdef object target = message.current_target
     cdef object state = evm.state
     cdef object accessed_storage_keys = evm.accessed_storage_keys
+    cdef list journal_keys = loop.journal_keys
+    if slots != NULL:
+        zk_slots_clear(slots)   # a reused loop
     cdef uint64_t *a
     cdef uint64_t *b
     cdef uint64_t *c
@@ -295,11 +348,12 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     if is_static:
                         outcome = STATIC_WRITE
                         break
-                    evm.logs.append(Log(
+                    # Log(...) without the Python-level __new__ of the named tuple
+                    evm.logs.append(_tuple_new(Log, (
                         target,
                         tuple([items[32 * i:32 * i + 32] for i in range(n)]),
                         PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"",
-                    ))
+                    )))
                 else:                   # RETURN, REVERT
                     offset = zk_clamp(a, CLAMP)
                     size = zk_clamp(b, CLAMP)
@@ -541,6 +595,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     cost = 100
                 else:
                     accessed_storage_keys.add(slot)
+                    if journal_keys is not None:
+                        journal_keys.append(slot)
                     cost = 2100
                 if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
@@ -561,6 +617,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 slot = (target, key)
                 if slot not in accessed_storage_keys:
                     accessed_storage_keys.add(slot)
+                    if journal_keys is not None:
+                        journal_keys.append(slot)
                     cost += 2100
                 if original == current and current != value:
                     cost += 20000 if original == 0 else 2900
@@ -640,12 +698,43 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 zk_set_u64(a + 4, 0)
                 sp += 1
             pc += 1
+        elif mode == MODE_CALL:
+            if op == 0xF1 or op == 0xF2:
+                n = 7
+            elif op == 0xF0:
+                n = 3
+            elif op == 0xF5:
+                n = 4
+            else:
+                n = 6
+            if sp < n:
+                outcome = UNDERFLOW
+                break
+            if slots != NULL:
+                zk_slots_clear(slots)   # the child may write this account's slots
+            if op == 0xF0 or op == 0xF5:
+                outcome = _create(loop, evm, message, op, stk + 4 * (sp - 1), &gas, &refund,
+                                  msize)
+            else:
+                outcome = _call(loop, evm, message, op, stk + 4 * (sp - 1), &gas, &refund,
+                                msize)
+            if outcome != DONE:
+                break
+            sp -= n - 1
+            memory = evm.memory
+            mem = <uint8_t *>PyByteArray_AS_STRING(memory)
+            msize = <uint64_t>PyByteArray_GET_SIZE(memory)
+            pc += 1
         elif mode == MODE_PYTHON:
             # Hand the frame to the pure instruction: the top items, gas, pc and refunds.
             n = sp if sp < FALLBACK_ITEMS else FALLBACK_ITEMS
             items = [zk_to_pylong(stk + 4 * (sp - n + i)) for i in range(n)]
             sp -= n
             evm.stack = items
+            if journal_keys is not None:
+                _unshare(loop, evm, message)
+                accessed_storage_keys = evm.accessed_storage_keys
+                journal_keys = None
             if slots != NULL:
                 zk_slots_clear(slots)
             evm.gas_left = gas
@@ -712,53 +801,69 @@ cdef object _new_frame(object message, object block_env, object tx_env):
 
 
 _frame_new = object.__new__
+_tuple_new = tuple.__new__
 
 
 def execute_code(message, block_env, tx_env):
     """The instruction loop of one frame (the compiled twin of ``interpreter.execute_code``)."""
     if message.gas > GAS_CEILING:
         return _pure_execute_code(message, block_env, tx_env)
-    evm = _new_frame(message, block_env, tx_env)
-    cdef _Loop loop
+    cdef _Loop loop = _acquire_loop()
+    evm = _execute(message, block_env, tx_env, loop)
+    _release_loop(loop)
+    return evm
+
+
+cdef object _execute(object message, object block_env, object tx_env, _Loop loop):
+    """Run one frame on ``loop`` (whose journals say whether it shares its parent's warm
+    sets); the ``Frame`` with its error set as the pure loop sets it."""
     cdef int outcome
+    cdef object evm = _new_frame(message, block_env, tx_env)
+    cdef object error = None
     try:
         precompile = block_env.precompiles.get(message.code_address)
         if precompile is not None:
             _run_precompile(evm, precompile)
             return evm
         table = block_env.opcodes
-        loop = _Loop()
         try:
             outcome = _run(loop, evm, message, block_env, tx_env,
                            <const uint8_t *>PyBytes_AS_STRING(_modes(table)), table)
         except IndexError:
             raise _exceptions.StackUnderflow from None
-        evm.pc = loop.pc
-        evm.refund_counter = loop.refund
-        if outcome == DONE:
-            evm.running = False
-            evm.gas_left = loop.gas
-        elif outcome == REVERTED:
-            evm.gas_left = loop.gas
-            raise _exceptions.Revert
-        elif outcome == OUT_OF_GAS:
-            raise _exceptions.OutOfGas
-        elif outcome == UNDERFLOW:
-            raise _exceptions.StackUnderflow
-        elif outcome == OVERFLOW:
-            raise _exceptions.StackOverflow
-        elif outcome == INVALID_OPCODE:
-            raise _exceptions.InvalidOpcode(loop.error_argument)
-        elif outcome == BAD_JUMP:
-            raise _exceptions.InvalidJumpDestination
-        elif outcome == STATIC_WRITE:
-            raise _exceptions.WriteInStaticContext
-        elif outcome == OUT_OF_BOUNDS:
-            raise _exceptions.OutOfBoundsRead
-    except _exceptions.ExceptionalHalt as error:
+    except _exceptions.ExceptionalHalt as halt:
         evm.gas_left = 0
         evm.output = b""
-        evm.error = error
-    except _exceptions.Revert as error:
-        evm.error = error
+        evm.error = halt
+        return evm
+    except _exceptions.Revert as revert:
+        evm.error = revert
+        return evm
+    evm.pc = loop.pc
+    evm.refund_counter = loop.refund
+    if outcome == DONE:
+        evm.running = False
+        evm.gas_left = loop.gas
+        return evm
+    if outcome == REVERTED:
+        evm.gas_left = loop.gas
+        evm.error = _exceptions.Revert()
+        return evm
+    if outcome == OUT_OF_GAS:
+        error = _exceptions.OutOfGas()
+    elif outcome == UNDERFLOW:
+        error = _exceptions.StackUnderflow()
+    elif outcome == OVERFLOW:
+        error = _exceptions.StackOverflow()
+    elif outcome == INVALID_OPCODE:
+        error = _exceptions.InvalidOpcode(loop.error_argument)
+    elif outcome == BAD_JUMP:
+        error = _exceptions.InvalidJumpDestination()
+    elif outcome == STATIC_WRITE:
+        error = _exceptions.WriteInStaticContext()
+    elif outcome == OUT_OF_BOUNDS:
+        error = _exceptions.OutOfBoundsRead()
+    evm.gas_left = 0
+    evm.output = b""
+    evm.error = error
     return evm

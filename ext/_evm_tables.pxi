@@ -8,6 +8,7 @@
 DEF MODE_INVALID = 0
 DEF MODE_C = 1
 DEF MODE_PYTHON = 2
+DEF MODE_CALL = 3            # the CALL family, CREATE and CREATE2, set up in C (_evm_calls.pxi)
 
 _NATIVE = (
     set(range(0x00, 0x0C)) | set(range(0x10, 0x1E)) | {0x20}
@@ -15,6 +16,11 @@ _NATIVE = (
     | {0x41, 0x42, 0x43, 0x45, 0x46, 0x47, 0x48}
     | set(range(0x50, 0xA5)) | {0xF3, 0xFD}
 )
+
+# The CALL family, CREATE and CREATE2 run in C only where the table holds the stock instruction (a tracer's or a
+# test's own instruction runs as it is).
+_CALLS = {0xF0: _system.create, 0xF5: _system.create2, 0xF1: _system.call, 0xF2: _system.callcode, 0xF4: _system.delegatecall,
+          0xFA: _system.staticcall}
 
 # Items an instruction run in C needs on the stack, the gas charged before it runs (the fixed
 # part; the instruction charges the rest) and whether it grows the stack by one.
@@ -77,6 +83,8 @@ cdef bytes _modes(object table):
             modes[op] = MODE_INVALID
         elif op in _NATIVE:
             modes[op] = MODE_C
+        elif _CALLS.get(op) is table[op]:
+            modes[op] = MODE_CALL
         else:
             modes[op] = MODE_PYTHON
     result = bytes(modes)

@@ -8,6 +8,7 @@ any other buffer (bytearray, memoryview) goes through a typed memoryview.
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport uint8_t
+from libc.string cimport memset
 
 
 cdef extern from "zkos_hash.h" nogil:
@@ -61,4 +62,40 @@ def blake2s256_pairs(const uint8_t[::1] data not None):
     with nogil:
         for i in range(count):
             zk_blake2s256(p + 64 * i, 64, o + 32 * i)
+    return out
+
+
+cdef inline void _bloom_add(uint8_t *bloom, const uint8_t *item, size_t size) noexcept nogil:
+    """Set the three bits of ``item`` in a big-endian 2048-bit bloom."""
+    cdef uint8_t digest[32]
+    cdef unsigned bit
+    cdef int i
+    zk_keccak256(item, size, digest)
+    for i in range(0, 6, 2):
+        bit = ((<unsigned>digest[i] << 8) | digest[i + 1]) & 0x7FF
+        bloom[255 - (bit >> 3)] |= <uint8_t>(1 << (bit & 7))
+
+
+cdef inline int _bloom_add_object(uint8_t *bloom, object item, set seen) except -1:
+    """Add one address or topic; an item seen before in the same bloom is skipped (its bits
+    are set already: a token's address and event signature repeat in every log)."""
+    cdef bytes raw = item if type(item) is bytes else bytes(item)
+    if raw in seen:
+        return 0
+    seen.add(raw)
+    _bloom_add(bloom, <const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw))
+    return 0
+
+
+def logs_bloom(logs):
+    """The 256-byte bloom filter (yellow paper M3:2048) over the addresses and topics of
+    ``logs`` (objects with ``address`` and ``topics``)."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, 256)
+    cdef uint8_t *bloom = <uint8_t *>PyBytes_AS_STRING(out)
+    cdef set seen = set()
+    memset(bloom, 0, 256)
+    for log in logs:
+        _bloom_add_object(bloom, log.address, seen)
+        for topic in log.topics:
+            _bloom_add_object(bloom, topic, seen)
     return out

@@ -10,6 +10,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 import tests.strategies  # noqa: F401 - loads the hypothesis settings profile (ci on CI)
 import zkos_tw.hashing
 from zkos_tw import extensions
+from zkos_tw.execution.receipts import Log
 from zkos_tw.hashing import _pure
 
 
@@ -48,6 +49,21 @@ class HashingMixin:
             data = data[:n]
             self.assertEqual(self.impl.keccak256(data), _keccak(data), n)
             self.assertEqual(self.impl.blake2s256(data), hashlib.blake2s(data).digest(), n)
+
+    def test_logs_bloom_known_answer(self):
+        """The bloom of one log sets the three bits of keccak(address) and of each topic: the
+        bit of item ``x`` is ``(digest[i] << 8 | digest[i + 1]) & 0x7FF`` for i in 0, 2, 4,
+        counted from the low end of the 2048-bit big-endian number."""
+        address = bytes.fromhex("11" * 20)
+        topic = bytes(31) + b"\x01"
+        expected = 0
+        for item in (address, topic):
+            digest = _keccak(item)
+            for i in (0, 2, 4):
+                expected |= 1 << (((digest[i] << 8) | digest[i + 1]) & 0x7FF)
+        bloom = self.impl.logs_bloom([Log(address, (topic,), b"data")])
+        self.assertEqual(bloom, expected.to_bytes(256, "big"))
+        self.assertEqual(self.impl.logs_bloom([]), bytes(256))
 
     def test_pairs_length_checked(self):
         """A length that is not a multiple of 64 is refused."""
@@ -88,6 +104,24 @@ class PropertyTests(SynchronousTestCase):
             self.assertEqual(impl.blake2s256(data), hashlib.blake2s(data).digest())
             self.assertEqual(impl.keccak256(bytearray(data)), _keccak(data))
             self.assertEqual(impl.blake2s256(memoryview(data)), hashlib.blake2s(data).digest())
+
+    @given(
+        st.lists(
+            st.tuples(
+                st.binary(min_size=20, max_size=20),
+                st.lists(st.binary(min_size=32, max_size=32), max_size=4),
+            ),
+            max_size=8,
+        )
+    )
+    def test_logs_bloom(self, entries):
+        """Both implementations give the same bloom for any logs (bytearray items too)."""
+        logs = [Log(address, tuple(topics), b"") for address, topics in entries]
+        mixed = [Log(bytearray(log.address), log.topics, b"") for log in logs]
+        expected = _pure.logs_bloom(logs)
+        for impl in _implementations():
+            self.assertEqual(impl.logs_bloom(logs), expected)
+            self.assertEqual(impl.logs_bloom(mixed), expected)
 
     @given(st.lists(st.binary(min_size=64, max_size=64), max_size=20))
     def test_pairs(self, pairs):

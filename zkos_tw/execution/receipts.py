@@ -2,6 +2,7 @@
 
 from typing import NamedTuple
 
+from zkos_tw import hashing
 from zkos_tw.hashing import keccak256
 
 
@@ -45,12 +46,11 @@ EMPTY_BLOOM = bytes(256)
 
 
 def logs_bloom(logs) -> bytes:
-    """The 256-byte bloom filter over the addresses and topics of ``logs``."""
+    """The 256-byte bloom filter over the addresses and topics of ``logs`` (compiled in
+    ``ext/_hashing.pyx`` when loaded, ``zkos_tw.hashing._pure`` otherwise)."""
     if not logs:
         return EMPTY_BLOOM
-    bloom = 0
-    for log in logs:
-        bloom = add_to_bloom(bloom, log.address)
-        for topic in log.topics:
-            bloom = add_to_bloom(bloom, topic)
-    return bloom.to_bytes(256, "big")
+    return _logs_bloom(logs)
+
+
+_logs_bloom = hashing.logs_bloom
