@@ -27,6 +27,7 @@ compete for its cores; the poll interval bounds the time resolution.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -36,7 +37,12 @@ import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+    # The test helpers (``tests.integration``) come from the checkout; ``zkos_tw`` too unless
+    # one is importable already (an installed build: a tox env's, with its own extensions).
+    if importlib.util.find_spec("zkos_tw") is None:
+        sys.path.insert(0, REPO_ROOT)
+    else:
+        sys.path.append(REPO_ROOT)
 
 from twisted.internet import defer, task  # noqa: E402
 

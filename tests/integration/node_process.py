@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,11 +28,28 @@ def http_client() -> HTTPClient:
     return HTTPClient(Agent(reactor, pool=HTTPConnectionPool(reactor, persistent=False)))
 
 
+# Ports handed out here come from below Linux's ephemeral range (32768-60999): a port the
+# kernel picked with bind(0) is also what it picks for the source port of a new outgoing
+# connection, and on a busy machine (many clients, parallel trial jobs) such a connection took
+# a port between our pick and the server's bind ("Address already in use").
+_PORT_RANGE = (20000, 32768)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ephemeral range
+    and not handed out before by this process."""
+    while True:
+        port = random.randrange(*_PORT_RANGE)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
 
 
 def require_anvil() -> str:
