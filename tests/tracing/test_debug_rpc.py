@@ -155,21 +155,27 @@ class DebugTraceTests(SynchronousTestCase):
         slots.running = 0
 
 
+def l1_block_traces(case) -> tuple:
+    """(node, block, TraceService) of a chain whose block 1 holds the upgrade (0x7e), a deposit
+    (0x7f) and an L2 transfer; traces run inline."""
+    reactor = MemoryReactorClock()
+    reactor.advance(1_700_000_000)
+    reactor.running = True
+    queue = L1TransactionQueue()
+    node = Node(case, reactor, l1_queue=queue)
+    node.mempool.add(signed(0))
+    queue.push(deposit(0))
+    queue.set_upgrade(upgrade())
+    reactor.advance(0.1)
+    [block] = node.sealed
+    return node, block, TraceService(node.chain.storage, _in_thread=simulation.inline)
+
+
 class L1TraceTests(SynchronousTestCase):
     def test_upgrade_priority_and_l2_in_one_block(self):
         """Block 1 holds the upgrade (0x7e), a deposit (0x7f) and an L2 transfer: all trace,
         each after the ones before it."""
-        reactor = MemoryReactorClock()
-        reactor.advance(1_700_000_000)
-        reactor.running = True
-        queue = L1TransactionQueue()
-        node = Node(self, reactor, l1_queue=queue)
-        node.mempool.add(signed(0))
-        queue.push(deposit(0))
-        queue.set_upgrade(upgrade())
-        reactor.advance(0.1)
-        [block] = node.sealed
-        traces = TraceService(node.chain.storage, _in_thread=simulation.inline)
+        node, block, traces = l1_block_traces(self)
         results = self.successResultOf(traces.trace_block(1, {"tracer": "callTracer"}))
         self.assertEqual([r["txHash"] for r in results],
                          ["0x" + t.tx_hash.hex() for t in block.transactions])  # fmt: skip

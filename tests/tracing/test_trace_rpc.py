@@ -209,25 +209,10 @@ class L1ParityTraceTests(SynchronousTestCase):
     def test_upgrade_priority_and_l2_in_one_block(self):
         """The upgrade (0x7e), a deposit (0x7f) and an L2 transfer all trace, and the deposit's
         stateDiff shows the minted value."""
-        from twisted.internet.testing import MemoryReactorClock
+        from tests.sequencer.test_l1_blocks import ALICE
+        from tests.tracing.test_debug_rpc import l1_block_traces
 
-        from tests.sequencer.test_l1_blocks import ALICE, deposit, upgrade
-        from tests.sequencer.test_replay import Node
-        from tests.sequencer.test_service import signed
-        from zkos_tw.sequencer.l1_queue import L1TransactionQueue
-        from zkos_tw.tracing.service import TraceService
-
-        reactor = MemoryReactorClock()
-        reactor.advance(1_700_000_000)
-        reactor.running = True
-        queue = L1TransactionQueue()
-        node = Node(self, reactor, l1_queue=queue)
-        node.mempool.add(signed(0))
-        queue.push(deposit(0))
-        queue.set_upgrade(upgrade())
-        reactor.advance(0.1)
-        [block] = node.sealed
-        traces = TraceService(node.chain.storage, _in_thread=simulation.inline)
+        _, block, traces = l1_block_traces(self)
         entries = self.successResultOf(traces.parity_block(1))
         self.assertEqual([e["transactionHash"] for e in entries if e["traceAddress"] == []],
                          [hx(t.tx_hash) for t in block.transactions])  # fmt: skip
