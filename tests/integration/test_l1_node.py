@@ -176,6 +176,13 @@ class L1NodeTests(TestCase):
         node.start()
         await node.wait_healthy()
         w3 = Web3(Web3.HTTPProvider(node.rpc_url))
+        # Healthy comes before block 1 (the rich account's deposit) on a busy machine: the
+        # transfer below needs that deposit, so L1 goes away only once it is in.
+        for _ in range(300):
+            if await deferToThread(w3.eth.get_balance, RICH):
+                break
+            await sleep(0.1)
+        self.assertGreater(await deferToThread(w3.eth.get_balance, RICH), 0, "no deposit")
 
         anvil.send_signal(signal.SIGTERM)  # anvil writes its state on the way out
         await deferToThread(anvil.wait, 20)

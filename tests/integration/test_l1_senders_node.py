@@ -78,7 +78,7 @@ class L1SendersNodeTests(TestCase):
             self.assertIn(f"L1 {command} operator {address} ready", node.output())
         for status in ("committed", "proved", "executed"):
             self.assertIn(("l1_state_batch_number", (("status", status),)), samples)
-        # No batch is sealed yet (the batcher is not wired): the histogram is declared, empty.
+        # The batcher's stage histogram is declared from the start.
         self.assertIn("# TYPE batcher_execution_stages_seconds histogram", text)
 
         def tags():
@@ -90,9 +90,12 @@ class L1SendersNodeTests(TestCase):
                 w3.eth.get_block("finalized")["number"],
             )
 
+        # safe / finalized follow L1's batches, not the newest block; a busy machine may already
+        # have committed (even executed) batch 1 by now, so only their order is fixed here.
         latest, safe, finalized = await deferToThread(tags)
         self.assertGreaterEqual(latest, 1)
-        self.assertEqual((safe, finalized), (0, 0))
+        self.assertLessEqual(finalized, safe)
+        self.assertLessEqual(safe, latest)
 
     async def test_unfunded_operator_stops_startup(self):
         """An execute operator key without funds: the node exits non-zero with one line naming

@@ -140,12 +140,13 @@ class CrashTests(TestCase):
             early_kills += early
             if numbers:
                 self.assertEqual(numbers, list(range(numbers[0], numbers[-1] + 1)))
-                # The next writer may see one block more than the last check did: a writer killed
-                # after its commit reached the data file but before LMDB's shared lock table said
-                # so leaves that block visible to the next opener first (seen twice under CI
-                # load, never reproduced alone). Nothing reported may be lost and nothing partial
-                # shown: check_storage asserts both after every kill.
-                self.assertLessEqual(numbers[0], checked + 2)
+                # The next writer never rewrites a block the last check saw. It may start a few
+                # blocks after it: a writer killed after its commit reached the data file but
+                # before LMDB's shared lock table said so leaves those blocks visible to the next
+                # opener first (seen under CI load, up to two blocks, never alone). That skips
+                # nothing: check_storage asserts after every kill that the WAL is gapless from
+                # block 0, nothing reported is lost and nothing partial is shown.
+                self.assertGreater(numbers[0], checked)
                 reported = max(reported, numbers[-1])
             checked = self.check_storage(reported, checked)
         self.assertGreater(reported, KILLS, "the writer hardly wrote anything")

@@ -146,6 +146,8 @@ class L1Client:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self._closed = False
+        self._backoffs: set[defer.Deferred] = set()
         self.health = health if health is not None else L1Health(reactor)
         self._ids = itertools.count(1)
         #: The connection pool to close on shutdown (set by ``create_l1_client``).
@@ -153,6 +155,11 @@ class L1Client:
 
     def close(self) -> defer.Deferred:
         """Close cached keep-alive connections (call on service stop)."""
+        # A request that failed while its caller was cancelling it may be waiting to retry:
+        # a closed client retries nothing and leaves no timer behind.
+        self._closed = True
+        for waiting in list(self._backoffs):
+            waiting.cancel()
         if self.pool is None:
             return defer.succeed(None)
         return self.pool.closeCachedConnections()
@@ -176,11 +183,16 @@ class L1Client:
             try:
                 result = await self._attempt(method, params)
             except _Retryable as retry:
-                if attempt >= self.retries:
+                if attempt >= self.retries or self._closed:
                     self.health.failed(retry.failure.cause)
                     raise retry.failure from None
                 attempt += 1
-                await deferLater(self._reactor, self.backoff, lambda: None)
+                waiting = deferLater(self._reactor, self.backoff, lambda: None)
+                self._backoffs.add(waiting)
+                try:
+                    await waiting
+                finally:
+                    self._backoffs.discard(waiting)
                 continue
             except L1Error as e:
                 if not isinstance(e, L1RpcError):
