@@ -1,0 +1,339 @@
+"""Memory after many transactions, ours against anvil in one run: ``python benchmarks/rss.py``;
+prints JSON.
+
+For each peer in turn (our ``twistd -n zkos --dev``, then ``anvil --block-time 0.1``, both
+started as ``benchmarks/load.py`` starts them, on free ports with a temporary data dir):
+
+1. samples the peer's resident set size from ``/proc/PID/status`` every ``--sample-interval``
+   seconds (ours: the node process and each RPC worker process, reported apart and summed;
+   never the dev L1 anvil our node starts);
+2. drives ``--txs`` plain transfers through it in chunks of ``--chunk`` (one ``zkos_tw.load``
+   run each, fresh senders and recipients per chunk, so the load tool never holds more than one
+   chunk and the chain's state keeps growing), and samples RSS right after each chunk;
+3. reports the RSS at start, after each chunk (with the chunk's included TPS and inclusion
+   p99), the maximum, the final value and the CPU per included transaction.
+
+``VmRSS`` counts the LMDB pages a process has touched through its read-only map
+(``RssFile``) as well as its heap (``RssAnon``): both are reported, and ``anon`` is what
+grows with Python objects.
+
+``--tracemalloc DIR`` (ours only) starts the node with ``PYTHONTRACEMALLOC`` and a
+``sitecustomize`` that writes a tracemalloc snapshot on ``SIGUSR2``; the benchmark takes one
+after the first chunk and one after the last and puts the top growing allocation sites (by
+``lineno`` and by ``traceback``) into the JSON: which structure grows, at a price of ~2x CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO_ROOT)
+
+from twisted.internet.defer import ensureDeferred  # noqa: E402
+from twisted.internet.task import LoopingCall, deferLater, react  # noqa: E402
+
+from benchmarks.load import child_pids, cpu_seconds, start_anvil, start_ours  # noqa: E402
+from zkos_tw.devnet.anvil import AnvilError, find_anvil  # noqa: E402
+from zkos_tw.load.runner import LoadConfig, LoadError, LoadRun  # noqa: E402
+
+#: /proc/PID/status fields we keep (kB there, MiB in the result)
+STATUS_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM")
+
+SITECUSTOMIZE = '''"""Written by benchmarks/rss.py: SIGUSR2 writes a tracemalloc snapshot."""
+import os
+import signal
+import tracemalloc
+
+
+def _dump(signum, frame):
+    directory = os.environ["ZKOS_RSS_SNAPSHOT_DIR"]
+    index = len([n for n in os.listdir(directory) if n.endswith(".tracemalloc")])
+    path = os.path.join(directory, "snap-%d-%d" % (os.getpid(), index))
+    tracemalloc.take_snapshot().dump(path + ".tmp")
+    os.rename(path + ".tmp", path + ".tracemalloc")
+
+
+if tracemalloc.is_tracing() and os.environ.get("ZKOS_RSS_SNAPSHOT_DIR"):
+    signal.signal(signal.SIGUSR2, _dump)
+'''
+
+
+def read_status(pid: int) -> dict[str, int] | None:
+    """The memory fields of ``/proc/PID/status`` in kB; None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            text = f.read()
+    except OSError:
+        return None
+    return parse_status(text)
+
+
+def parse_status(text: str) -> dict[str, int]:
+    """``{"VmRSS": kB, ...}`` from the text of ``/proc/PID/status`` (fields that are there)."""
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name in STATUS_FIELDS:
+            found[name] = int(value.split()[0])
+    return found
+
+
+def _mib(kb: int) -> float:
+    return round(kb / 1024, 1)
+
+
+def memory_of(pid: int, workers: bool) -> dict:
+    """RSS of ``pid`` (and, with ``workers``, of its RPC worker children) in MiB."""
+    main = read_status(pid) or {}
+    sample = {
+        "rss_mb": _mib(main.get("VmRSS", 0)),
+        "anon_mb": _mib(main.get("RssAnon", 0)),
+        "file_mb": _mib(main.get("RssFile", 0)),
+    }
+    if workers:
+        children = [s for s in (read_status(c) for c in child_pids(pid)) if s]
+        sample["workers_rss_mb"] = [_mib(s.get("VmRSS", 0)) for s in children]
+        sample["workers_anon_mb"] = [_mib(s.get("RssAnon", 0)) for s in children]
+        sample["total_rss_mb"] = round(sample["rss_mb"] + sum(sample["workers_rss_mb"]), 1)
+        sample["total_anon_mb"] = round(sample["anon_mb"] + sum(sample["workers_anon_mb"]), 1)
+    else:
+        sample["total_rss_mb"] = sample["rss_mb"]
+        sample["total_anon_mb"] = sample["anon_mb"]
+    return sample
+
+
+def snapshot_diff(first: str, last: str, limit: int = 20) -> dict:
+    """The allocation sites that grew most from snapshot ``first`` to ``last``."""
+    import tracemalloc
+
+    old, new = tracemalloc.Snapshot.load(first), tracemalloc.Snapshot.load(last)
+    report = {
+        "first_mb": round(sum(s.size for s in old.statistics("filename")) / 2**20, 1),
+        "last_mb": round(sum(s.size for s in new.statistics("filename")) / 2**20, 1),
+    }
+    for key in ("lineno", "traceback"):
+        rows = []
+        for stat in new.compare_to(old, key)[:limit]:
+            frames = [f"{f.filename}:{f.lineno}" for f in stat.traceback]
+            rows.append(
+                {
+                    "where": frames[0] if key == "lineno" else frames,
+                    "size_diff_mb": round(stat.size_diff / 2**20, 2),
+                    "size_mb": round(stat.size / 2**20, 2),
+                    "count_diff": stat.count_diff,
+                }
+            )
+        report[f"top_{key}"] = rows
+    return report
+
+
+class Sampler:
+    """RSS of one peer every ``interval`` seconds while its chunks run."""
+
+    def __init__(self, reactor, pid: int, workers: bool, interval: float):
+        self.reactor, self.pid, self.workers = reactor, pid, workers
+        self.started = reactor.seconds()
+        self.samples: list[dict] = []
+        self._loop = LoopingCall(self.sample)
+        self._loop.clock = reactor
+        self._loop.start(interval, now=True)
+
+    def sample(self) -> dict:
+        sample = {"t": round(self.reactor.seconds() - self.started, 1)}
+        sample.update(memory_of(self.pid, self.workers))
+        self.samples.append(sample)
+        return sample
+
+    def stop(self) -> None:
+        if self._loop.running:
+            self._loop.stop()
+
+
+async def snapshot(reactor, pid: int, directory: str, timeout: float = 300.0) -> str:
+    """Ask our node for a tracemalloc snapshot; the file's path once it is written."""
+    before = set(os.listdir(directory))
+    os.kill(pid, signal.SIGUSR2)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        new = sorted(set(os.listdir(directory)) - before)
+        new = [n for n in new if n.endswith(".tracemalloc")]
+        if new:
+            return os.path.join(directory, new[0])
+        await deferLater(reactor, 0.5, lambda: None)
+    raise SystemExit("rss benchmark: the node wrote no tracemalloc snapshot")
+
+
+async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> dict:
+    """Drive ``args.txs`` transfers through ``peer`` in chunks, sampling its RSS."""
+    ours = name != "anvil"
+    pid = peer.process.pid
+    await deferLater(reactor, 2.0, lambda: None)  # let start-up settle before the first sample
+    sampler = Sampler(reactor, pid, ours, args.sample_interval)
+    start = dict(sampler.samples[-1])
+    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+    chunks, snapshots, done = [], [], 0
+    try:
+        index = 0
+        while done < args.txs:
+            size = min(args.chunk, args.txs - done)
+            config = LoadConfig(
+                rpc_url=peer.url,
+                senders=args.senders,
+                txs=size,
+                batch_size=args.batch_size,
+                connections=args.connections,
+                timeout=args.timeout,
+                seed=b"rss" + index.to_bytes(5, "big"),
+            )
+            try:
+                result = (await LoadRun(config, reactor).run()).result()
+            except LoadError as e:
+                raise SystemExit(f"rss benchmark: {name}: chunk {index}: {e}") from None
+            done += size
+            after = sampler.sample()
+            chunk = {
+                "chunk": index,
+                "txs_total": done,
+                "included": result["included"],
+                "timed_out": result["timed_out"],
+                "included_tps": result["included_tps"],
+                "inclusion_p99_ms": result["inclusion_latency_ms"]["p99"],
+                "block_number_p99_ms": result["block_number_latency_ms"]["p99"],
+                "loadavg": os.getloadavg()[0],
+                **{k: v for k, v in after.items() if k != "t"},
+            }
+            chunks.append(chunk)
+            print(json.dumps({name: chunk}), file=sys.stderr, flush=True)
+            if snapshot_dir and ours and (index == 0 or done >= args.txs):
+                snapshots.append(await snapshot(reactor, pid, snapshot_dir))
+            index += 1
+    finally:
+        sampler.stop()
+    used = cpu_seconds(pid) - cpu_before
+    included = sum(c["included"] for c in chunks)
+    final = sampler.sample()
+    totals = [s["total_rss_mb"] for s in sampler.samples]
+    report = {
+        "txs": done,
+        "included": included,
+        "wall_seconds": round(time.monotonic() - wall_before, 1),
+        "cpu_seconds": round(used, 1),
+        "cpu_us_per_tx": round(1e6 * used / included) if included else None,
+        "rss_start": start,
+        "rss_max_total_mb": max(totals),
+        "rss_max_total_anon_mb": max(s["total_anon_mb"] for s in sampler.samples),
+        "rss_final": final,
+        "vm_hwm_mb": _mib((read_status(pid) or {}).get("VmHWM", 0)),
+        "chunks": chunks,
+        # [seconds since start, total RSS MiB, total anon MiB], every sample
+        "samples": [[s["t"], s["total_rss_mb"], s["total_anon_mb"]] for s in sampler.samples],
+    }
+    if len(snapshots) == 2:
+        report["tracemalloc"] = snapshot_diff(*snapshots)
+    return report
+
+
+def tracemalloc_env(directory: str, frames: int) -> dict:
+    """The environment that makes our node trace allocations and dump snapshots on SIGUSR2."""
+    hook = os.path.join(directory, "hook")
+    os.makedirs(hook, exist_ok=True)
+    with open(os.path.join(hook, "sitecustomize.py"), "w") as f:
+        f.write(SITECUSTOMIZE)
+    path = os.environ.get("PYTHONPATH")
+    return {
+        "PYTHONPATH": hook + (os.pathsep + path if path else ""),
+        "PYTHONTRACEMALLOC": str(frames),
+        "ZKOS_RSS_SNAPSHOT_DIR": directory,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--txs", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--senders", type=int, default=200)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--sample-interval", type=float, default=3.0)
+    parser.add_argument("--peers", default="ours,anvil", help="comma-separated: ours, anvil")
+    parser.add_argument("--genesis", default=os.path.join(REPO_ROOT, "dev-genesis.json"))
+    parser.add_argument("--anvil-block-time", type=float, default=0.1)
+    parser.add_argument("--rpc-workers", type=int, default=None, help="ours: --rpc-workers N")
+    parser.add_argument("--tracemalloc", metavar="DIR", help="ours: snapshot diff into DIR")
+    parser.add_argument("--tracemalloc-frames", type=int, default=6)
+    args = parser.parse_args(argv)
+    peers = [p for p in args.peers.split(",") if p]
+    if set(peers) - {"ours", "anvil"}:
+        parser.error("--peers takes ours and anvil")
+    if args.chunk < 1 or args.txs < 1:
+        parser.error("--txs and --chunk must be at least 1")
+    if "anvil" in peers:
+        try:
+            find_anvil(None)
+        except AnvilError as e:
+            parser.error(str(e))
+    output = {
+        "benchmark": "rss",
+        "settings": {
+            k: getattr(args, k)
+            for k in ("txs", "chunk", "senders", "batch_size", "connections", "rpc_workers")
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg_before": os.getloadavg()[0],
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        },
+    }
+    workdir = tempfile.mkdtemp(prefix="zkos-bench-rss-")
+    snapshot_dir = None
+    if args.tracemalloc:
+        snapshot_dir = os.path.abspath(args.tracemalloc)
+        os.makedirs(snapshot_dir, exist_ok=True)
+
+    async def run_all(reactor):
+        for name in peers:
+            if name == "ours":
+                saved = dict(os.environ)
+                if snapshot_dir:  # start_ours copies os.environ for the node
+                    os.environ.update(tracemalloc_env(snapshot_dir, args.tracemalloc_frames))
+                try:
+                    peer = start_ours(workdir, args.genesis, True, True, args.rpc_workers)
+                finally:
+                    os.environ.clear()
+                    os.environ.update(saved)
+            else:
+                peer = start_anvil(workdir, args.anvil_block_time)
+            try:
+                output[name] = await measure(reactor, name, peer, args, snapshot_dir)
+                output[name]["loadavg_after"] = os.getloadavg()[0]
+            finally:
+                peer.stop()
+
+    try:
+        react(lambda reactor: ensureDeferred(run_all(reactor)), [])
+    except SystemExit as e:
+        if e.code not in (0, None):
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+    shutil.rmtree(workdir, ignore_errors=True)
+    output["machine"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    if "ours" in output and "anvil" in output:
+        ours, anvil = output["ours"]["rss_final"], output["anvil"]["rss_final"]
+        output["final_rss_ratio_ours_to_anvil"] = round(
+            ours["total_rss_mb"] / anvil["total_rss_mb"], 2
+        )
+    print(json.dumps(output, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
