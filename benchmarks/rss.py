@@ -17,10 +17,12 @@ started as ``benchmarks/load.py`` starts them, on free ports with a temporary da
 (``RssFile``) as well as its heap (``RssAnon``): both are reported, and ``anon`` is what
 grows with Python objects.
 
-``--tracemalloc DIR`` (ours only) starts the node with ``PYTHONTRACEMALLOC`` and a
-``sitecustomize`` that writes a tracemalloc snapshot on ``SIGUSR2``; the benchmark takes one
-after the first chunk and one after the last and puts the top growing allocation sites (by
-``lineno`` and by ``traceback``) into the JSON: which structure grows, at a price of ~2x CPU.
+``--census DIR`` (ours only) starts the node with a ``sitecustomize`` that writes a heap
+census on ``SIGUSR2`` (live objects per type, every container of 2,000 items or more with
+the attribute holding it); the benchmark signals after every chunk and puts the growth from
+the first census to the last into the JSON: which structure grows. ``--tracemalloc-frames N``
+also starts tracemalloc at the first signal and adds the top growing allocation sites (by
+``lineno`` and by ``traceback``); tracing costs the node several times its CPU.
 """
 
 from __future__ import annotations
@@ -47,21 +49,93 @@ from zkos_tw.load.runner import LoadConfig, LoadError, LoadRun  # noqa: E402
 #: /proc/PID/status fields we keep (kB there, MiB in the result)
 STATUS_FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM")
 
-SITECUSTOMIZE = '''"""Written by benchmarks/rss.py: SIGUSR2 writes a tracemalloc snapshot."""
+SITECUSTOMIZE = '''"""Written by benchmarks/rss.py: each SIGUSR2 writes a census of the heap.
+
+The census (``census-PID-N.json``): live objects per type (``gc.get_objects()``), and every
+container of at least ``MIN_LEN`` items with its length and who holds it (``Class.attribute``
+or ``module.name``). With ``RSS_BENCH_FRAMES`` > 0 the first signal also starts tracemalloc
+and each one writes a snapshot beside the census (slow: tracing costs the node ~2-10x CPU).
+"""
+import collections
+import gc
+import json
 import os
 import signal
+import sys
 import tracemalloc
+
+MIN_LEN = 2000
+CONTAINERS = (dict, list, set, collections.deque, collections.OrderedDict,
+              collections.defaultdict, collections.Counter)
+
+
+def _owners(container, objects_by_dict, ignore):
+    found = []
+    for holder in gc.get_referrers(container):
+        if id(holder) in ignore or isinstance(holder, type(sys._getframe())):
+            continue
+        if isinstance(holder, dict):
+            keys = [k for k, v in holder.items() if v is container][:1]
+            if not keys:
+                continue
+            owner = objects_by_dict.get(id(holder))
+            if owner is not None:
+                found.append("%s.%s" % (type(owner).__qualname__, keys[0]))
+            elif "__name__" in holder and "__builtins__" in holder:
+                found.append("%s.%s" % (holder["__name__"], keys[0]))
+            else:
+                found.append("dict[%r]" % (keys[0],))
+        elif isinstance(holder, CONTAINERS + (tuple,)):
+            found.append(type(holder).__qualname__ + " item")
+        else:  # an object whose attributes live inline (3.11+) or in __slots__
+            names = list(getattr(holder, "__dict__", {}) or {})
+            for klass in type(holder).__mro__:
+                names += list(getattr(klass, "__slots__", ()))
+            names = [n for n in names if getattr(holder, n, None) is container]
+            found.append("%s.%s" % (type(holder).__qualname__, names[0] if names else "?"))
+    return found[:3]
+
+
+def _census(path):
+    gc.collect()
+    objects = gc.get_objects()
+    counts = collections.Counter(type(o).__module__ + "." + type(o).__qualname__ for o in objects)
+    objects_by_dict = {}
+    big = []
+    for o in objects:
+        d = getattr(o, "__dict__", None) if not isinstance(o, type) else None
+        if type(d) is dict:
+            objects_by_dict[id(d)] = o
+        if isinstance(o, CONTAINERS) and len(o) >= MIN_LEN:
+            big.append(o)
+    rows = []
+    ignore = {id(objects), id(big), id(rows)}
+    for o in big:
+        rows.append({"type": type(o).__qualname__, "len": len(o),
+                     "shallow_mb": round(sys.getsizeof(o) / 2**20, 2),
+                     "held_by": _owners(o, objects_by_dict, ignore)})
+    del big, objects, objects_by_dict
+    rows.sort(key=lambda r: -r["len"])
+    with open(path + ".tmp", "w") as f:
+        json.dump({"objects": sum(counts.values()), "types": counts.most_common(60),
+                   "big_containers": rows[:60]}, f)
+    os.rename(path + ".tmp", path)
 
 
 def _dump(signum, frame):
-    directory = os.environ["ZKOS_RSS_SNAPSHOT_DIR"]
-    index = len([n for n in os.listdir(directory) if n.endswith(".tracemalloc")])
-    path = os.path.join(directory, "snap-%d-%d" % (os.getpid(), index))
-    tracemalloc.take_snapshot().dump(path + ".tmp")
-    os.rename(path + ".tmp", path + ".tracemalloc")
+    directory = os.environ["RSS_BENCH_SNAPSHOT_DIR"]
+    index = len([n for n in os.listdir(directory) if n.startswith("census-")])
+    frames = int(os.environ.get("RSS_BENCH_FRAMES", "0"))
+    if frames > 0:
+        if tracemalloc.is_tracing():
+            tracemalloc.take_snapshot().dump(
+                os.path.join(directory, "snap-%d-%d.tracemalloc" % (os.getpid(), index)))
+        else:
+            tracemalloc.start(frames)
+    _census(os.path.join(directory, "census-%d-%d.json" % (os.getpid(), index)))
 
 
-if tracemalloc.is_tracing() and os.environ.get("ZKOS_RSS_SNAPSHOT_DIR"):
+if os.environ.get("RSS_BENCH_SNAPSHOT_DIR"):
     signal.signal(signal.SIGUSR2, _dump)
 '''
 
@@ -157,18 +231,43 @@ class Sampler:
             self._loop.stop()
 
 
-async def snapshot(reactor, pid: int, directory: str, timeout: float = 300.0) -> str:
-    """Ask our node for a tracemalloc snapshot; the file's path once it is written."""
+async def census(reactor, pid: int, directory: str, timeout: float = 600.0) -> str:
+    """Ask our node for a heap census (and a tracemalloc snapshot, if tracing); the census
+    file's path once it is written."""
     before = set(os.listdir(directory))
     os.kill(pid, signal.SIGUSR2)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        new = sorted(set(os.listdir(directory)) - before)
-        new = [n for n in new if n.endswith(".tracemalloc")]
-        if new:
+        new = sorted(n for n in set(os.listdir(directory)) - before if n.startswith("census-"))
+        if new and not new[0].endswith(".tmp"):
             return os.path.join(directory, new[0])
         await deferLater(reactor, 0.5, lambda: None)
-    raise SystemExit("rss benchmark: the node wrote no tracemalloc snapshot")
+    raise SystemExit("rss benchmark: the node wrote no heap census")
+
+
+def census_diff(first: str, last: str, limit: int = 25) -> dict:
+    """What grew between two censuses: live objects per type, and the big containers of the
+    last census with their length in the first (matched by type and holder)."""
+    with open(first) as f:
+        old = json.load(f)
+    with open(last) as f:
+        new = json.load(f)
+    old_types = dict(old["types"])
+    types = sorted(
+        ((name, count - old_types.get(name, 0), count) for name, count in new["types"]),
+        key=lambda row: -row[1],
+    )
+    earlier = {(r["type"], tuple(r["held_by"])): r["len"] for r in old["big_containers"]}
+    return {
+        "objects": [old["objects"], new["objects"]],
+        "types_grown": [
+            {"type": name, "diff": diff, "count": count} for name, diff, count in types[:limit]
+        ],
+        "big_containers": [
+            {**r, "len_first": earlier.get((r["type"], tuple(r["held_by"])))}
+            for r in new["big_containers"][:limit]
+        ],
+    }
 
 
 async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> dict:
@@ -179,7 +278,7 @@ async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> d
     sampler = Sampler(reactor, pid, ours, args.sample_interval)
     start = dict(sampler.samples[-1])
     cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
-    chunks, snapshots, done = [], [], 0
+    chunks, censuses, done = [], [], 0
     try:
         index = 0
         while done < args.txs:
@@ -212,8 +311,8 @@ async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> d
             }
             chunks.append(chunk)
             print(json.dumps({name: chunk}), file=sys.stderr, flush=True)
-            if snapshot_dir and ours and (index == 0 or done >= args.txs):
-                snapshots.append(await snapshot(reactor, pid, snapshot_dir))
+            if snapshot_dir and ours:
+                censuses.append(await census(reactor, pid, snapshot_dir))
             index += 1
     finally:
         sampler.stop()
@@ -236,8 +335,15 @@ async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> d
         # [seconds since start, total RSS MiB, total anon MiB], every sample
         "samples": [[s["t"], s["total_rss_mb"], s["total_anon_mb"]] for s in sampler.samples],
     }
-    if len(snapshots) == 2:
-        report["tracemalloc"] = snapshot_diff(*snapshots)
+    if len(censuses) >= 2:
+        report["census"] = census_diff(censuses[0], censuses[-1])
+        snaps = sorted(
+            (n for n in os.listdir(snapshot_dir) if n.endswith(".tracemalloc")),
+            key=lambda n: int(n.split("-")[-1].split(".")[0]),
+        )
+        if len(snaps) >= 2:
+            paths = [os.path.join(snapshot_dir, n) for n in (snaps[0], snaps[-1])]
+            report["tracemalloc"] = snapshot_diff(*paths)
     return report
 
 
@@ -250,8 +356,8 @@ def tracemalloc_env(directory: str, frames: int) -> dict:
     path = os.environ.get("PYTHONPATH")
     return {
         "PYTHONPATH": hook + (os.pathsep + path if path else ""),
-        "PYTHONTRACEMALLOC": str(frames),
-        "ZKOS_RSS_SNAPSHOT_DIR": directory,
+        "RSS_BENCH_FRAMES": str(frames),
+        "RSS_BENCH_SNAPSHOT_DIR": directory,
     }
 
 
@@ -268,8 +374,17 @@ def main(argv=None) -> int:
     parser.add_argument("--genesis", default=os.path.join(REPO_ROOT, "dev-genesis.json"))
     parser.add_argument("--anvil-block-time", type=float, default=0.1)
     parser.add_argument("--rpc-workers", type=int, default=None, help="ours: --rpc-workers N")
-    parser.add_argument("--tracemalloc", metavar="DIR", help="ours: snapshot diff into DIR")
-    parser.add_argument("--tracemalloc-frames", type=int, default=6)
+    parser.add_argument(
+        "--census",
+        metavar="DIR",
+        help="ours: a heap census after every chunk into DIR, first-to-last diff in the JSON",
+    )
+    parser.add_argument(
+        "--tracemalloc-frames",
+        type=int,
+        default=0,
+        help="with --census: also trace allocations (N frames) from the first chunk on",
+    )
     args = parser.parse_args(argv)
     peers = [p for p in args.peers.split(",") if p]
     if set(peers) - {"ours", "anvil"}:
@@ -295,8 +410,8 @@ def main(argv=None) -> int:
     }
     workdir = tempfile.mkdtemp(prefix="zkos-bench-rss-")
     snapshot_dir = None
-    if args.tracemalloc:
-        snapshot_dir = os.path.abspath(args.tracemalloc)
+    if args.census:
+        snapshot_dir = os.path.abspath(args.census)
         os.makedirs(snapshot_dir, exist_ok=True)
 
     async def run_all(reactor):
