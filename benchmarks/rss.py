@@ -430,6 +430,8 @@ def main(argv=None) -> int:
             try:
                 output[name] = await measure(reactor, name, peer, args, snapshot_dir)
                 output[name]["loadavg_after"] = os.getloadavg()[0]
+            except SystemExit as e:  # a peer that gives up: say so, measure the next one
+                output[name] = {"error": str(e.code)}
             finally:
                 peer.stop()
 
@@ -441,7 +443,7 @@ def main(argv=None) -> int:
             raise
     shutil.rmtree(workdir, ignore_errors=True)
     output["machine"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    if "ours" in output and "anvil" in output:
+    if "rss_final" in output.get("ours", {}) and "rss_final" in output.get("anvil", {}):
         ours, anvil = output["ours"]["rss_final"], output["anvil"]["rss_final"]
         output["final_rss_ratio_ours_to_anvil"] = round(
             ours["total_rss_mb"] / anvil["total_rss_mb"], 2
