@@ -37,6 +37,7 @@ from twisted.internet.task import react
 from zkos_tw.devnet.anvil import AnvilError, find_anvil
 from zkos_tw.load.client import make_client
 from zkos_tw.load.runner import LoadConfig, LoadError, LoadRun
+from zkos_tw.load.summary import add_ratios, summarize_runs
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RICH_MNEMONIC = "stuff slice staff easily soup parent arm payment cotton trade scatter struggle"
@@ -302,6 +303,21 @@ async def measure(
     return result
 
 
+def run_line(index: int, result: dict, names: list[str]) -> dict:
+    """The one line ``--runs`` prints to stderr after each run: its ratios and key numbers."""
+    line = {"run": index + 1, "loadavg_before": result.get("loadavg_before")}
+    line.update({k: v for k, v in result.items() if k.startswith("included_tps_ratio_")})
+    for name in names:
+        peer = result.get(name) or {}
+        line[name] = {
+            "included_tps": peer.get("included_tps"),
+            "inclusion_p99_ms": (peer.get("inclusion_latency_ms") or {}).get("p99"),
+            "block_number_p99_ms": (peer.get("block_number_latency_ms") or {}).get("p99"),
+            "cpu_us_per_tx": peer.get("peer_cpu_us_per_tx"),
+        }
+    return line
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--txs", type=int, default=20_000)
@@ -321,6 +337,14 @@ def main(argv=None) -> int:
         metavar="N,M",
         help="run ours once per value with --rpc-workers N (results as ours-workers-N); "
         "default: once, with the node's default",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="repeat the whole comparison N times (fresh nodes each time); with N > 1 prints "
+        "every run under runs and their median/min/max under summary",
     )
     parser.add_argument("--client", default="raw", choices=("raw", "treq"))
     parser.add_argument("--rate", type=float, default=None, help="pace submission (tx/s)")
@@ -347,6 +371,8 @@ def main(argv=None) -> int:
         help="before the load, time N single and N batched eth_blockNumber calls per peer",
     )
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     peers = [p for p in args.peers.split(",") if p]
     unknown = set(peers) - {"ours", "ours-no-pipeline", "anvil"}
     if unknown:
@@ -394,30 +420,48 @@ def main(argv=None) -> int:
             "rate": args.rate,
             "read_rate": read_rate,
             "rpc_workers": args.rpc_workers,
+            "runs": args.runs,
             "anvil_block_time": args.anvil_block_time,
             "ours_dev": not args.no_dev,
         },
         "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]},
     }
     workdir = tempfile.mkdtemp(prefix="zkos-bench-load-")
+    names = [name for name, _ in runs]
+    results = []
+
+    async def run_once(reactor, index: int) -> dict:
+        """One ours-then-anvil comparison, in a fresh data directory."""
+        rundir = os.path.join(workdir, f"run-{index}")
+        os.makedirs(rundir)
+        result = {"loadavg_before": round(os.getloadavg()[0], 2)}
+        try:
+            for name, workers in runs:
+                if name != "anvil":
+                    pipeline = name != "ours-no-pipeline"
+                    peer = start_ours(rundir, args.genesis, not args.no_dev, pipeline, workers)
+                    profile_dir = args.profile_node
+                else:
+                    peer = start_anvil(rundir, args.anvil_block_time)
+                    profile_dir = None
+                try:
+                    url_config = LoadConfig(**{**config.__dict__, "rpc_url": peer.url})
+                    result[name] = await measure(
+                        reactor, peer, url_config, profile_dir, args.rpc_calls, args.profile_gil
+                    )
+                finally:
+                    peer.stop()
+        finally:
+            shutil.rmtree(rundir, ignore_errors=True)
+        result["loadavg_after"] = round(os.getloadavg()[0], 2)
+        add_ratios(result, names)
+        return result
 
     async def run_all(reactor):
-        for name, workers in runs:
-            url_config = config
-            if name != "anvil":
-                pipeline = name != "ours-no-pipeline"
-                peer = start_ours(workdir, args.genesis, not args.no_dev, pipeline, workers)
-                profile_dir = args.profile_node
-            else:
-                peer = start_anvil(workdir, args.anvil_block_time)
-                profile_dir = None
-            try:
-                url_config = LoadConfig(**{**config.__dict__, "rpc_url": peer.url})
-                output[name] = await measure(
-                    reactor, peer, url_config, profile_dir, args.rpc_calls, args.profile_gil
-                )
-            finally:
-                peer.stop()
+        for index in range(args.runs):
+            results.append(await run_once(reactor, index))
+            if args.runs > 1:
+                print(json.dumps(run_line(index, results[-1], names)), file=sys.stderr, flush=True)
 
     try:
         react(lambda reactor: ensureDeferred(run_all(reactor)), [])
@@ -427,16 +471,11 @@ def main(argv=None) -> int:
             raise
     shutil.rmtree(workdir, ignore_errors=True)
     output["machine"]["loadavg_after"] = os.getloadavg()[0]
-    if "anvil" in output:
-        anvil = output["anvil"]["included_tps"]
-        for name, _ in runs:
-            if name.startswith("ours") and name in output:
-                ours = output[name]["included_tps"]
-                key = "included_tps_ratio_" + name.replace("-", "_") + "_to_anvil"
-                output[key] = round(ours / anvil, 3) if ours and anvil else None
-    if "ours" in output and "ours-no-pipeline" in output:
-        on, off = output["ours"]["included_tps"], output["ours-no-pipeline"]["included_tps"]
-        output["included_tps_ratio_pipeline_on_to_off"] = round(on / off, 3) if on and off else None
+    if args.runs == 1:
+        output.update(results[0])
+    else:
+        output["runs"] = results
+        output["summary"] = summarize_runs(results, names)
     print(json.dumps(output, indent=2))
     return 0
 

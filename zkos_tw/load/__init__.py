@@ -10,4 +10,5 @@
 | ``watch`` | inclusion watcher (polls new blocks) and the ``eth_blockNumber`` latency sampler |
 | ``stats`` | percentiles, error grouping and the result JSON |
 | ``runner`` | one load run: set-up, submission, waiting, result |
+| ``summary`` | several runs of ``benchmarks/load.py`` (``--runs N``): ratios, median/min/max |
 """
