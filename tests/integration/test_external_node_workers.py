@@ -100,7 +100,9 @@ class ExternalNodeWorkerTests(TestCase):
             self.assertEqual(worker, "0")
             filter_id = answer["result"]
             installed_at = int(rpc(en.rpc_port, "eth_blockNumber")[0], 16)
-            nonce = int(rpc(main.rpc_port, "eth_getTransactionCount", [RICH.address, "pending"])[0], 16)
+            nonce = int(
+                rpc(main.rpc_port, "eth_getTransactionCount", [RICH.address, "pending"])[0], 16
+            )
             sent, checked = [], []
             for step in range(3):
                 raw = "0x" + transfer(nonce + step, RECIPIENTS[1], step + 1).hex()
@@ -122,8 +124,12 @@ class ExternalNodeWorkerTests(TestCase):
                     (
                         block,
                         balance,
-                        from_every_worker(en.rpc_port, "eth_getBlockByNumber", [hex(number), False]),
-                        from_every_worker(en.rpc_port, "eth_getBalance", [RECIPIENTS[1], hex(number)]),
+                        from_every_worker(
+                            en.rpc_port, "eth_getBlockByNumber", [hex(number), False]
+                        ),
+                        from_every_worker(
+                            en.rpc_port, "eth_getBalance", [RECIPIENTS[1], hex(number)]
+                        ),
                         from_every_worker(en.rpc_port, "eth_getTransactionReceipt", [tx_hash]),
                     )
                 )

@@ -58,7 +58,7 @@ def run(settings: dict, reactor) -> None:
     from zkos_tw.workers.backend import WorkerBackend
     from zkos_tw.workers.filters import WorkerFilterRegistry
     from zkos_tw.workers.link import SequencerLink
-    from zkos_tw.workers.metrics import MetricsPush
+    from zkos_tw.workers.metrics import PUSH_INTERVAL, MetricsPush
 
     rpc_config = RpcConfig(**settings["rpc"])
     storage = LMDBStorage(settings["data_dir"], readonly=True)
@@ -115,7 +115,7 @@ def run(settings: dict, reactor) -> None:
     )
     factory = ConnectionLimit(site, settings["max_connections"])
     filters.start()
-    metrics = MetricsPush(registry, link, reactor, settings.get("metrics_interval", 1.0))
+    metrics = MetricsPush(registry, link, reactor, settings.get("metrics_interval", PUSH_INTERVAL))
     metrics.start()
     reactor.addSystemEventTrigger("before", "shutdown", metrics.stop)
     reactor.adoptStreamPort(LISTEN_FD, settings["family"], factory)

@@ -19,8 +19,10 @@ from zkos_tw.workers import frames as f
 
 log = Logger()
 
-#: Seconds between two ``METRICS`` frames of a worker (none while nothing changed).
-PUSH_INTERVAL = 1.0
+#: Seconds between two ``METRICS`` frames of a worker (none while nothing changed). A push
+#: costs ~5 ms of CPU with 20 methods in use (``registry.collect()`` is most of it, ~80 KB
+#: of JSON): ~0.3 % of a core every 2 s.
+PUSH_INTERVAL = 2.0
 
 
 def registry_families(registry) -> list:
