@@ -63,6 +63,7 @@ from zkos_tw.sequencer.tip import ChainTip
 from zkos_tw.status.node_status import NodeStatus
 from zkos_tw.status.server import StatusServer
 from zkos_tw.workers import create_rpc_workers_from_config
+from zkos_tw.workers.metrics import WorkerMetricsCollector
 from zkos_tw.workers.supervisor import parse_tcp_endpoint
 
 log = Logger()
@@ -182,12 +183,15 @@ def start_main_node(
     create_replay_server(
         config.sequencer, reactor, chain.storage, sink, registry=registry
     ).setServiceParent(node)
-    if forward_transactions is None and rpc_workers_wanted(config):
+    if rpc_workers_wanted(config):
+        # An external node's workers forward eth_sendRawTransaction to the main node
+        # themselves (``worker_settings``); its pool stays empty, as in one process.
         workers, gateway = create_rpc_workers_from_config(
             config, reactor, mempool=mempool, backend=backend, inclusion=inclusion
         )
         sink.add_listener(gateway.block_stored)
         backend.workers_gateway = gateway
+        registry.register(WorkerMetricsCollector(gateway))
         workers.setServiceParent(node)
     else:
         create_rpc_service(config.rpc, backend, reactor, registry).setServiceParent(node)

@@ -3,7 +3,7 @@ admission through the worker, pool queries, and the node's L1 batch progress fro
 
 from __future__ import annotations
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, succeed
 from twisted.internet.testing import MemoryReactorClock
 from twisted.test.iosim import FakeTransport, connect
 from twisted.trial.unittest import SynchronousTestCase
@@ -85,3 +85,31 @@ class WorkerBackendTests(SynchronousTestCase):
         progress = self.backend.batch_progress()
         self.assertEqual((progress.last_committed_batch, progress.last_executed_batch), (2, 1))
         self.assertEqual(self.backend.finalized_block_number(), 0)
+
+    def test_external_node_forwards_to_the_main_node(self):
+        """An EN's worker (``forward_transactions``) hands the bytes to the main node as they
+        came, with no checks of its own, and answers what the main node answered; the EN's
+        pool is not involved."""
+        forwarded = []
+
+        def forward(raw):
+            forwarded.append(raw)
+            return succeed(b"\x11" * 32)
+
+        backend = WorkerBackend(
+            storage=MemoryStorage(),
+            link=SequencerLink(self.clock),
+            block_gas_limit=BLOCK_GAS_LIMIT,
+            max_input_bytes=128 * 1024,
+            genesis_document={},
+            chain_id=CHAIN_ID,
+            bridgehub_address="0x" + "00" * 20,
+            eth_call_gas=10_000_000,
+            now=self.clock.seconds,
+            forward_transactions=forward,
+        )
+        self.assertEqual(
+            self.successResultOf(backend.send_raw_transaction(b"\x02\x01")), b"\x11" * 32
+        )
+        self.assertEqual(forwarded, [b"\x02\x01"])
+        self.assertEqual(len(self.mempool), 0)

@@ -81,8 +81,12 @@ class InstalledFilter:
 class FilterRegistry:
     """The installed filters, their polling state and their expiry."""
 
-    def __init__(self, backend, clock, *, ttl: float, max_blocks: int, max_logs: int):
+    def __init__(
+        self, backend, clock, *, ttl: float, max_blocks: int, max_logs: int, make_id=new_id
+    ):
         self.backend = backend
+        # ``make_id() -> str``: a new filter's id (RPC workers put their index in it).
+        self._make_id = make_id
         self.clock = clock
         self.ttl = ttl
         self.max_blocks = max_blocks
@@ -122,7 +126,7 @@ class FilterRegistry:
     async def install(self, kind: str, log_filter: LogFilter | None = None, full=False) -> str:
         """Install a filter; return its id."""
         latest = await resolve(self.backend.latest_block_number())
-        filter_id = new_id()
+        filter_id = self._make_id()
         self.filters[filter_id] = InstalledFilter(
             kind, latest, self.clock.seconds(), log_filter, full
         )

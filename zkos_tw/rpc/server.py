@@ -209,12 +209,14 @@ def build_rpc(
     *,
     max_batch_size=None,
     extra_headers: dict | None = None,
+    filter_registry=FilterRegistry,
 ):
     """The pieces of the RPC server: ``(site, filters, dispatcher)`` (no listening);
-    ``extra_headers`` go with every HTTP answer."""
+    ``extra_headers`` go with every HTTP answer; ``filter_registry`` makes the
+    ``FilterRegistry`` (RPC workers pass one that reaches the other workers' filters)."""
     max_request_bytes = config.max_request_size * MIB
     table = MethodTable()
-    filters = FilterRegistry(
+    filters = filter_registry(
         backend,
         reactor,
         ttl=config.stale_filter_ttl,

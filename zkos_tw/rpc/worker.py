@@ -56,7 +56,9 @@ def run(settings: dict, reactor) -> None:
     from zkos_tw.rpc.server import ConnectionLimit, build_rpc
     from zkos_tw.storage import LMDBStorage
     from zkos_tw.workers.backend import WorkerBackend
+    from zkos_tw.workers.filters import WorkerFilterRegistry
     from zkos_tw.workers.link import SequencerLink
+    from zkos_tw.workers.metrics import PUSH_INTERVAL, MetricsPush
 
     rpc_config = RpcConfig(**settings["rpc"])
     storage = LMDBStorage(settings["data_dir"], readonly=True)
@@ -80,6 +82,10 @@ def run(settings: dict, reactor) -> None:
 
     with open(settings["genesis_input_path"], "rb") as f:
         genesis_document = json.load(f)
+    forward = None
+    if settings.get("main_node_rpc_url"):
+        # An external node: eth_sendRawTransaction goes to the main node from here.
+        forward = _main_node_rpc(reactor, settings["main_node_rpc_url"]).send_raw_transaction
     backend = WorkerBackend(
         storage=storage,
         link=link,
@@ -93,18 +99,25 @@ def run(settings: dict, reactor) -> None:
         next_base_fee=settings["next_base_fee"],
         next_gas_limit=settings["next_gas_limit"],
         now=reactor.seconds,
-        open_batch_store=open_batch_store,
+        open_batch_store=open_batch_store if settings.get("batch_store", True) else None,
+        forward_transactions=forward,
     )
-    # The node's registry holds the metrics; a worker's own RPC metrics are not exported.
+    # The RPC metrics go to the node (METRICS frames), which exports them with a worker label.
+    registry = CollectorRegistry(auto_describe=True)
+    index = settings["index"]
     site, filters, _ = build_rpc(
         rpc_config,
         backend,
         reactor,
-        CollectorRegistry(),
-        extra_headers={WORKER_HEADER: str(settings["index"]).encode()},
+        registry,
+        extra_headers={WORKER_HEADER: str(index).encode()},
+        filter_registry=lambda *a, **kw: WorkerFilterRegistry(*a, index=index, link=link, **kw),
     )
     factory = ConnectionLimit(site, settings["max_connections"])
     filters.start()
+    metrics = MetricsPush(registry, link, reactor, settings.get("metrics_interval", PUSH_INTERVAL))
+    metrics.start()
+    reactor.addSystemEventTrigger("before", "shutdown", metrics.stop)
     reactor.adoptStreamPort(LISTEN_FD, settings["family"], factory)
     reactor.addSystemEventTrigger("before", "shutdown", filters.stop)
     reactor.addSystemEventTrigger("after", "shutdown", storage.close)
@@ -115,6 +128,20 @@ def run(settings: dict, reactor) -> None:
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     reactor.run()
+
+
+def _main_node_rpc(reactor, url: str):
+    """The external node's client of the main node's JSON-RPC (persistent connections)."""
+    from treq.client import HTTPClient
+    from twisted.web.client import Agent, HTTPConnectionPool
+
+    from zkos_tw.l1.client import _QuietClientFactory
+    from zkos_tw.replay.main_node_rpc import MainNodeRpc
+
+    pool = HTTPConnectionPool(reactor, persistent=True)
+    pool.maxPersistentPerHost = 16
+    pool._factory = _QuietClientFactory  # no "Starting factory" line per connection
+    return MainNodeRpc(HTTPClient(Agent(reactor, pool=pool)), url)
 
 
 def main(argv: list[str]) -> int:

@@ -17,6 +17,7 @@ from zkos_tw.workers.supervisor import RpcWorkers
 def worker_settings(config, count: int) -> dict:
     """What a worker process needs of the node's configuration (JSON)."""
     rpc = config.rpc
+    external = config.role == "external_node"
     return {
         "data_dir": config.general.rocks_db_path,
         "genesis_input_path": config.genesis.genesis_input_path,
@@ -26,6 +27,10 @@ def worker_settings(config, count: int) -> dict:
         "max_input_bytes": config.tx_validator.max_input_bytes,
         "next_base_fee": config.sequencer.base_fee_override or _default_base_fee(),
         "next_gas_limit": config.sequencer.block_gas_limit,
+        # An external node's workers forward eth_sendRawTransaction to the main node, and it
+        # keeps no batch store (no batcher).
+        "main_node_rpc_url": config.general.main_node_rpc_url if external else None,
+        "batch_store": not external,
         # The connection limit is the node's: each worker takes its share.
         "max_connections": max(1, rpc.max_connections // count),
         "rpc": {

@@ -6,7 +6,9 @@ node process — it is a ``NodeBackend`` whose pool lives elsewhere:
 
 * ``eth_sendRawTransaction`` decodes the transaction, recovers its sender and runs the
   stateless checks here, then hands ``(hash, sender, raw)`` to the sequencer over the link;
-  the answer is the pool's (the same error texts as in one process);
+  the answer is the pool's (the same error texts as in one process); an external node's
+  worker (``forward_transactions``) sends it to the main node instead and answers what the
+  main node answered;
 * pending nonces and pooled transactions are asked of the sequencer's pool over the link,
   then storage is read (a transaction leaves the pool only after its block was stored);
 * ``HEAD`` pushes drive the block listeners (``eth_subscribe("newHeads")``, log and block
@@ -151,6 +153,9 @@ class WorkerBackend(NodeBackend):
         return Submission(tx_hash, ptx.sender, raw)
 
     def send_raw_transaction(self, raw: bytes):
+        if self._forward is not None:
+            # An external node's worker: the main node's answer, as the EN process gives it.
+            return self._forward(raw)
         try:
             item = self.prepare(raw)
         except (PoolError, InvalidTransaction) as e:

@@ -23,10 +23,25 @@ Kinds (worker -> sequencer: ``SUBMIT``, ``QUERY``, ``WATCH_PENDING``; sequencer 
   last committed and executed batch numbers (``safe`` / ``finalized`` their last blocks);
 * ``WATCH_PENDING`` ``on:u8``: send (or stop sending) ``PENDING`` frames to this worker;
 * ``PENDING`` ``hash:32 sender:20 raw``: a transaction became pending in the pool.
+
+Filters across workers (``zkos_tw.workers.filters``; either direction, the node relays):
+
+* ``FILTER_CALL`` ``request:u32 worker:u16 call:u8 filter_id`` — worker -> node: run ``call``
+  (``FILTER_CHANGES``, ``FILTER_LOGS``, ``FILTER_UNINSTALL``) on the filter ``filter_id``
+  (ASCII) that worker ``worker`` installed; node -> worker: the same, ``worker`` being the
+  worker that asked;
+* ``FILTER_RESULT`` ``request:u32 status:u8 json`` — status 0: the call's result, 1: the
+  JSON-RPC error object (``code``, ``message``, ``data``), as UTF-8 JSON;
+
+and the workers' RPC metrics:
+
+* ``METRICS`` (worker -> node) ``json``: the worker's RPC registry, UTF-8 JSON, a list of
+  families ``[name, type, help, [[sample name, {label: value}, value], ...]]``.
 """
 
 from __future__ import annotations
 
+import json
 import struct
 from dataclasses import dataclass
 
@@ -36,11 +51,14 @@ HEADER = struct.Struct(">BBI")
 MAX_BODY = 64 * 1024 * 1024
 
 SUBMIT, ANSWERS, QUERY, REPLY, HEAD, WATCH_PENDING, PENDING = range(1, 8)
+FILTER_CALL, FILTER_RESULT, METRICS = range(8, 11)
 PENDING_NONCE, POOLED, POOLED_BY_NONCE = range(1, 4)
+FILTER_CHANGES, FILTER_LOGS, FILTER_UNINSTALL = range(1, 4)
 
 _U32_U16 = struct.Struct(">IH")
 _U32_U8 = struct.Struct(">IB")
 _U64 = struct.Struct(">Q")
+_U32 = struct.Struct(">I")
 _HEAD = struct.Struct(">QQQBQQ")
 
 
@@ -193,6 +211,55 @@ def encode_pending(tx_hash: bytes, sender: bytes, raw: bytes) -> bytes:
 
 def decode_pending(body: bytes) -> Submission:
     return Submission(body[:32], body[32:52], body[52:])
+
+
+_FILTER_CALL = struct.Struct(">IHB")
+
+
+def encode_filter_call(request: int, worker: int, call: int, filter_id: str) -> bytes:
+    return frame(FILTER_CALL, _FILTER_CALL.pack(request, worker, call) + filter_id.encode())
+
+
+def decode_filter_call(body: bytes) -> tuple[int, int, int, str]:
+    request, worker, call = _FILTER_CALL.unpack_from(body)
+    return request, worker, call, body[_FILTER_CALL.size :].decode("ascii")
+
+
+def encode_filter_result(request: int, ok: bool, value) -> bytes:
+    """``value``: the result (``ok``) or the JSON-RPC error object, any JSON value."""
+    payload = json.dumps(value, separators=(",", ":")).encode()
+    return frame(FILTER_RESULT, _U32_U8.pack(request, 0 if ok else 1) + payload)
+
+
+def decode_filter_result(body: bytes) -> tuple[int, bool, object]:
+    request, status = _U32_U8.unpack_from(body)
+    if status not in (0, 1):
+        raise FrameError(f"FILTER_RESULT frame: unknown status {status}")
+    return request, status == 0, json.loads(body[_U32_U8.size :])
+
+
+def filter_result_request(body: bytes) -> int:
+    """The request id of a ``FILTER_RESULT`` body."""
+    if len(body) < _U32_U8.size:
+        raise FrameError("FILTER_RESULT frame cut short")
+    return _U32.unpack_from(body)[0]
+
+
+def readdress_filter_result(body: bytes, request: int) -> bytes:
+    """The ``FILTER_RESULT`` frame of ``body`` answering ``request`` instead."""
+    return frame(FILTER_RESULT, _U32.pack(request) + body[_U32.size :])
+
+
+def encode_metrics(families: list) -> bytes:
+    """``families``: ``[name, type, help, [[sample name, labels, value], ...]]`` each."""
+    return frame(METRICS, json.dumps(families, separators=(",", ":")).encode())
+
+
+def decode_metrics(body: bytes) -> list:
+    families = json.loads(body)
+    if not isinstance(families, list):
+        raise FrameError("METRICS frame: not a list of families")
+    return families
 
 
 class FrameReader:

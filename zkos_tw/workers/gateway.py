@@ -11,11 +11,18 @@ Each worker process holds one stream to the sequencer process (a socketpair made
 * every stored block, and every move of L1's ``safe`` / ``finalized``, is pushed as ``HEAD``
   to every worker; pending transactions are pushed as ``PENDING`` to workers that asked.
 
+It also relays between workers: a ``FILTER_CALL`` for a filter another worker installed goes
+to that worker's link, and its ``FILTER_RESULT`` back to the asker (``filter not found`` when
+that worker is not linked, or its link closes first). Each worker's ``METRICS`` frames are kept
+(the last one per worker) and exported by ``WorkerMetricsCollector`` on the node's registry.
+
 The sequencer never waits on a worker: every write is a non-blocking transport write, and a
 worker that sends a frame it cannot read is disconnected (its supervisor restarts it).
 """
 
 from __future__ import annotations
+
+import itertools
 
 from twisted.internet import defer
 from twisted.internet.protocol import Factory, Protocol
@@ -29,13 +36,17 @@ from zkos_tw.workers import frames as f
 
 log = Logger()
 
+#: The answer to a call on a filter whose worker is not linked (as ``FilterRegistry`` says).
+_NOT_FOUND = {"code": -32603, "message": "filter not found"}
+
 
 class GatewayProtocol(Protocol):
     """One worker's link, on the sequencer's side."""
 
-    def __init__(self, gateway: SequencerGateway, name: str):
+    def __init__(self, gateway: SequencerGateway, name: str, index: int | None = None):
         self._gateway = gateway
         self.name = name
+        self.index = index
         self._reader = f.FrameReader()
         self.watching_pending = False
 
@@ -76,12 +87,17 @@ class SequencerGateway:
         self._inclusion = inclusion
         self.links: list[GatewayProtocol] = []
         self._remove_pending = None
+        # Relayed filter calls: our request id -> (asking link, its request id, answering link).
+        self._relayed: dict[int, tuple[GatewayProtocol, int, GatewayProtocol]] = {}
+        self._relay_ids = itertools.count(1)
+        #: worker index -> the body of its last ``METRICS`` frame (decoded when scraped).
+        self.worker_metrics: dict[int, bytes] = {}
 
     # -- links --------------------------------------------------------------------------------
 
-    def factory(self, name: str) -> Factory:
-        """A factory for one worker's link (``adoptStreamConnection``)."""
-        return Factory.forProtocol(lambda: GatewayProtocol(self, name))
+    def factory(self, name: str, index: int | None = None) -> Factory:
+        """A factory for the link of worker ``index`` (``adoptStreamConnection``)."""
+        return Factory.forProtocol(lambda: GatewayProtocol(self, name, index))
 
     def attach(self, link: GatewayProtocol) -> None:
         self.links.append(link)
@@ -90,6 +106,14 @@ class SequencerGateway:
         if link in self.links:
             self.links.remove(link)
         self._watch_pending_changed()
+        if link.index is not None and not any(x.index == link.index for x in self.links):
+            self.worker_metrics.pop(link.index, None)
+        for request, (asker, asked_request, answerer) in list(self._relayed.items()):
+            if answerer is link:
+                del self._relayed[request]
+                asker.send(f.encode_filter_result(asked_request, False, _NOT_FOUND))
+            elif asker is link:
+                del self._relayed[request]
 
     def head_frame(self) -> bytes:
         return f.encode_head(self._heads())
@@ -130,8 +154,36 @@ class SequencerGateway:
         elif kind == f.WATCH_PENDING:
             link.watching_pending = body == b"\x01"
             self._watch_pending_changed()
+        elif kind == f.FILTER_CALL:
+            self._relay_filter_call(link, *f.decode_filter_call(body))
+        elif kind == f.FILTER_RESULT:
+            self._relay_filter_result(link, body)
+        elif kind == f.METRICS:
+            if link.index is not None:
+                self.worker_metrics[link.index] = body
         else:
             raise f.FrameError(f"unexpected frame kind {kind} from a worker")
+
+    def _relay_filter_call(
+        self, link: GatewayProtocol, request: int, worker: int, call: int, filter_id: str
+    ) -> None:
+        target = next((x for x in self.links if x.index == worker), None)
+        if target is None or target is link:
+            link.send(f.encode_filter_result(request, False, _NOT_FOUND))
+            return
+        ours = next(self._relay_ids) & 0xFFFFFFFF
+        self._relayed[ours] = (link, request, target)
+        asker = 0xFFFF if link.index is None else link.index
+        target.send(f.encode_filter_call(ours, asker, call, filter_id))
+
+    def _relay_filter_result(self, link: GatewayProtocol, body: bytes) -> None:
+        ours = f.filter_result_request(body)
+        entry = self._relayed.pop(ours, None)
+        if entry is None or entry[2] is not link:
+            raise f.FrameError(f"FILTER_RESULT for unknown request {ours}")
+        asker, request, _ = entry
+        # Relayed as it came (no JSON decoding here), under the asker's request id.
+        asker.send(f.readdress_filter_result(body, request))
 
     def admit(self, item: f.Submission) -> bytes:
         """Insert one transaction the worker prepared; its hash, or raises ``PoolError``."""

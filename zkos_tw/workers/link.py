@@ -7,6 +7,12 @@ error text. Queries (``pending_nonce``, ``pooled``, ``pooled_by_nonce``) return 
 ``HEAD`` and ``PENDING`` pushes go to ``on_head(frames.Head)`` and
 ``on_pending(Submission)``. When the link closes every waiting Deferred fails and
 ``on_lost()`` runs (the worker then stops: without the sequencer it has nothing to offer).
+
+Filters across workers: ``filter_call(worker, call, filter_id)`` asks the worker that installed
+a filter (through the node) and returns a Deferred of its result, or fails with its
+``JsonRpcError``; a ``FILTER_CALL`` the node relays from another worker goes to
+``on_filter_call(call, filter_id)`` (a value or a Deferred) and its outcome goes back as
+``FILTER_RESULT``. ``send_metrics(families)`` sends a ``METRICS`` frame.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from twisted.internet import defer
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 
-from zkos_tw.rpc.errors import BackendError, JsonRpcError
+from zkos_tw.rpc.errors import INTERNAL_ERROR, BackendError, JsonRpcError
 from zkos_tw.workers import frames as f
 
 log = Logger()
@@ -33,11 +39,12 @@ class SequencerUnavailable(JsonRpcError):
 class SequencerLink(Protocol):
     """See the module docstring. ``clock`` batches submissions (``callLater(0)``)."""
 
-    def __init__(self, clock, *, on_head=None, on_pending=None, on_lost=None):
+    def __init__(self, clock, *, on_head=None, on_pending=None, on_lost=None, on_filter_call=None):
         self._clock = clock
         self.on_head = on_head
         self.on_pending = on_pending
         self.on_lost = on_lost
+        self.on_filter_call = on_filter_call
         self._reader = f.FrameReader()
         self._ids = itertools.count(1)
         self._waiting: dict[int, tuple[int, defer.Deferred]] = {}
@@ -140,6 +147,48 @@ class SequencerLink(Protocol):
         if self.connected:
             self.transport.write(f.encode_watch_pending(on))
 
+    # -- filters of other workers, metrics -----------------------------------------------------
+
+    def filter_call(self, worker: int, call: int, filter_id: str) -> defer.Deferred:
+        """Run ``call`` (``frames.FILTER_*``) on worker ``worker``'s filter ``filter_id``: its
+        result, or fails with the ``JsonRpcError`` that worker answered."""
+        done = defer.Deferred()
+        if not self.connected:
+            done.errback(SequencerUnavailable())
+            return done
+        request = self._next_id()
+        self._waiting[request] = (f.FILTER_RESULT, done)
+        self.transport.write(f.encode_filter_call(request, worker, call, filter_id))
+        return done.addCallback(_filter_outcome)
+
+    def _filter_called(self, request: int, call: int, filter_id: str) -> None:
+        if self.on_filter_call is None:
+            error = BackendError("filter not found").to_json()
+            self.transport.write(f.encode_filter_result(request, False, error))
+            return
+        d = defer.maybeDeferred(self.on_filter_call, call, filter_id)
+
+        def answered(value):
+            return f.encode_filter_result(request, True, value)
+
+        def failed(failure):
+            if not failure.check(JsonRpcError):
+                log.failure("a filter call from another worker", failure)
+                error = JsonRpcError("Internal error")
+            else:
+                error = failure.value
+            return f.encode_filter_result(request, False, error.to_json())
+
+        d.addCallbacks(answered, failed).addCallback(self._write_if_connected)
+
+    def _write_if_connected(self, data: bytes) -> None:
+        if self.connected:
+            self.transport.write(data)
+
+    def send_metrics(self, families: list) -> None:
+        """Send the worker's RPC metrics (``frames.encode_metrics``) to the node."""
+        self._write_if_connected(f.encode_metrics(families))
+
     # -- frames ---------------------------------------------------------------------------------
 
     def dataReceived(self, data):
@@ -166,6 +215,12 @@ class SequencerLink(Protocol):
         elif kind == f.PENDING:
             if self.on_pending is not None:
                 self.on_pending(f.decode_pending(body))
+        elif kind == f.FILTER_CALL:
+            request, _, call, filter_id = f.decode_filter_call(body)
+            self._filter_called(request, call, filter_id)
+        elif kind == f.FILTER_RESULT:
+            request, ok, value = f.decode_filter_result(body)
+            self._resolve(request, kind, (ok, value))
         else:
             raise f.FrameError(f"unexpected frame kind {kind} from the sequencer")
 
@@ -174,6 +229,18 @@ class SequencerLink(Protocol):
         if done is None or expected != kind:
             raise f.FrameError(f"answer to unknown request {request}")
         done.callback(value)
+
+
+def _filter_outcome(outcome: tuple[bool, object]):
+    ok, value = outcome
+    if ok:
+        return value
+    error = value if isinstance(value, dict) else {}
+    raise JsonRpcError(
+        str(error.get("message", "filter not found")),
+        error.get("data"),
+        int(error.get("code", INTERNAL_ERROR)),
+    )
 
 
 def _sender_and_raw(payload: bytes | None):

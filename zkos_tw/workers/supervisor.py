@@ -179,7 +179,7 @@ class RpcWorkers(Service):
         finally:
             theirs.close()
         self._reactor.adoptStreamConnection(
-            ours.fileno(), socket.AF_UNIX, self._gateway.factory(process.name)
+            ours.fileno(), socket.AF_UNIX, self._gateway.factory(process.name, index)
         )
         ours.close()
         self.processes[index] = process
