@@ -18,7 +18,12 @@ from tests.batcher.test_gapless import proved
 from tests.batcher.test_service import GENESIS, Chain, fake_build_info
 from tests.l1.sender_fixtures import envelopes
 from zkos_tw.batcher import l1_stages
-from zkos_tw.batcher.block_facts import REMEMBERED_BLOCKS, StorageBlockFacts
+from zkos_tw.batcher.block_facts import (
+    REMEMBERED_BLOCKS,
+    BlockMemory,
+    BlockSummary,
+    StorageBlockFacts,
+)
 from zkos_tw.batcher.gapless import GaplessCommitter
 from zkos_tw.batcher.info import BatchEnvelope
 from zkos_tw.batcher.offload import PipelineThread
@@ -179,9 +184,13 @@ class ExecuteFeederInThreadTests(SynchronousTestCase):
 
 
 def sealed_block(number, receipts, version=3):
-    """What ``StorageBlockFacts.block_stored`` reads of a ``SealedBlock``."""
+    """What ``BlockSummary.of`` reads of a ``SealedBlock``."""
     return SimpleNamespace(
         number=number,
+        hash=bytes([number]) * 32,
+        transactions=tuple(
+            SimpleNamespace(tx_hash=bytes([number, i]) + bytes(30)) for i in range(len(receipts))
+        ),
         receipts=tuple(StoredReceipt.decode(r) for r in receipts),
         context=SimpleNamespace(execution_version=version),
     )
@@ -189,19 +198,24 @@ def sealed_block(number, receipts, version=3):
 
 class RememberedFactsTests(SynchronousTestCase):
     def test_remembered_equal_stored(self):
-        """Facts remembered from the stored block are those read back from storage."""
+        """Facts of a block ``BlockMemory`` holds are those read back from storage."""
         storage = MemoryStorage()
         receipts = [receipt(True, 2), receipt(False, 5), receipt(True, 1)]
         write(storage, 1, receipts, 4)
+        memory = BlockMemory()
+        memory.block_stored(sealed_block(1, receipts, 4))
         from_storage = StorageBlockFacts(storage, pubdata_size=lambda n: 100 * n)
-        remembered = StorageBlockFacts(storage, pubdata_size=lambda n: 100 * n)
-        remembered.block_stored(sealed_block(1, receipts, 4))
+        remembered = StorageBlockFacts(storage, pubdata_size=lambda n: 100 * n, memory=memory)
         self.assertEqual(remembered(1), from_storage(1))
-        self.assertEqual(remembered._remembered, {})  # read once, then forgotten
+        self.assertIsInstance(memory.summary(1), BlockSummary)  # the block itself is dropped
+        memory.forget_through(1)
+        self.assertEqual(len(memory), 0)
+        self.assertEqual(remembered(1), from_storage(1))  # read from storage again
 
     def test_bounded(self):
-        facts = StorageBlockFacts(MemoryStorage(), pubdata_size=lambda n: 0)
+        memory = BlockMemory()
         for n in range(1, REMEMBERED_BLOCKS + 10):
-            facts.block_stored(sealed_block(n, []))
-        self.assertEqual(len(facts._remembered), REMEMBERED_BLOCKS)
-        self.assertNotIn(1, facts._remembered)
+            memory.block_stored(sealed_block(n, []))
+        self.assertEqual(len(memory), REMEMBERED_BLOCKS)
+        self.assertIsNone(memory.summary(1))
+        self.assertIsNotNone(memory.summary(REMEMBERED_BLOCKS + 9))

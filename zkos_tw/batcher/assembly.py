@@ -25,7 +25,7 @@ from twisted.logger import Logger
 
 from zkos_tw.batch_verification.commit_step import SigningCommitFeeder
 from zkos_tw.batcher.batch_store import LMDBBatchStore
-from zkos_tw.batcher.block_facts import StorageBlockFacts
+from zkos_tw.batcher.block_facts import BlockMemory, StorageBlockFacts
 from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
 from zkos_tw.batcher.gapless import GaplessCommitter
 from zkos_tw.batcher.info import StoredBatchInfo
@@ -149,9 +149,13 @@ def create_rollup_pipeline(
         _in_thread.setServiceParent(pipeline)
     genesis = StoredBatchInfo.genesis(chain.genesis.state_commitment)
     tree_versions = StoredTreeVersions(storage.tree_store())
+    # The blocks just stored, as the sink gave them: facts and commit infos without reading
+    # every receipt back (a listener before the batcher's, so a block is there when it wakes).
+    memory = BlockMemory()
+    sink.add_listener(memory.block_stored)
 
     def build_info(batch_number: int, first_block: int, last_block: int):
-        return build_commit_batch_info(
+        info = build_commit_batch_info(
             storage,
             tree_versions,
             batch_number=batch_number,
@@ -160,7 +164,10 @@ def create_rollup_pipeline(
             chain_id=config.genesis.chain_id,
             chain_address=l1_state.diamond_proxy,
             pubdata_mode=l1_state.da_mode,
+            summaries=memory.summary,
         )
+        memory.forget_through(last_block)
+        return info
 
     def queue(name):
         return BoundedQueue(QUEUE_CAPACITY, name)
@@ -169,8 +176,9 @@ def create_rollup_pipeline(
     snark_groups = queue("snark groups")
     commit, prove, execute = senders["commit"], senders["prove"], senders["execute"]
 
-    block_facts = StorageBlockFacts(storage, lambda n: len(storage.block_pubdata(n) or b""))
-    sink.add_listener(block_facts.block_stored)
+    block_facts = StorageBlockFacts(
+        storage, lambda n: len(storage.block_pubdata(n) or b""), memory=memory
+    )
     batcher = create_batcher(
         config.batcher,
         storage=storage,
