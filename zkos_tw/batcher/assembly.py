@@ -143,10 +143,15 @@ def create_rollup_pipeline(
     if latest_proof:
         _check_same_batch(batch_store, proof_storage, latest_proof, config)
     pipeline = RollupPipeline(batch_store, proof_storage)
+    prover_inputs_thread = None
     if _in_thread is None:
-        # First child: starts before the stages and stops after them.
+        # First children: they start before the stages and stop after them. Prover inputs
+        # (a whole batch re-executed, seconds) get a thread of their own so that building one
+        # never holds up sealing and storing the next batches.
         _in_thread = PipelineThread(reactor)
         _in_thread.setServiceParent(pipeline)
+        prover_inputs_thread = PipelineThread(reactor, "prover-inputs")
+        prover_inputs_thread.setServiceParent(pipeline)
     genesis = StoredBatchInfo.genesis(chain.genesis.state_commitment)
     tree_versions = StoredTreeVersions(storage.tree_store())
     # The blocks just stored, as the sink gave them: facts and commit infos without reading
@@ -204,7 +209,9 @@ def create_rollup_pipeline(
             snark_output=snark_groups,
             proof_storage=proof_storage,
             verifier=create_fri_verifier(config.prover_api),
-            prover_input=create_prover_inputs(storage, reactor=reactor),
+            prover_input=create_prover_inputs(
+                storage, reactor=reactor, in_thread=prover_inputs_thread
+            ),
             registry=registry,
             _endpoint=prover_api_endpoint,
         ),

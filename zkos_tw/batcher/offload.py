@@ -37,10 +37,9 @@ class PipelineThread(Service):
     last, after every stage, so a step still running when the node stops finishes before the
     stores it writes are closed."""
 
-    name = "pipeline-thread"
-
     def __init__(self, reactor, name: str = "rollup-pipeline"):
         self._reactor = reactor
+        self.name = f"{name}-thread"  # the service's name; the pool's thread is named after it
         self.pool = ThreadPool(1, 1, name)
 
     def __call__(self, f, *args) -> defer.Deferred:
