@@ -84,8 +84,9 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def child_pids(pid: int) -> list[int]:
-    """The live children of ``pid`` other than anvil (whose CPU is the L1's, not the node's)."""
+def child_pids(pid: int, mark: bytes = b"zkos_tw.rpc.worker") -> list[int]:
+    """The live children of ``pid`` whose command line holds ``mark``: by default the RPC
+    workers (not anvil, whose CPU is the L1's, not the node's)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as f:
             children = [int(x) for x in f.read().split()]
@@ -95,11 +96,26 @@ def child_pids(pid: int) -> list[int]:
     for child in children:
         try:
             with open(f"/proc/{child}/cmdline", "rb") as f:
-                if b"zkos_tw.rpc.worker" in f.read():
+                if mark in f.read():
                     found.append(child)
         except OSError:
             pass
     return found
+
+
+def l1_cpu_seconds(pid: int) -> float:
+    """utime + stime of the dev L1 (the anvil child of our node under ``--dev``): the L1 work
+    the rollup pipeline causes runs there, on the same cores as the node."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for child in child_pids(pid, b"anvil"):
+        try:
+            with open(f"/proc/{child}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:13]) / ticks
+    return total
 
 
 class Peer:
@@ -132,7 +148,12 @@ class Peer:
 
 
 def start_ours(
-    workdir: str, genesis: str, dev: bool, pipeline: bool = True, workers: int | None = None
+    workdir: str,
+    genesis: str,
+    dev: bool,
+    pipeline: bool = True,
+    workers: int | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Peer:
     twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
     rpc_port = free_port()
@@ -158,6 +179,7 @@ def start_ours(
         args += ["--l1-sender-enabled", "false"]
     if workers is not None:
         args += ["--rpc-workers", str(workers)]
+    args += list(extra_args)
     env = dict(os.environ)
     env.setdefault("ZKOS_TOOLS_DIR", os.path.join(REPO_ROOT, ".tools"))
     name = "zkos" if pipeline else "zkos-no-pipeline"
@@ -282,6 +304,7 @@ async def measure(
 ) -> dict:
     costs = await call_cost(reactor, peer.url, peer.process.pid, rpc_calls) if rpc_calls else None
     before = cpu_seconds(peer.process.pid)
+    l1_before = l1_cpu_seconds(peer.process.pid)
     profiler = Profiler(peer.process.pid, profile_dir, profile_gil) if profile_dir else None
     try:
         record = await LoadRun(config, reactor).run()
@@ -292,6 +315,9 @@ async def measure(
     result = record.result()
     used = cpu_seconds(peer.process.pid) - before
     result["peer_cpu_seconds"] = round(used, 2)
+    if peer.name.startswith("zkos"):
+        # the embedded dev L1 (not in peer_cpu_seconds): mostly the pipeline's L1 transactions
+        result["l1_cpu_seconds"] = round(l1_cpu_seconds(peer.process.pid) - l1_before, 2)
     # CPU per included transaction (set-up included): steadier than TPS on a shared machine
     result["peer_cpu_us_per_tx"] = (
         round(1e6 * used / result["included"]) if result["included"] else None
@@ -357,6 +383,14 @@ def main(argv=None) -> int:
         help="comma-separated: ours, ours-no-pipeline (l1_sender_enabled=false), anvil",
     )
     parser.add_argument("--no-dev", action="store_true", help="run our node without --dev")
+    parser.add_argument(
+        "--node-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for our node's twistd zkos (repeatable; "
+        "--node-arg=--batcher-batch-timeout --node-arg=1s)",
+    )
     parser.add_argument("--profile-node", metavar="DIR", help="py-spy our node into DIR")
     parser.add_argument(
         "--profile-gil",
@@ -423,6 +457,7 @@ def main(argv=None) -> int:
             "runs": args.runs,
             "anvil_block_time": args.anvil_block_time,
             "ours_dev": not args.no_dev,
+            "node_args": args.node_arg,
         },
         "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg()[0]},
     }
@@ -439,7 +474,10 @@ def main(argv=None) -> int:
             for name, workers in runs:
                 if name != "anvil":
                     pipeline = name != "ours-no-pipeline"
-                    peer = start_ours(rundir, args.genesis, not args.no_dev, pipeline, workers)
+                    peer = start_ours(
+                        rundir, args.genesis, not args.no_dev, pipeline, workers,
+                        tuple(args.node_arg),
+                    )  # fmt: skip
                     profile_dir = args.profile_node
                 else:
                     peer = start_anvil(rundir, args.anvil_block_time)

@@ -17,6 +17,7 @@ from tests.sequencer.test_backend_simulation import init_code
 from tests.sequencer.test_l1_blocks import deposit, upgrade
 from tests.sequencer.test_replay import Node
 from tests.sequencer.test_service import KEY, signed
+from zkos_tw.batcher.block_facts import BlockMemory, StorageBlockFacts
 from zkos_tw.batcher.commitment import BatchDataMissing, build_commit_batch_info
 from zkos_tw.batcher.logs_tree import logs_root_hash
 from zkos_tw.batcher.pubdata import (
@@ -165,6 +166,30 @@ class ChainPubdataTests(SynchronousTestCase):
         )
         self.assertEqual(validium.operator_da_input, ZERO32)
         self.assertEqual(validium.commitment(), info.commitment())
+
+    def test_remembered_blocks_give_the_same_info_and_facts(self):
+        """``BlockMemory`` over the sealed blocks: the commit info and the block facts are those
+        built from storage alone, also when only one of the blocks is remembered."""
+        kwargs = dict(batch_number=1, first_block=1, last_block=2, chain_id=270)
+        kwargs.update(chain_address=CHAIN_ADDRESS, pubdata_mode="Rollup")
+        tree = self.node.chain.tree
+        stored = build_commit_batch_info(self.storage, tree, **kwargs)
+        for remembered in ([1, 2], [1], [2]):
+            memory = BlockMemory()
+            for sealed in self.blocks:
+                if sealed.number in remembered:
+                    memory.block_stored(sealed)
+            info = build_commit_batch_info(self.storage, tree, summaries=memory.summary, **kwargs)
+            self.assertEqual(info, stored)
+
+            def size(n):
+                return len(self.storage.block_pubdata(n))
+
+            for n in (1, 2):
+                self.assertEqual(
+                    StorageBlockFacts(self.storage, size, memory=memory)(n),
+                    StorageBlockFacts(self.storage, size)(n),
+                )
 
     def test_missing_data(self):
         """A block that is not stored is a clear error, not a wrong commitment."""

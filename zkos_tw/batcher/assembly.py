@@ -7,7 +7,9 @@ Stages and the bounded queues between them (reference §5.6)::
       ─proved─► ExecuteFeeder (priority tree) ─► execute sender ─executed─► PipelineSink
 
 Restart (killed at any instant): the batch store and proof storage are written before anything
-is passed on, and every sender reads its L1 counter before sending. The pipeline is re-fed from
+is passed on, and every sender reads its L1 counter before sending. The stages' storage and
+hashing steps run in the pipeline's own thread (``PipelineThread``, ``offload.py``), not on
+the reactor. The pipeline is re-fed from
 the last batch *executed* on L1: the GaplessCommitter re-emits the stored proved batches above
 it, each sender passes on without resending what L1 already has, the ``ProveFeeder`` splits a
 SNARK group at L1's verified counter, and the priority tree is rebuilt from storage up to the
@@ -23,7 +25,7 @@ from twisted.logger import Logger
 
 from zkos_tw.batch_verification.commit_step import SigningCommitFeeder
 from zkos_tw.batcher.batch_store import LMDBBatchStore
-from zkos_tw.batcher.block_facts import StorageBlockFacts
+from zkos_tw.batcher.block_facts import BlockMemory, StorageBlockFacts
 from zkos_tw.batcher.commitment import StoredTreeVersions, build_commit_batch_info
 from zkos_tw.batcher.gapless import GaplessCommitter
 from zkos_tw.batcher.info import StoredBatchInfo
@@ -34,6 +36,7 @@ from zkos_tw.batcher.l1_stages import (
     ProveFeeder,
     SnapshotFile,
 )
+from zkos_tw.batcher.offload import PipelineThread
 from zkos_tw.batcher.proof_storage import FileProofStorage
 from zkos_tw.batcher.service import create_batcher
 from zkos_tw.launcher import StartupError
@@ -103,6 +106,7 @@ def create_rollup_pipeline(
     prover_api_endpoint=None,
     collector=None,
     policy_reader=None,
+    _in_thread=None,
 ) -> RollupPipeline:
     """The pipeline over the opened ``chain`` feeding the prepared ``senders`` (``L1Senders``).
 
@@ -112,6 +116,8 @@ def create_rollup_pipeline(
     sender saw revert with ``MultisigRequired``.
 
     Raises ``StartupError`` when L1 knows batches this node's data does not have.
+    ``_in_thread(f, *args) -> Deferred`` runs the stages' storage steps (default: the
+    pipeline's own ``PipelineThread``).
     """
     storage = chain.storage
     proof_storage = FileProofStorage(config.prover_api.object_store_file_backed_base_path)
@@ -137,11 +143,24 @@ def create_rollup_pipeline(
     if latest_proof:
         _check_same_batch(batch_store, proof_storage, latest_proof, config)
     pipeline = RollupPipeline(batch_store, proof_storage)
+    prover_inputs_thread = None
+    if _in_thread is None:
+        # First children: they start before the stages and stop after them. Prover inputs
+        # (a whole batch re-executed, seconds) get a thread of their own so that building one
+        # never holds up sealing and storing the next batches.
+        _in_thread = PipelineThread(reactor)
+        _in_thread.setServiceParent(pipeline)
+        prover_inputs_thread = PipelineThread(reactor, "prover-inputs")
+        prover_inputs_thread.setServiceParent(pipeline)
     genesis = StoredBatchInfo.genesis(chain.genesis.state_commitment)
     tree_versions = StoredTreeVersions(storage.tree_store())
+    # The blocks just stored, as the sink gave them: facts and commit infos without reading
+    # every receipt back (a listener before the batcher's, so a block is there when it wakes).
+    memory = BlockMemory()
+    sink.add_listener(memory.block_stored)
 
     def build_info(batch_number: int, first_block: int, last_block: int):
-        return build_commit_batch_info(
+        info = build_commit_batch_info(
             storage,
             tree_versions,
             batch_number=batch_number,
@@ -150,7 +169,10 @@ def create_rollup_pipeline(
             chain_id=config.genesis.chain_id,
             chain_address=l1_state.diamond_proxy,
             pubdata_mode=l1_state.da_mode,
+            summaries=memory.summary,
         )
+        memory.forget_through(last_block)
+        return info
 
     def queue(name):
         return BoundedQueue(QUEUE_CAPACITY, name)
@@ -159,17 +181,21 @@ def create_rollup_pipeline(
     snark_groups = queue("snark groups")
     commit, prove, execute = senders["commit"], senders["prove"], senders["execute"]
 
+    block_facts = StorageBlockFacts(
+        storage, lambda n: len(storage.block_pubdata(n) or b""), memory=memory
+    )
     batcher = create_batcher(
         config.batcher,
         storage=storage,
         batch_store=batch_store,
         proof_storage=proof_storage,
         build_info=build_info,
-        block_facts=StorageBlockFacts(storage, lambda n: len(storage.block_pubdata(n) or b"")),
+        block_facts=block_facts,
         output=sealed,
         reactor=reactor,
         genesis_batch=genesis,
         registry=registry,
+        in_thread=_in_thread,
     )
     sink.add_listener(batcher.block_stored)
     stages = [
@@ -183,7 +209,9 @@ def create_rollup_pipeline(
             snark_output=snark_groups,
             proof_storage=proof_storage,
             verifier=create_fri_verifier(config.prover_api),
-            prover_input=create_prover_inputs(storage, reactor=reactor),
+            prover_input=create_prover_inputs(
+                storage, reactor=reactor, in_thread=prover_inputs_thread
+            ),
             registry=registry,
             _endpoint=prover_api_endpoint,
         ),
@@ -193,6 +221,7 @@ def create_rollup_pipeline(
             proof_storage=proof_storage,
             reactor=reactor,
             last_committed=executed,
+            in_thread=_in_thread,
         ),
         CommitFeeder(ordered, commit.inbound)
         if collector is None
@@ -217,6 +246,7 @@ def create_rollup_pipeline(
             snapshots=SnapshotFile(
                 os.path.join(config.general.rocks_db_path, PRIORITY_TREE_SNAPSHOT)
             ),
+            in_thread=_in_thread,
         ),
         PipelineSink(
             execute.outbound, lambda envelope: _executed(pipeline, feeder, envelope, metrics)
@@ -257,16 +287,17 @@ def _check_same_batch(batch_store, proof_storage, number: int, config) -> None:
         )
 
 
-def _executed(pipeline: RollupPipeline, feeder, envelope, metrics) -> None:
-    feeder.executed(envelope.number)
+def _executed(pipeline: RollupPipeline, feeder, envelope, metrics):
+    saved = feeder.executed(envelope.number)
     pipeline.executed.append(envelope.number)
     del pipeline.executed[:-100]
     if metrics is None:
-        return
+        return saved
     sealed = envelope.stage_times.get("BatchSealed")
     if sealed is None:
-        return  # sealed before this run
+        return saved  # sealed before this run
     for stage, when in envelope.stage_times.items():
         if stage != "BatchSealed":
             metrics.stage_seconds.labels(stage=stage).observe(max(0.0, when - sealed))
     metrics.last_batch.labels(stage="Executed").set(envelope.number)
+    return saved

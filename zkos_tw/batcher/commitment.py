@@ -10,6 +10,10 @@ memory, so a restarted node builds the same info for the same blocks.
 * ``l2_to_l1_logs_root_hash``: the logs tree over every receipt's L2->L1 logs (``logs_tree``);
 * DA fields: from the concatenated block pubdata (``pubdata.da_commitment`` / ``operator_da_input``);
 * ``new_state_commitment``: ``state_commitment`` after the last block (state.md §5.3).
+
+``summaries(n)`` (``BlockMemory.summary``, optional) gives the receipts' part and the block
+context of a block just stored without reading them back: the same values, taken from the
+``SealedBlock`` the stored records are the encoding of. Blocks it does not give are read.
 """
 
 from __future__ import annotations
@@ -65,6 +69,10 @@ def _record(storage, number: int) -> ReplayRecord:
     return ReplayRecord.decode(raw)
 
 
+def _context(storage, number: int):
+    return _record(storage, number).context
+
+
 def _receipts(storage, first_block: int, last_block: int):
     """``(block number, tx hash, StoredReceipt)`` of every transaction of the blocks, in order;
     a block or receipt that is not stored raises ``BatchDataMissing``."""
@@ -99,6 +107,7 @@ def build_commit_batch_info(
     chain_id: int,
     chain_address: bytes,
     pubdata_mode: str = "Rollup",
+    summaries=None,
 ) -> CommitBatchInfo:
     """The ``CommitBatchInfo`` of batch ``batch_number`` = blocks ``first_block..last_block``.
 
@@ -113,12 +122,21 @@ def build_commit_batch_info(
     upgrades: list[bytes] = []
     logs: list[bytes] = []
     pubdata: list[bytes] = []
-    for _, tx_hash, receipt in _receipts(storage, first_block, last_block):
-        if receipt.tx_type == PRIORITY_TX_TYPE:
-            priority.append(tx_hash)
-        elif receipt.tx_type == UPGRADE_TX_TYPE:
-            upgrades.append(tx_hash)
-        logs.extend(log_bytes(entry) for entry in receipt.l2_to_l1_logs)
+    known = {}
+    for number in range(first_block, last_block + 1):
+        summary = summaries(number) if summaries is not None else None
+        if summary is not None:
+            known[number] = summary
+            priority.extend(summary.priority)
+            upgrades.extend(summary.upgrades)
+            logs.extend(summary.logs)
+            continue
+        for _, tx_hash, receipt in _receipts(storage, number, number):
+            if receipt.tx_type == PRIORITY_TX_TYPE:
+                priority.append(tx_hash)
+            elif receipt.tx_type == UPGRADE_TX_TYPE:
+                upgrades.append(tx_hash)
+            logs.extend(log_bytes(entry) for entry in receipt.l2_to_l1_logs)
     for number in range(first_block, last_block + 1):
         block_pubdata = storage.block_pubdata(number)
         if block_pubdata is None:
@@ -126,8 +144,11 @@ def build_commit_batch_info(
         pubdata.append(block_pubdata)
     if len(upgrades) > 1:
         raise ValueError(f"batch {batch_number} holds {len(upgrades)} upgrade transactions")
-    first, last = _record(storage, first_block).context, _record(storage, last_block).context
-    last_hash = storage.block(last_block).block_hash
+    first = known[first_block].context if first_block in known else _context(storage, first_block)
+    if last_block in known:
+        last, last_hash = known[last_block].context, known[last_block].block_hash
+    else:
+        last, last_hash = _context(storage, last_block), storage.block(last_block).block_hash
     if tree.latest_version is None or tree.latest_version < last_block:
         raise BatchDataMissing(f"the state tree has no version {last_block}")
     commitment = state_commitment(

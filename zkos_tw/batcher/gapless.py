@@ -1,4 +1,4 @@
-"""``GaplessCommitter``: puts FRI-proved batches back in batch-number order (reference §5.2).
+r"""``GaplessCommitter``: puts FRI-proved batches back in batch-number order (reference §5.2).
 
 FRI provers finish in any order. The committer buffers what arrives and, for each next
 expected batch, first stores the envelope with its proof in proof storage, then puts it on the
@@ -9,6 +9,9 @@ Restart: given ``last_committed`` (the L1 counter), the committer first re-emits
 envelopes ``last_committed + 1 ..= proof_storage.latest_batch()`` (proved but not committed),
 then expects ``latest_batch() + 1``. A batch that arrives again below the expected number (the
 batcher re-sent it, a prover repeated it) is dropped, so nothing is emitted twice or skipped.
+
+The store (an ``fsync``\ ed file per batch) runs through the injected ``in_thread`` (the
+pipeline thread, ``zkos_tw.batcher.offload``) and is awaited before the envelope is passed on.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from zkos_tw.batcher.info import BatchEnvelope
+from zkos_tw.batcher.offload import run_here
 from zkos_tw.pipeline import BoundedQueue
 
 FRI_PROOF_STORED = "FriProofStored"
@@ -38,7 +42,9 @@ class GaplessCommitter(Service):
         proof_storage,
         reactor: IReactorTime,
         last_committed: int = 0,
+        in_thread=None,
     ):
+        self._in_thread = in_thread or run_here
         self._input = input
         self._output = output
         self._storage = proof_storage
@@ -91,7 +97,7 @@ class GaplessCommitter(Service):
                 await self._release(self._buffer.pop(self._next))
 
     async def _release(self, envelope: BatchEnvelope) -> None:
-        self._storage.put(envelope)
+        await self._in_thread(self._storage.put, envelope)
         times = dict(envelope.stage_times)
         times[FRI_PROOF_STORED] = self._reactor.seconds()
         self._next += 1

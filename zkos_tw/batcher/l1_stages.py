@@ -16,7 +16,9 @@
 * ``PipelineSink``: the end of the pipeline; it records each executed batch's §5.6 stage times.
 
 Each step is a small service that loops ``get`` → transform → ``put`` on ``BoundedQueue``\\ s, so
-a slow L1 stalls the steps before it instead of growing memory.
+a slow L1 stalls the steps before it instead of growing memory. The priority tree's storage
+reads (only for batches that have L1 transactions) and its snapshot writes run through the
+injected ``in_thread`` (the pipeline thread, ``zkos_tw.batcher.offload``), awaited in order.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from twisted.logger import Logger
 
 from zkos_tw.batcher.commitment import priority_tx_hashes
 from zkos_tw.batcher.info import BatchEnvelope, ProofCommand
+from zkos_tw.batcher.offload import run_here
 from zkos_tw.l1.calldata import CommitCommand, ExecuteCommand, ProveCommand
 from zkos_tw.pipeline import BoundedQueue, QueueClosed
 from zkos_tw.priority_tree import PriorityTree, PriorityTreeError, PriorityTreeSnapshot
@@ -131,8 +134,10 @@ class ExecuteFeeder(_Step):
         batch_store,
         last_executed: int,
         snapshots=None,
+        in_thread=None,
     ):
         super().__init__()
+        self._in_thread = in_thread or run_here
         self._input = input
         self._output = output
         self._storage = storage
@@ -154,7 +159,13 @@ class ExecuteFeeder(_Step):
                 f"the priority tree expects batch {self.next_batch}, got {envelope.number}"
             )
         meta = envelope.batch
-        hashes = priority_tx_hashes(self._storage, meta.first_block_number, meta.last_block_number)
+        hashes = []
+        if meta.commit_batch_info.number_of_layer1_txs:
+            # The commit info counts the batch's 0x7f transactions: most batches have none,
+            # and their receipts need not be read at all.
+            hashes = await self._in_thread(
+                priority_tx_hashes, self._storage, meta.first_block_number, meta.last_block_number
+            )
         start = len(self.tree)
         self.tree.extend(hashes)
         proof = self.tree.range_proof(start, len(hashes))
@@ -163,14 +174,15 @@ class ExecuteFeeder(_Step):
         self.next_batch += 1
         await self._output.put(ExecuteCommand((envelope,), (proof,)))
 
-    def executed(self, batch_number: int) -> None:
+    def executed(self, batch_number: int) -> defer.Deferred:
         """Batch ``batch_number`` is executed on L1: persist the tree as it was right after it
-        (the cache a restart starts from, §7.4)."""
+        (the cache a restart starts from, §7.4); the Deferred fires once it is written."""
         snapshot = self.pending.pop(batch_number, None)
         for number in [n for n in self.pending if n < batch_number]:
             del self.pending[number]
         if snapshot is not None and self._snapshots is not None:
-            self._snapshots.save(snapshot)
+            return self._in_thread(self._snapshots.save, snapshot)
+        return defer.succeed(None)
 
 
 def rebuild_priority_tree(
@@ -245,4 +257,4 @@ class PipelineSink(_Step):
 
     async def _step(self) -> None:
         envelope = await self._input.get()
-        self._on_executed(envelope)
+        await defer.maybeDeferred(self._on_executed, envelope)

@@ -11,6 +11,10 @@ makes the batcher wait, so a slow prover slows batching rather than growing memo
 It never polls: when it has read every stored block it waits for ``block_stored`` (a
 ``BlockSink`` listener) or the timer. On start it first re-sends the stored batches above
 ``resend_after`` (the last batch in proof storage: sealed before a restart but not proved).
+
+Reading a block's facts and sealing (``build_info`` and the batch store's durable write) run
+through the injected ``in_thread`` (``zkos_tw.batcher.offload``; the node's pipeline thread),
+each awaited before the loop goes on, so the reactor only keeps the seal decisions.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from zkos_tw.batcher.info import BatchEnvelope, BatchMetadata, StoredBatchInfo
+from zkos_tw.batcher.offload import run_here
 from zkos_tw.batcher.seal import BatchSealCriteria
 from zkos_tw.pipeline import BoundedQueue
 
@@ -60,8 +65,10 @@ class Batcher(Service):
         genesis_batch: StoredBatchInfo,
         first_block: int = 1,
         resend_after: int | None = None,
+        in_thread: Callable | None = None,
     ):
         self._block_facts = block_facts
+        self._in_thread = in_thread or run_here
         self._build_info = build_info
         self._store = batch_store
         self._criteria = criteria
@@ -129,7 +136,7 @@ class Batcher(Service):
     async def _run(self) -> None:
         await self._resend_stored()
         while True:
-            facts = self._block_facts(self._next_block)
+            facts = await self._in_thread(self._block_facts, self._next_block)
             if facts is not None:
                 await self._add(facts)
                 continue
@@ -171,11 +178,16 @@ class Batcher(Service):
     async def _seal(self, last_block: int) -> None:
         self._cancel_timer()
         first = self._open_first
-        info = await defer.maybeDeferred(self._build_info, self._next_batch, first, last_block)
-        meta = BatchMetadata(
-            self._previous, info, first, last_block, self._open_txs, self._open_version or 3
+        meta = await self._in_thread(
+            self._build_and_store,
+            self._next_batch,
+            self._previous,
+            first,
+            last_block,
+            self._open_txs,
+            self._open_version or 3,
         )
-        self._store.put(meta)
+        info = meta.commit_batch_info
         self.log.info(
             "sealed batch {batch} (blocks {first}..={last})",
             batch=meta.number,
@@ -188,6 +200,21 @@ class Batcher(Service):
         self._open_txs = 0
         envelope = BatchEnvelope(meta, stage_times={BATCH_SEALED: self._reactor.seconds()})
         await self._output.put(envelope)
+
+    def _build_and_store(
+        self,
+        number: int,
+        previous: StoredBatchInfo,
+        first: int,
+        last_block: int,
+        tx_count: int,
+        version: int,
+    ) -> BatchMetadata:
+        """(pipeline thread) The batch's commit info, stored durably before it is passed on."""
+        info = self._build_info(number, first, last_block)
+        meta = BatchMetadata(previous, info, first, last_block, tx_count, version)
+        self._store.put(meta)
+        return meta
 
     # -- the timeout timer
 
@@ -221,6 +248,7 @@ def create_batcher(
     reactor: IReactorTime,
     genesis_batch: StoredBatchInfo,
     registry=None,
+    in_thread: Callable | None = None,
 ) -> Batcher:
     """The ``Batcher`` of a ``BatcherConfig`` for a node at start-up.
 
@@ -238,4 +266,5 @@ def create_batcher(
         reactor=reactor,
         genesis_batch=genesis_batch,
         resend_after=proof_storage.latest_batch() or 0,
+        in_thread=in_thread,
     )

@@ -8,13 +8,16 @@ output queue is bounded, so an L1 that mines slowly holds the pipeline back.
 
 ``prepare()`` is a launcher start-up step: every operator must have funds on L1 (else one
 ``L1SenderStartupError`` line). ``problems()`` (a ``NodeStatus`` problem source, like
-``L1Health``): one entry per stopped stage, shown on ``/status/health``.
+``L1Health``): one entry per stopped stage, shown on ``/status/health``. The senders encode and
+sign in one thread of their own (``PipelineThread``, the group's first child: it starts before
+the senders and stops after them).
 """
 
 from __future__ import annotations
 
 from twisted.application.service import MultiService
 
+from zkos_tw.batcher.offload import PipelineThread
 from zkos_tw.l1.artifacts import load_artifact
 from zkos_tw.l1.senders import COUNTERS, GWEI, L1Sender
 from zkos_tw.pipeline import BoundedQueue
@@ -28,8 +31,10 @@ class L1Senders(MultiService):
 
     name = "l1_senders"
 
-    def __init__(self, senders: dict[str, L1Sender]):
+    def __init__(self, senders: dict[str, L1Sender], thread: PipelineThread | None = None):
         super().__init__()
+        if thread is not None:
+            thread.setServiceParent(self)
         self.senders = senders
         for sender in senders.values():
             sender.setServiceParent(self)
@@ -74,10 +79,21 @@ class L1Senders(MultiService):
 
 
 def create_l1_senders_from_config(
-    config, reactor, l1_client, l1_state, *, metrics=None, queue_capacity=QUEUE_CAPACITY
+    config,
+    reactor,
+    l1_client,
+    l1_state,
+    *,
+    metrics=None,
+    queue_capacity=QUEUE_CAPACITY,
+    _in_thread=None,
 ) -> L1Senders:
-    """The three senders of ``config.l1_sender`` for the chain ``l1_state`` discovery found."""
+    """The three senders of ``config.l1_sender`` for the chain ``l1_state`` discovery found.
+    ``_in_thread(f, *args) -> Deferred`` encodes and signs (default: the group's own thread)."""
     sender_config = config.l1_sender
+    thread = None
+    if _in_thread is None:
+        thread = _in_thread = PipelineThread(reactor, "l1-senders")
     error_abis = _revert_abis()
     senders = {}
     for command in COUNTERS:
@@ -96,8 +112,9 @@ def create_l1_senders_from_config(
             poll_interval=sender_config.poll_interval,
             metrics=metrics,
             error_abis=error_abis,
+            in_thread=_in_thread,
         )
-    return L1Senders(senders)
+    return L1Senders(senders, thread)
 
 
 def _revert_abis() -> tuple:

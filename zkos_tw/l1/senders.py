@@ -24,6 +24,10 @@ Where it improves on the reference (``docs/l1_senders.md``):
 * **Outages.** An L1 that cannot be reached mid-round is waited for (retried every
   ``L1_RETRY_DELAY``), not a stopped stage; ``/status/health`` shows the L1 problem meanwhile.
 * **Funds.** An operator with a zero balance is a start-up error (``L1SenderStartupError``).
+
+Encoding a command's calldata and signing its transaction (eth_account: ~3.5 ms each on this
+machine, three per batch) run through the injected ``in_thread`` (the senders' own thread,
+``L1Senders``), awaited, so they do not hold the reactor.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from twisted.internet import defer
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from zkos_tw.batcher.offload import run_here
 from zkos_tw.l1.calldata import SENDER_GAS_LIMIT
 from zkos_tw.l1.client import L1Error, L1RpcError
 from zkos_tw.launcher import StartupError
@@ -137,6 +142,7 @@ class L1Sender(service.Service):
         chain_id: int | None = None,
         metrics=None,
         error_abis=(),
+        in_thread=None,
     ):
         if command not in COUNTERS:
             raise ValueError(f"unknown L1 sender command {command!r}")
@@ -158,6 +164,7 @@ class L1Sender(service.Service):
         self.chain_id = chain_id
         self.metrics = metrics
         self._error_abis = tuple(error_abis)
+        self._in_thread = in_thread or run_here
         self.prepared = False
         #: Why the stage stopped (``None`` while it runs).
         self.stopped_reason: str | None = None
@@ -280,7 +287,7 @@ class L1Sender(service.Service):
             flight = InFlight(
                 command,
                 nonce,
-                command.calldata(self._diamond),
+                await self._in_thread(command.calldata, self._diamond),
                 bump(self.max_fee_per_gas) if replacing else self.max_fee_per_gas,
                 bump(self.max_priority_fee_per_gas) if replacing else self.max_priority_fee_per_gas,
                 self._clock.seconds(),
@@ -382,7 +389,7 @@ class L1Sender(service.Service):
         return bytes(signed.raw_transaction), bytes(signed.hash)
 
     async def _send(self, flight: InFlight, replacement: bool = False) -> None:
-        raw, tx_hash = self._sign(flight)
+        raw, tx_hash = await self._in_thread(self._sign, flight)
         command = flight.command
         warned = False
         while True:

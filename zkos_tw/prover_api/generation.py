@@ -137,7 +137,12 @@ class StoredProverInputs:
         log.failure("building the prover input of batch {n} failed", failure, n=number)
 
 
-def create_prover_inputs(storage, *, reactor, cache_size: int = 16) -> StoredProverInputs:
-    """The prover inputs of the batches in ``storage`` (an opened ``LMDBStorage``), built in
-    the reactor's thread pool when a real prover first asks for one."""
-    return StoredProverInputs(ProverInputBuilder(storage), reactor=reactor, cache_size=cache_size)
+def create_prover_inputs(
+    storage, *, reactor, cache_size: int = 16, in_thread=None
+) -> StoredProverInputs:
+    """The prover inputs of the batches in ``storage`` (an opened ``LMDBStorage``), built when a
+    real prover first asks for one: through ``in_thread`` (the pipeline's bounded prover-input
+    thread) or, without it, in the reactor's thread pool."""
+    return StoredProverInputs(
+        ProverInputBuilder(storage), reactor=reactor, cache_size=cache_size, _in_thread=in_thread
+    )
