@@ -108,11 +108,16 @@ class ExecutionMetrics:
         self.transactions_per_block.observe(count)
         self.executed_transactions.inc(count)
         self.gas_per_block.observe(block.header.gas_used)
+        observe = self.transaction_gas_used.observe
+        succeeded = 0
         for receipt in block.receipts:
-            self.transaction_gas_used.observe(receipt.gas_used)
-            self.transaction_status.labels(
-                status="success" if receipt.succeeded else "failure"
-            ).inc()
+            observe(receipt.gas_used)
+            succeeded += receipt.succeeded
+        # One labelled child per status and block, not per receipt.
+        if succeeded:
+            self.transaction_status.labels(status="success").inc(succeeded)
+        if count - succeeded:
+            self.transaction_status.labels(status="failure").inc(count - succeeded)
         self.storage_writes_per_block.observe(len(block.state_output.storage_writes))
         self.next_l1_priority_id.set(next_priority_id)
 
