@@ -67,7 +67,7 @@ class StoredReceipt:
             raise ReceiptFormatError(f"unknown receipt record version {version}")
         try:
             (tx_type, status, cumulative, gas_used, price, sender, to, created, logs, l2_logs) = (
-                rlp.decode(record[1:])
+                rlp_fast.decode(record[1:])
             )
             decoded_logs = tuple(Log(a, tuple(t), d) for a, t, d in logs)
         except (rlp.exceptions.DecodingError, ValueError) as e:
