@@ -20,6 +20,31 @@ def _length_prefix(length: int, offset: int) -> bytes:
     return bytes([offset + 55 + len(encoded)]) + encoded
 
 
+def encode_bytes(item: bytes) -> bytes:
+    """``encode`` of one byte string."""
+    if len(item) == 1 and item[0] < 0x80:
+        return item
+    return _length_prefix(len(item), 0x80) + item
+
+
+def encode_uint(item: int) -> bytes:
+    """``encode`` of one non-negative integer."""
+    if item < 0x80:
+        if item == 0:
+            return b"\x80"
+        if item < 0:
+            raise ValueError(f"RLP cannot encode the negative integer {item}")
+        return bytes([item])
+    raw = item.to_bytes((item.bit_length() + 7) // 8, "big")
+    return _length_prefix(len(raw), 0x80) + raw
+
+
+def encode_encoded_list(encoded_items) -> bytes:
+    """The RLP list of items given already encoded."""
+    payload = b"".join(encoded_items)
+    return _length_prefix(len(payload), 0xC0) + payload
+
+
 def encode(item) -> bytes:
     """The RLP encoding of ``item`` (bytes, int >= 0, or a list/tuple of such items)."""
     if isinstance(item, bytes):
