@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Histogram
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -24,6 +24,7 @@ from zkos_tw.metrics_chain import (
     L1WatcherMetrics,
     MempoolMetrics,
     StorageMetrics,
+    observe_many,
 )
 from zkos_tw.sequencer.accounts import StorageAccountReader
 from zkos_tw.sequencer.mempool import Mempool
@@ -177,6 +178,25 @@ class ExecutionMetricsTests(SynchronousTestCase):
         self.assertEqual(value("execution_seal_reason_total", {"seal_reason": "replay"}), 1)
         self.assertIsNone(value("execution_seal_reason_total", {"seal_reason": "shutdown"}))
         self.assertEqual(value("execution_next_l1_priority_id"), 5)
+
+
+class ObserveManyTests(SynchronousTestCase):
+    def test_same_samples_as_observing_one_by_one(self):
+        """Counts, sum and every bucket equal ``observe`` called ``times`` times, including a
+        value on a bucket bound and one above every bound."""
+        one, many = CollectorRegistry(), CollectorRegistry()
+        buckets = (10, 100, 1000)
+        h1 = Histogram("h", "h", registry=one, buckets=buckets)
+        h2 = Histogram("h", "h", registry=many, buckets=buckets)
+        for value, times in ((5, 3), (100, 2), (5000, 4), (100.5, 1)):
+            for _ in range(times):
+                h1.observe(value)
+            observe_many(h2, value, times)
+        samples = lambda registry: [  # noqa: E731
+            (s.name, s.labels, s.value) for m in registry.collect() for s in m.samples
+            if not s.name.endswith("_created")
+        ]  # fmt: skip
+        self.assertEqual(samples(many), samples(one))
 
 
 class L1WatcherMetricsTests(SynchronousTestCase):

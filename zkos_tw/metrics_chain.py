@@ -12,6 +12,9 @@ metrics are thread-safe.
 
 from __future__ import annotations
 
+import collections
+from bisect import bisect_left
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 #: Seconds, for work measured per transaction (10 us .. 1 s).
@@ -108,11 +111,18 @@ class ExecutionMetrics:
         self.transactions_per_block.observe(count)
         self.executed_transactions.inc(count)
         self.gas_per_block.observe(block.header.gas_used)
+        gas_used: collections.Counter = collections.Counter()
+        succeeded = 0
         for receipt in block.receipts:
-            self.transaction_gas_used.observe(receipt.gas_used)
-            self.transaction_status.labels(
-                status="success" if receipt.succeeded else "failure"
-            ).inc()
+            gas_used[receipt.gas_used] += 1
+            succeeded += receipt.succeeded
+        for value, times in gas_used.items():
+            observe_many(self.transaction_gas_used, value, times)
+        # One labelled child per status and block, not per receipt.
+        if succeeded:
+            self.transaction_status.labels(status="success").inc(succeeded)
+        if count - succeeded:
+            self.transaction_status.labels(status="failure").inc(count - succeeded)
         self.storage_writes_per_block.observe(len(block.state_output.storage_writes))
         self.next_l1_priority_id.set(next_priority_id)
 
@@ -227,3 +237,19 @@ __all__ = [
     "MempoolMetrics",
     "StorageMetrics",
 ]
+
+
+def observe_many(histogram: Histogram, value: float, times: int) -> None:
+    """``histogram.observe(value)`` ``times`` times, as one update (a block's transfers all use
+    21,000 gas: one bucket increment per block instead of one ``observe`` per transaction)."""
+    try:
+        bounds = histogram._upper_bounds
+        buckets = histogram._buckets
+        total = histogram._sum
+    except AttributeError:  # another prometheus_client layout: the plain way
+        for _ in range(times):
+            histogram.observe(value)
+        return
+    histogram._raise_if_not_observable()
+    total.inc(value * times)
+    buckets[bisect_left(bounds, value)].inc(times)

@@ -194,6 +194,22 @@ class FilterTests(RpcTestCase):
         objects = await self.result("eth_getFilterChanges", full)
         self.assertEqual([tx["hash"] for tx in objects], [tx_hash])
 
+    async def test_listens_only_while_a_pending_filter_exists(self):
+        """No listener on the backend until a pending filter is installed, none after it is
+        uninstalled (each pending transaction would cost an RPC object, or in an RPC worker a
+        push from the sequencer)."""
+        listeners = self.backend._pending_listeners
+        self.assertEqual(listeners, [])
+        await self.result("eth_newBlockFilter")
+        self.assertEqual(listeners, [])
+        first = await self.result("eth_newPendingTransactionFilter")
+        second = await self.result("eth_newPendingTransactionFilter")
+        self.assertEqual(len(listeners), 1)
+        await self.result("eth_uninstallFilter", first)
+        self.assertEqual(len(listeners), 1)
+        await self.result("eth_uninstallFilter", second)
+        self.assertEqual(listeners, [])
+
     async def test_filter_logs_of_non_log_filter(self):
         """``eth_getFilterLogs`` of a block filter or an unknown id: ``filter not found``."""
         filter_id = await self.result("eth_newBlockFilter")

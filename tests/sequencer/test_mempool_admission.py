@@ -216,3 +216,51 @@ class AdmissionTests(SynchronousTestCase):
             value = getattr(errors, name)
             if isinstance(value, type) and issubclass(value, Exception):
                 self.assertTrue(issubclass(value, errors.PoolError), name)
+
+
+class InsertBatchTests(SynchronousTestCase):
+    """``insert_batch`` admits like ``insert`` one by one, reading each account once and
+    announcing the new pending transactions once."""
+
+    def test_same_results_as_one_by_one(self):
+        """Admitted, duplicate, nonce-too-low and gap-queued transactions: the same hashes and
+        errors, the same pool afterwards."""
+        raws = [sign(0, 0), sign(0, 1), sign(0, 1), sign(1, 3), sign(2, 0)]
+        results = {}
+        pools = {}
+        for way in ("single", "batch"):
+            accounts = FakeAccounts()
+            accounts.nonces[ADDRESSES[2]] = 1
+            pool, _ = make_pool(accounts)
+            ptxs = [pool.prepare(raw) for raw in raws]
+            if way == "batch":
+                got = pool.insert_batch(ptxs)
+            else:
+                got = []
+                for ptx in ptxs:
+                    try:
+                        got.append(pool.insert(ptx))
+                    except errors.PoolError as e:
+                        got.append(e)
+            results[way] = [r if isinstance(r, bytes) else str(r) for r in got]
+            pools[way] = (pool.pending_count(), pool.queued_count(), sorted(pool.senders()))
+        self.assertEqual(results["batch"], results["single"])
+        self.assertEqual(pools["batch"], pools["single"])
+        self.assertEqual(results["batch"][:2], [keccak256(raws[0]), keccak256(raws[1])])
+        self.assertIn("already imported", results["batch"][2])
+        self.assertIn("nonce is not consistent", results["batch"][4])
+        self.assertEqual(pools["batch"][:2], (2, 1))
+
+    def test_one_read_and_one_announcement(self):
+        """Three transactions of one sender: its account is read once, and a pending listener
+        hears of all three after the call."""
+        accounts = FakeAccounts()
+        pool, _ = make_pool(accounts)
+        reads = []
+        nonce_of = accounts.nonce_of
+        accounts.nonce_of = lambda address: reads.append(address) or nonce_of(address)
+        heard = []
+        pool.add_pending_listener(lambda ptx: heard.append((ptx.nonce, len(pool))))
+        pool.insert_batch([pool.prepare(sign(0, n)) for n in range(3)])
+        self.assertEqual(reads, [ADDRESSES[0]])
+        self.assertEqual(heard, [(0, 3), (1, 3), (2, 3)])

@@ -111,6 +111,23 @@ class SequencerTests(SynchronousTestCase):
         self.assertEqual(self.chain.storage.last_block(), 2)
         self.assertEqual(StorageAccountReader(self.chain.storage).nonce_of(RICH), 7)
 
+    def test_reader_answers_from_the_newest_block(self):
+        """After each block the pool's reader gives the block's senders and recipients the same
+        nonce and balance as a fresh reader over storage (the block's own records, no LMDB),
+        and accounts the block did not touch still come from storage."""
+        untouched = b"\x77" * 20
+        for nonce in range(7):
+            self.mempool.add(signed(nonce))
+        self.reactor.advance(0.1)
+        self.assertEqual(len(self.sealed), 2)
+        fresh = StorageAccountReader(self.chain.storage)
+        for address in (RICH, BOB, untouched):
+            self.assertEqual(self.reader.nonce_of(address), fresh.nonce_of(address))
+            self.assertEqual(self.reader.balance_of(address), fresh.balance_of(address))
+        self.assertEqual(self.reader.nonce_of(RICH), 7)
+        self.assertIsNotNone(self.reader._written(RICH))
+        self.assertIsNone(self.reader._written(untouched))
+
     def test_no_empty_blocks(self):
         """Without transactions, time passes and nothing is produced."""
         self.reactor.advance(5)

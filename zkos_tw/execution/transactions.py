@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import coincurve
 import rlp
 
+from zkos_tw import rlp_fast
 from zkos_tw.execution.exceptions import InvalidTransaction, InvalidTransactionEncoding
 from zkos_tw.execution.gas import (
     GAS_PER_BLOB,
@@ -123,8 +124,8 @@ def _access_list(item) -> tuple:
 
 def _rlp_list(data: bytes, tx_type: int) -> list:
     try:
-        fields = rlp.decode(data, strict=True)
-    except rlp.exceptions.DecodingError as e:
+        fields = rlp_fast.decode(data)
+    except rlp_fast.DecodingError as e:
         raise InvalidTransactionEncoding(f"transaction is not valid RLP: {e}") from None
     if not isinstance(fields, list):
         raise InvalidTransactionEncoding("transaction payload must be an RLP list")

@@ -97,16 +97,16 @@ class FilterRegistry:
         self._expiry.clock = clock
 
     def start(self) -> None:
-        """Listen for pending transactions and start the stale-filter check."""
-        self._remove_listener = self.backend.add_pending_transaction_listener(self._pending)
+        """Start the stale-filter check (pending transactions are listened to while a pending
+        filter is installed: building each one's RPC object, or, in an RPC worker, having the
+        sequencer push every new pending transaction, costs per transaction)."""
+        self._sync_listener()
         if not self._expiry.running:
             self._expiry.start(self.ttl, now=False)
 
     def stop(self) -> None:
         """Stop listening and checking."""
-        if self._remove_listener is not None:
-            self._remove_listener()
-            self._remove_listener = None
+        self._stop_listening()
         if self._expiry.running:
             self._expiry.stop()
 
@@ -115,6 +115,20 @@ class FilterRegistry:
         now = self.clock.seconds()
         for filter_id in [k for k, f in self.filters.items() if now - f.last_poll >= self.ttl]:
             del self.filters[filter_id]
+        self._sync_listener()
+
+    def _sync_listener(self) -> None:
+        """Listen for pending transactions exactly while a pending filter is installed."""
+        wanted = any(f.kind == "pending" for f in self.filters.values())
+        if wanted and self._remove_listener is None:
+            self._remove_listener = self.backend.add_pending_transaction_listener(self._pending)
+        elif not wanted:
+            self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
 
     def _pending(self, transaction: dict) -> None:
         for installed in self.filters.values():
@@ -130,11 +144,16 @@ class FilterRegistry:
         self.filters[filter_id] = InstalledFilter(
             kind, latest, self.clock.seconds(), log_filter, full
         )
+        if kind == "pending":
+            self._sync_listener()
         return filter_id
 
     def uninstall(self, filter_id: str) -> bool:
         """Remove a filter; ``True`` if it existed."""
-        return self.filters.pop(filter_id.lower(), None) is not None
+        removed = self.filters.pop(filter_id.lower(), None)
+        if removed is not None and removed.kind == "pending":
+            self._sync_listener()
+        return removed is not None
 
     def _get(self, filter_id: str) -> InstalledFilter:
         installed = self.filters.get(filter_id.lower())

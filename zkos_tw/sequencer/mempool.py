@@ -141,38 +141,62 @@ class Mempool:
     def insert(self, ptx: PooledTransaction) -> bytes:
         """The stateful half of ``add``: duplicates, the account's nonce and balance, the
         queues and limits. Returns the hash or raises a ``PoolError``."""
+        newly_pending: list = []
+        try:
+            return self._insert_one(ptx, newly_pending, None)
+        finally:
+            self._announce(newly_pending)
+
+    def insert_batch(self, ptxs) -> list:
+        """``insert`` of each of ``ptxs`` in order, as one call: per transaction its hash or the
+        ``PoolError`` it raised. Each sender's account is read once for the whole batch (the
+        newest block does not change within the call) and listeners and live iterators hear of
+        the new pending transactions once, at the end."""
+        newly_pending: list = []
+        accounts: dict = {}
+        results: list = []
+        try:
+            for ptx in ptxs:
+                try:
+                    results.append(self._insert_one(ptx, newly_pending, accounts))
+                except errors.PoolError as e:
+                    results.append(e)
+        finally:
+            self._announce(newly_pending)
+        return results
+
+    def _insert_one(self, ptx: PooledTransaction, newly_pending: list, accounts) -> bytes:
         tx_hash = ptx.hash
         if tx_hash in self._by_hash:
             raise errors.AlreadyImported(tx_hash)
         ptx.seq = next(self._seq)
-        nonce = self._reader.nonce_of(ptx.sender)
-        balance = self._reader.balance_of(ptx.sender)
+        account = None if accounts is None else accounts.get(ptx.sender)
+        if account is None:
+            account = (self._reader.nonce_of(ptx.sender), self._reader.balance_of(ptx.sender))
+            if accounts is not None:
+                accounts[ptx.sender] = account
+        nonce, balance = account
         if ptx.nonce < nonce:
             raise errors.NonceTooLow(tx_hash, nonce, ptx.nonce)
         if ptx.cost > balance:
             raise errors.InsufficientFunds(tx_hash, balance, ptx.cost)
         if ptx.max_fee < self.min_fee_cap:
             raise errors.FeeCapBelowMinimum(tx_hash, ptx.max_fee)
-        newly_pending: list = []
         sender = self._sender_at(ptx.sender, nonce, balance, newly_pending)
         existing = sender.txs.get(ptx.nonce)
         if existing is not None:
             if _is_underpriced(existing, ptx):
-                self._announce(newly_pending)  # promotions from the fresh account state
                 raise errors.ReplacementUnderpriced(tx_hash)
             self._replace(sender, existing, ptx, newly_pending)
         else:
             self._insert(sender, ptx, newly_pending)
         if existing is None and not ptx.pending and self._queued_over_limit():
             self._remove(sender, ptx)
-            self._announce(newly_pending)
             raise errors.DiscardedOnInsert(tx_hash)
         if self._limited:
             self._evict_over_limit()
             if self._by_hash.get(tx_hash) is not ptx:
-                self._announce(newly_pending)
                 raise errors.DiscardedOnInsert(tx_hash)
-        self._announce(newly_pending)
         return tx_hash
 
     def _sender_at(self, address: bytes, nonce: int, balance: int, newly: list) -> _Sender:

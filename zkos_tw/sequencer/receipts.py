@@ -16,6 +16,7 @@ from zkos_tw import rlp_fast
 from zkos_tw.execution.receipts import Log, logs_bloom
 
 RECEIPT_RECORD_V1 = 1
+_RECORD_V1 = bytes([RECEIPT_RECORD_V1])
 
 
 class ReceiptFormatError(ValueError):
@@ -46,19 +47,35 @@ class StoredReceipt:
         return logs_bloom(self.logs)
 
     def encode(self) -> bytes:
-        body = [
-            self.tx_type,
-            1 if self.succeeded else 0,
-            self.cumulative_gas_used,
-            self.gas_used,
-            self.effective_gas_price,
-            self.sender,
-            self.to or b"",
-            self.contract_address or b"",
-            [[log.address, list(log.topics), log.data] for log in self.logs],
-            [list(entry) for entry in self.l2_to_l1_logs],
-        ]
-        return bytes([RECEIPT_RECORD_V1]) + rlp_fast.encode(body)
+        uint = rlp_fast.encode_uint
+        string = rlp_fast.encode_bytes
+        logs = (
+            rlp_fast.encode([[log.address, list(log.topics), log.data] for log in self.logs])
+            if self.logs
+            else b"\xc0"
+        )
+        l2_logs = (
+            rlp_fast.encode([list(entry) for entry in self.l2_to_l1_logs])
+            if self.l2_to_l1_logs
+            else b"\xc0"
+        )
+        # Field by field rather than through ``rlp_fast.encode`` of the whole list: this runs
+        # once per transaction when a block is stored.
+        body = rlp_fast.encode_encoded_list(
+            (
+                uint(self.tx_type),
+                b"\x01" if self.succeeded else b"\x80",
+                uint(self.cumulative_gas_used),
+                uint(self.gas_used),
+                uint(self.effective_gas_price),
+                string(self.sender),
+                string(self.to or b""),
+                string(self.contract_address or b""),
+                logs,
+                l2_logs,
+            )
+        )
+        return _RECORD_V1 + body
 
     @classmethod
     def decode(cls, record: bytes) -> StoredReceipt:
@@ -67,7 +84,7 @@ class StoredReceipt:
             raise ReceiptFormatError(f"unknown receipt record version {version}")
         try:
             (tx_type, status, cumulative, gas_used, price, sender, to, created, logs, l2_logs) = (
-                rlp.decode(record[1:])
+                rlp_fast.decode(record[1:])
             )
             decoded_logs = tuple(Log(a, tuple(t), d) for a, t, d in logs)
         except (rlp.exceptions.DecodingError, ValueError) as e:

@@ -112,16 +112,22 @@ _ZERO32 = bytes(32)
 
 def pubdata_of(block: SealedBlock, storage, extra_preimages=()) -> bytes:
     """``block``'s pubdata: initial values from ``storage`` at the block before it (all zero when
-    storage holds no block yet), preimages from the block's own, then from storage."""
-    reader = None
-    if storage.last_block() is not None:
-        reader = storage.state_at(block.number - 1)
-    new = dict(block.state_output.preimages)
-    new.update(extra_preimages)
+    storage holds no block yet), preimages from the block's own, then from storage.
 
-    def initial(key: bytes) -> bytes:
-        value = reader.read(key) if reader is not None else None
-        return _ZERO32 if value is None else value
+    When the block's state output carries the written keys' values before the block (a
+    ``FlatState`` knows them: it read them to execute the block), those are used instead of
+    reading storage again; tests check both ways give the same bytes.
+    """
+    output = block.state_output
+    new = dict(output.preimages)
+    new.update(extra_preimages)
+    writes = output.storage_writes
+    if len(output.initial_values) == len(writes):
+        known = {w.key: before for w, before in zip(writes, output.initial_values, strict=True)}
+        new.update(output.initial_preimages)
+        initial = known.__getitem__
+    else:
+        initial = _storage_initial(block, storage)
 
     def preimage(digest: bytes) -> bytes:
         found = new.get(digest)
@@ -132,7 +138,20 @@ def pubdata_of(block: SealedBlock, storage, extra_preimages=()) -> bytes:
         return found
 
     logs = [entry for receipt in block.receipts for entry in receipt.l2_to_l1_logs]
-    return block_pubdata(block.hash, block.state_output.storage_writes, initial, preimage, logs)
+    return block_pubdata(block.hash, writes, initial, preimage, logs)
+
+
+def _storage_initial(block: SealedBlock, storage):
+    """``initial(key)`` reading storage at the block before ``block``."""
+    reader = None
+    if storage.last_block() is not None:
+        reader = storage.state_at(block.number - 1)
+
+    def initial(key: bytes) -> bytes:
+        value = reader.read(key) if reader is not None else None
+        return _ZERO32 if value is None else value
+
+    return initial
 
 
 class BlockSink:

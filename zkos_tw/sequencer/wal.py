@@ -71,7 +71,7 @@ class ReplayRecord:
             version = record[0] if record else None
             raise WalFormatError(f"unknown WAL record version {version}")
         try:
-            context, start_id, txs, previous, version, output_hash = rlp.decode(record[1:])
+            context, start_id, txs, previous, version, output_hash = rlp_fast.decode(record[1:])
             (
                 chain_id,
                 number,

@@ -110,31 +110,40 @@ class AccountProperties:
         return replace(self, **fields)
 
     def with_balance(self, balance: int) -> AccountProperties:
-        """A copy with another balance (the hot path of every transfer: direct construction is
-        several times faster than ``dataclasses.replace``)."""
-        return AccountProperties(
-            self.versioning_data,
-            self.nonce,
-            balance,
-            self.bytecode_hash,
-            self.unpadded_code_len,
-            self.artifacts_len,
-            self.observable_bytecode_hash,
-            self.observable_bytecode_len,
-        )
+        """A copy with another balance (the hot path of every transfer: filled through the slot
+        descriptors, twice as fast as the frozen ``__init__`` and several times faster than
+        ``dataclasses.replace``)."""
+        return _copy_with(self, self.nonce, balance)
 
     def with_nonce(self, nonce: int) -> AccountProperties:
         """A copy with another nonce (see ``with_balance``)."""
-        return AccountProperties(
-            self.versioning_data,
-            nonce,
-            self.balance,
-            self.bytecode_hash,
-            self.unpadded_code_len,
-            self.artifacts_len,
-            self.observable_bytecode_hash,
-            self.observable_bytecode_len,
-        )
+        return _copy_with(self, nonce, self.balance)
+
+
+_new = object.__new__
+_set_fields = [
+    getattr(AccountProperties, name).__set__
+    for name in (
+        "versioning_data", "nonce", "balance", "bytecode_hash", "unpadded_code_len",
+        "artifacts_len", "observable_bytecode_hash", "observable_bytecode_len",
+    )
+]  # fmt: skip
+_SV, _SN, _SB, _SH, _SU, _SA, _SO, _SL = _set_fields
+
+
+def _copy_with(record: AccountProperties, nonce: int, balance: int) -> AccountProperties:
+    """``record`` with ``nonce`` and ``balance``, every other field the same (no validation:
+    the same fields the dataclass ``__init__`` would set)."""
+    new = _new(AccountProperties)
+    _SV(new, record.versioning_data)
+    _SN(new, nonce)
+    _SB(new, balance)
+    _SH(new, record.bytecode_hash)
+    _SU(new, record.unpadded_code_len)
+    _SA(new, record.artifacts_len)
+    _SO(new, record.observable_bytecode_hash)
+    _SL(new, record.observable_bytecode_len)
+    return new
 
 
 EMPTY_ACCOUNT = AccountProperties()

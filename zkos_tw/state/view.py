@@ -62,10 +62,18 @@ class StorageWrite:
 
 @dataclass(frozen=True, slots=True)
 class BlockStateOutput:
-    """What a block did to the state: ordered net writes and the preimages they need."""
+    """What a block did to the state: ordered net writes and the preimages they need.
+
+    ``initial_values`` (when a ``FlatState`` made it) are the 32-byte values of the written
+    keys before the block, aligned with ``storage_writes`` (zero for an absent key), and
+    ``initial_preimages`` the encoded account records those values hash to: what the block's
+    pubdata needs, known to the view without reading storage again (``sink.pubdata_of``).
+    """
 
     storage_writes: tuple[StorageWrite, ...]
     preimages: tuple[tuple[bytes, bytes], ...]
+    initial_values: tuple[bytes, ...] = ()
+    initial_preimages: tuple[tuple[bytes, bytes], ...] = ()
 
     def tree_writes(self) -> list[tuple[bytes, bytes]]:
         """``(key, value)`` pairs in tree order, for ``MerkleTree.apply``."""
@@ -84,6 +92,8 @@ class FlatState:
         self._slots: dict[tuple[bytes, int], int] = {}
         # address -> record at block start / now
         self._account_initial: dict[bytes, AccountProperties] = {}
+        # address -> the 32-byte value under its account key at block start (ZERO32: none)
+        self._account_stored: dict[bytes, bytes] = {}
         self._accounts: dict[bytes, AccountProperties] = {}
         self._blobs: dict[bytes, bytes] = {}  # blobs deployed through this view
         self._code_cache: dict[bytes, bytes] = {}  # blob hash -> observable code
@@ -112,7 +122,9 @@ class FlatState:
             raise ValueError(f"an address is 20 bytes, got {len(address)}")
         value = self._reader.read(account_key(address))
         if value is None or value == ZERO32:
+            self._account_stored[address] = ZERO32
             return EMPTY_ACCOUNT
+        self._account_stored[address] = value
         encoded = self._preimages.get(value)
         if encoded is None:
             raise StateCorrupt(f"account record 0x{value.hex()} of 0x{address.hex()} is not stored")
@@ -330,20 +342,23 @@ class FlatState:
 
     def pending_output(self) -> BlockStateOutput:
         """The net writes and new preimages so far, in canonical order (state unchanged)."""
-        writes: list[tuple[tuple, StorageWrite]] = []
+        writes: list[tuple[tuple, StorageWrite, bytes]] = []
         slots = self._slots
         for address, key in self._dirty_slots:
             value = slots[(address, key)]
-            if value != self._slot_initial[(address, key)]:
+            before = self._slot_initial[(address, key)]
+            if value != before:
                 slot = key.to_bytes(32, "big")
                 write = StorageWrite(
                     flat_key(address, slot), value.to_bytes(32, "big"), address, slot
                 )
-                writes.append((warm_key_order(address, slot), write))
+                writes.append((warm_key_order(address, slot), write, before.to_bytes(32, "big")))
         preimages: dict[bytes, bytes] = {}
+        initial_preimages: dict[bytes, bytes] = {}
         for address in self._dirty_accounts:
             record = self._accounts[address]
-            if record == self._account_initial[address]:
+            initial = self._account_initial[address]
+            if record == initial:
                 continue
             encoded = record.encode()
             value = record.hash()
@@ -351,13 +366,27 @@ class FlatState:
             write = StorageWrite(
                 account_key(address), value, ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot
             )
-            writes.append((warm_key_order(ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot), write))
+            stored = self._account_stored.get(address)
+            if stored is None:  # not loaded through _load_account: pubdata reads storage
+                stored = b""
+            elif stored != ZERO32:
+                initial_preimages[stored] = initial.encode()
+            order = warm_key_order(ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot)
+            writes.append((order, write, stored))
             blob = self._blobs.get(record.bytecode_hash)
             if blob is not None:
                 preimages[record.bytecode_hash] = blob
             preimages[value] = encoded
-        writes.sort(key=lambda pair: pair[0])
-        return BlockStateOutput(tuple(w for _, w in writes), tuple(preimages.items()))
+        writes.sort(key=lambda item: item[0])
+        initial_values = tuple(before for _, _, before in writes)
+        if b"" in initial_values:
+            initial_values, initial_preimages = (), {}
+        return BlockStateOutput(
+            tuple(w for _, w, _ in writes),
+            tuple(preimages.items()),
+            initial_values,
+            tuple(initial_preimages.items()),
+        )
 
     def finish_block(self) -> BlockStateOutput:
         """End the block: return its output, then read on as the post-block state.
@@ -372,6 +401,9 @@ class FlatState:
             self._slot_initial[k] = self._slots[k]
         for address in self._dirty_accounts:
             self._account_initial[address] = self._accounts[address]
+        for write in output.storage_writes:
+            if write.address == ACCOUNT_PROPERTIES_STORAGE_ADDRESS:
+                self._account_stored[write.slot[12:]] = write.value
         self._dirty_slots.clear()
         self._dirty_accounts.clear()
         return output

@@ -150,7 +150,7 @@ class WorkerBackend(NodeBackend):
             block_gas_limit=self._block_gas_limit,
             max_input_bytes=self._max_input_bytes,
         )
-        return Submission(tx_hash, ptx.sender, raw)
+        return Submission(tx_hash, ptx.sender, raw, ptx.tx)
 
     def send_raw_transaction(self, raw: bytes):
         if self._forward is not None:

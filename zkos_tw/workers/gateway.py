@@ -3,9 +3,9 @@
 Each worker process holds one stream to the sequencer process (a socketpair made by
 ``zkos_tw.workers.supervisor``). ``SequencerGateway`` serves them all:
 
-* a ``SUBMIT`` batch is inserted into the mempool in order, without decoding signatures again
-  (the worker recovered the sender; only the RLP is decoded), and answered with one ``ANSWERS``
-  frame — with ``inclusion`` (``--dev``'s wait) once every admitted transaction's block is
+* a ``SUBMIT`` batch is inserted into the mempool in order, in one ``Mempool.insert_batch``
+  call, without decoding anything again (the worker recovered the sender, and the frame carries
+  the decoded fields), and answered with one ``ANSWERS`` frame — with ``inclusion`` (``--dev``'s wait) once every admitted transaction's block is
   stored or its wait timed out;
 * a ``QUERY`` is answered at once from the pool (pending nonce, pooled transactions);
 * every stored block, and every move of L1's ``safe`` / ``finalized``, is pushed as ``HEAD``
@@ -28,9 +28,6 @@ from twisted.internet import defer
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
-from zkos_tw.execution.exceptions import InvalidTransactionEncoding
-from zkos_tw.execution.transactions import decode_transaction
-from zkos_tw.sequencer.mempool_errors import PoolError, TransactionDecodeError
 from zkos_tw.sequencer.mempool_validation import PooledTransaction
 from zkos_tw.workers import frames as f
 
@@ -38,6 +35,14 @@ log = Logger()
 
 #: The answer to a call on a filter whose worker is not linked (as ``FilterRegistry`` says).
 _NOT_FOUND = {"code": -32603, "message": "filter not found"}
+
+
+_INTERNAL = "Internal error"
+
+
+def _pooled(item: f.Submission) -> PooledTransaction:
+    """The pool's record of a decoded submission (``decode_submit`` sets ``item.tx``)."""
+    return PooledTransaction(item.tx, item.tx_hash, item.sender, 0)
 
 
 class GatewayProtocol(Protocol):
@@ -187,28 +192,23 @@ class SequencerGateway:
 
     def admit(self, item: f.Submission) -> bytes:
         """Insert one transaction the worker prepared; its hash, or raises ``PoolError``."""
-        try:
-            tx = decode_transaction(item.raw)
-        except InvalidTransactionEncoding:
-            raise TransactionDecodeError() from None
-        return self._mempool.insert(PooledTransaction(tx, item.tx_hash, item.sender, 0))
+        return self._mempool.insert(_pooled(item))
 
     def _submit(self, link: GatewayProtocol, request: int, items: list) -> None:
         answers: list = []
         waits = []
-        for item in items:
-            try:
-                tx_hash = self.admit(item)
-            except PoolError as e:
-                answers.append(str(e))
-                continue
-            except Exception:  # noqa: BLE001 - answered, never raised into the link
-                log.failure("admitting a transaction from RPC worker {name}", name=link.name)
-                answers.append("Internal error")
-                continue
-            answers.append(tx_hash)
-            if self._inclusion is not None:
-                waits.append(self._inclusion.wait(tx_hash))
+        try:
+            results = self._mempool.insert_batch([_pooled(item) for item in items])
+        except Exception:  # noqa: BLE001 - answered, never raised into the link
+            log.failure("admitting transactions from RPC worker {name}", name=link.name)
+            results = [_INTERNAL] * len(items)
+        for result in results:
+            if isinstance(result, bytes):
+                answers.append(result)
+                if self._inclusion is not None:
+                    waits.append(self._inclusion.wait(result))
+            else:
+                answers.append(str(result))
         if not waits:
             link.send(f.encode_answers(request, answers))
             return

@@ -1,0 +1,65 @@
+"""Receipt record v1: ``StoredReceipt.encode`` (field by field) is pyrlp's encoding of the
+record's list, and ``decode`` gives the receipt back."""
+
+from __future__ import annotations
+
+import rlp
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from twisted.trial.unittest import SynchronousTestCase
+
+from zkos_tw.execution.receipts import Log
+from zkos_tw.sequencer.receipts import StoredReceipt
+
+addresses = st.binary(min_size=20, max_size=20)
+words = st.binary(min_size=32, max_size=32)
+uints = st.integers(min_value=0, max_value=2**256 - 1)
+logs = st.builds(Log, addresses, st.lists(words, max_size=4).map(tuple), st.binary(max_size=100))
+l2_logs = st.tuples(
+    st.integers(0, 255), st.booleans().map(int), st.integers(0, 2**16), addresses, words, words
+)
+receipts = st.builds(
+    StoredReceipt,
+    tx_type=st.sampled_from([0, 1, 2, 0x7E, 0x7F]),
+    succeeded=st.booleans(),
+    cumulative_gas_used=uints,
+    gas_used=uints,
+    effective_gas_price=uints,
+    sender=addresses,
+    to=st.none() | addresses,
+    contract_address=st.none() | addresses,
+    logs=st.lists(logs, max_size=3).map(tuple),
+    l2_to_l1_logs=st.lists(l2_logs, max_size=2).map(tuple),
+)
+
+
+class ReceiptRecordTests(SynchronousTestCase):
+    @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(receipts)
+    def test_same_bytes_as_pyrlp_and_round_trip(self, receipt):
+        body = [
+            receipt.tx_type,
+            1 if receipt.succeeded else 0,
+            receipt.cumulative_gas_used,
+            receipt.gas_used,
+            receipt.effective_gas_price,
+            receipt.sender,
+            receipt.to or b"",
+            receipt.contract_address or b"",
+            [[log.address, list(log.topics), log.data] for log in receipt.logs],
+            [list(entry) for entry in receipt.l2_to_l1_logs],
+        ]
+        record = receipt.encode()
+        self.assertEqual(record, b"\x01" + rlp.encode(body))
+        decoded = StoredReceipt.decode(record)
+        self.assertEqual(decoded.logs, receipt.logs)
+        self.assertEqual(decoded.encode(), record)
+
+    def test_golden(self):
+        """A transfer's receipt record."""
+        receipt = StoredReceipt(2, True, 21000, 21000, 1000, b"\xaa" * 20, b"\xbb" * 20, None, ())
+        self.assertEqual(
+            receipt.encode().hex(),
+            "01" + "f838" + "02" + "01" + "825208" * 2 + "8203e8" + "94" + "aa" * 20 + "94"
+            + "bb" * 20 + "80" + "c0" + "c0",
+        )  # fmt: skip
