@@ -47,6 +47,120 @@ from zkos_tw.execution.message import Frame, Message
 from zkos_tw.execution.receipts import Log
 
 
+# Direct access to the ``__slots__`` of Frame and Message. Setting or reading a slot through
+# ``setattr``/``getattr`` costs a type lookup and a descriptor call each (about a tenth of an
+# ERC-20 transfer went there); the offsets of the slots are read once from their member
+# descriptors, and an object whose type is not exactly Frame / Message (a tracer's own frame)
+# goes through getattr and setattr as before.
+cdef extern from *:
+    """
+    #include <structmember.h>
+    static inline void zk_slot_set(PyObject *o, Py_ssize_t offset, PyObject *v) {
+        PyObject **p = (PyObject **)((char *)o + offset);
+        PyObject *old = *p;
+        Py_INCREF(v);
+        *p = v;
+        Py_XDECREF(old);
+    }
+    static inline PyObject *zk_slot_get(PyObject *o, Py_ssize_t offset) {
+        PyObject *v = *(PyObject **)((char *)o + offset);
+        if (v == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "slot not set");
+            return NULL;
+        }
+        Py_INCREF(v);
+        return v;
+    }
+    static Py_ssize_t zk_slot_offset(PyObject *descr) {
+        PyMemberDef *member;
+        if (Py_TYPE(descr) != &PyMemberDescr_Type) {
+            PyErr_SetString(PyExc_TypeError, "not a __slots__ member");
+            return -1;
+        }
+        member = ((PyMemberDescrObject *)descr)->d_member;
+        if (member->type != T_OBJECT_EX || (member->flags & READONLY)) {
+            PyErr_SetString(PyExc_TypeError, "not a writable object slot");
+            return -1;
+        }
+        return member->offset;
+    }
+    """
+    void zk_slot_set(object o, Py_ssize_t offset, object v)
+    object zk_slot_get(object o, Py_ssize_t offset)
+    Py_ssize_t zk_slot_offset(object descr) except -1
+
+
+cdef type _FRAME = Frame
+cdef type _MESSAGE = Message
+# offset -> slot name, for the getattr / setattr of other types
+cdef dict _FRAME_NAMES = {}
+cdef dict _MESSAGE_NAMES = {}
+
+
+cdef Py_ssize_t _offset(type cls, str name, dict names) except -1:
+    cdef Py_ssize_t offset = zk_slot_offset(cls.__dict__[name])
+    names[offset] = name
+    return offset
+
+
+cdef Py_ssize_t F_PC = _offset(Frame, "pc", _FRAME_NAMES)
+cdef Py_ssize_t F_STACK = _offset(Frame, "stack", _FRAME_NAMES)
+cdef Py_ssize_t F_MEMORY = _offset(Frame, "memory", _FRAME_NAMES)
+cdef Py_ssize_t F_CODE = _offset(Frame, "code", _FRAME_NAMES)
+cdef Py_ssize_t F_GAS_LEFT = _offset(Frame, "gas_left", _FRAME_NAMES)
+cdef Py_ssize_t F_VALID_JUMP_DESTINATIONS = _offset(Frame, "valid_jump_destinations", _FRAME_NAMES)
+cdef Py_ssize_t F_LOGS = _offset(Frame, "logs", _FRAME_NAMES)
+cdef Py_ssize_t F_REFUND_COUNTER = _offset(Frame, "refund_counter", _FRAME_NAMES)
+cdef Py_ssize_t F_RUNNING = _offset(Frame, "running", _FRAME_NAMES)
+cdef Py_ssize_t F_MESSAGE = _offset(Frame, "message", _FRAME_NAMES)
+cdef Py_ssize_t F_OUTPUT = _offset(Frame, "output", _FRAME_NAMES)
+cdef Py_ssize_t F_ACCOUNTS_TO_DELETE = _offset(Frame, "accounts_to_delete", _FRAME_NAMES)
+cdef Py_ssize_t F_TOUCHED_ACCOUNTS = _offset(Frame, "touched_accounts", _FRAME_NAMES)
+cdef Py_ssize_t F_RETURN_DATA = _offset(Frame, "return_data", _FRAME_NAMES)
+cdef Py_ssize_t F_ERROR = _offset(Frame, "error", _FRAME_NAMES)
+cdef Py_ssize_t F_ACCESSED_ADDRESSES = _offset(Frame, "accessed_addresses", _FRAME_NAMES)
+cdef Py_ssize_t F_ACCESSED_STORAGE_KEYS = _offset(Frame, "accessed_storage_keys", _FRAME_NAMES)
+cdef Py_ssize_t F_BLOCK_ENV = _offset(Frame, "block_env", _FRAME_NAMES)
+cdef Py_ssize_t F_TX_ENV = _offset(Frame, "tx_env", _FRAME_NAMES)
+cdef Py_ssize_t F_STATE = _offset(Frame, "state", _FRAME_NAMES)
+cdef Py_ssize_t M_CALLER = _offset(Message, "caller", _MESSAGE_NAMES)
+cdef Py_ssize_t M_TARGET = _offset(Message, "target", _MESSAGE_NAMES)
+cdef Py_ssize_t M_CURRENT_TARGET = _offset(Message, "current_target", _MESSAGE_NAMES)
+cdef Py_ssize_t M_CODE_ADDRESS = _offset(Message, "code_address", _MESSAGE_NAMES)
+cdef Py_ssize_t M_CODE = _offset(Message, "code", _MESSAGE_NAMES)
+cdef Py_ssize_t M_DATA = _offset(Message, "data", _MESSAGE_NAMES)
+cdef Py_ssize_t M_VALUE = _offset(Message, "value", _MESSAGE_NAMES)
+cdef Py_ssize_t M_GAS = _offset(Message, "gas", _MESSAGE_NAMES)
+cdef Py_ssize_t M_DEPTH = _offset(Message, "depth", _MESSAGE_NAMES)
+cdef Py_ssize_t M_SHOULD_TRANSFER_VALUE = _offset(Message, "should_transfer_value", _MESSAGE_NAMES)
+cdef Py_ssize_t M_IS_STATIC = _offset(Message, "is_static", _MESSAGE_NAMES)
+cdef Py_ssize_t M_ACCESSED_ADDRESSES = _offset(Message, "accessed_addresses", _MESSAGE_NAMES)
+cdef Py_ssize_t M_ACCESSED_STORAGE_KEYS = _offset(Message, "accessed_storage_keys", _MESSAGE_NAMES)
+
+
+cdef inline object _fget(object frame, Py_ssize_t offset):
+    """``frame.<slot at offset>``."""
+    if type(frame) is _FRAME:
+        return zk_slot_get(frame, offset)
+    return getattr(frame, _FRAME_NAMES[offset])
+
+
+cdef inline int _fset(object frame, Py_ssize_t offset, object value) except -1:
+    """``frame.<slot at offset> = value``."""
+    if type(frame) is _FRAME:
+        zk_slot_set(frame, offset, value)
+    else:
+        setattr(frame, _FRAME_NAMES[offset], value)
+    return 0
+
+
+cdef inline object _mget(object message, Py_ssize_t offset):
+    """``message.<slot at offset>``."""
+    if type(message) is _MESSAGE:
+        return zk_slot_get(message, offset)
+    return getattr(message, _MESSAGE_NAMES[offset])
+
+
 cdef extern from "zkos_hash.h" nogil:
     void zk_keccak256(const uint8_t *data, size_t length, uint8_t *out)
 
@@ -82,10 +196,17 @@ cdef extern from "zkos_u256.h":
     ctypedef unsigned long long zk_u128  # really unsigned __int128 (see zkos_u256.h)
     ctypedef struct zk_slot_cache:
         int count
+    ctypedef struct zk_slot_entry:
+        uint64_t current[4]
+        uint64_t original[4]
+    uint8_t ZK_SLOT_ORIGINAL
     void zk_slots_init(zk_slot_cache *c) nogil
     void zk_slots_clear(zk_slot_cache *c) nogil
-    int zk_slots_get(const zk_slot_cache *c, const uint64_t *k, uint64_t *out) nogil
-    void zk_slots_put(zk_slot_cache *c, const uint64_t *k, const uint64_t *v) nogil
+    zk_slot_entry *zk_slots_find(zk_slot_cache *c, const uint64_t *address, const uint64_t *k,
+                                 uint8_t **flags) nogil
+    zk_slot_entry *zk_slots_add(zk_slot_cache *c, const uint64_t *address, const uint64_t *k,
+                                uint8_t **flags) nogil
+    void zk_address_words(uint64_t *r, const uint8_t *p) nogil
     object zk_to_pylong(const uint64_t *a)
     int zk_from_pylong(object v, uint64_t *r) except -1
 
@@ -188,7 +309,13 @@ cdef class _Loop:
     """The C state of one frame while it runs."""
 
     cdef uint64_t *stack
+    # The storage cache of this loop's call tree (see _run): ``own_slots`` is the map this loop
+    # allocated, ``slots`` the one it uses (its own when it runs the outermost compiled frame,
+    # else its parent's).
+    cdef zk_slot_cache *own_slots
     cdef zk_slot_cache *slots
+    # Run by _call or _create as a child: nobody reads the Frame's stack afterwards.
+    cdef bint child
     cdef int sp
     cdef int64_t gas
     cdef int64_t refund
@@ -202,13 +329,14 @@ cdef class _Loop:
 
     def __cinit__(self):
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
-        self.slots = NULL  # allocated by the first SLOAD (65 KiB)
+        self.own_slots = NULL  # allocated by the first outermost frame (about 200 KiB)
+        self.slots = NULL
         if self.stack == NULL:
             raise MemoryError
 
     def __dealloc__(self):
         free(self.stack)
-        free(self.slots)
+        free(self.own_slots)
 
 
 # Loops of finished frames, reused (the stack and the slot map stay allocated).
@@ -225,6 +353,8 @@ cdef inline _Loop _acquire_loop():
 cdef inline void _release_loop(_Loop loop):
     loop.journal_addresses = None
     loop.journal_keys = None
+    loop.slots = NULL
+    loop.child = False
     if len(_FREE_LOOPS) < FREE_LOOPS_KEPT:
         _FREE_LOOPS.append(loop)
 
@@ -233,14 +363,16 @@ cdef int _unshare(_Loop loop, object evm, object message) except -1:
     """Give a frame that shares its parent's warm sets its own copies, and take its additions
     back out of the parent's (before an instruction that runs in Python: it adds without the
     journal)."""
-    cdef object addresses = evm.accessed_addresses
-    cdef object keys = evm.accessed_storage_keys
+    cdef object addresses = _fget(evm, F_ACCESSED_ADDRESSES)
+    cdef object keys = _fget(evm, F_ACCESSED_STORAGE_KEYS)
     own_addresses = addresses.copy()
     own_keys = keys.copy()
     addresses.difference_update(loop.journal_addresses)
     keys.difference_update(loop.journal_keys)
-    evm.accessed_addresses = message.accessed_addresses = own_addresses
-    evm.accessed_storage_keys = message.accessed_storage_keys = own_keys
+    _fset(evm, F_ACCESSED_ADDRESSES, own_addresses)
+    message.accessed_addresses = own_addresses
+    _fset(evm, F_ACCESSED_STORAGE_KEYS, own_keys)
+    message.accessed_storage_keys = own_keys
     loop.journal_addresses = None
     loop.journal_keys = None
     return 0
@@ -255,31 +387,38 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     instructions run in Python propagate (the Frame is up to date when they do)."""
     cdef uint64_t *stk = loop.stack
     cdef zk_slot_cache *slots = loop.slots
+    cdef zk_slot_entry *entry
+    cdef uint8_t *flags
+    cdef uint64_t target_words[3]
+    cdef uint64_t original_words[4]
+    cdef uint64_t current_words[4]
     cdef int sp = 0
-    cdef int64_t gas = message.gas
+    cdef int64_t gas = _mget(message, M_GAS)
     cdef int64_t refund = 0
     cdef Py_ssize_t pc = 0
     cdef uint64_t cost
-    cdef bytes message_code = _as_bytes(message.code)
+    cdef bytes message_code = _as_bytes(_mget(message, M_CODE))
     cdef Py_ssize_t code_size = PyBytes_GET_SIZE(message_code)
     cdef tuple analysed = _analyse(message_code)
     cdef bytes code_object = analysed[0]
     cdef const uint8_t *code = <const uint8_t *>PyBytes_AS_STRING(code_object)
     cdef bytes jumpdest_map = analysed[1]
     cdef const uint8_t *jumpdest = <const uint8_t *>PyBytes_AS_STRING(jumpdest_map)
-    cdef bytearray memory = evm.memory
+    cdef bytearray memory = _fget(evm, F_MEMORY)
     cdef uint8_t *mem = <uint8_t *>PyByteArray_AS_STRING(memory)
     cdef uint64_t msize = <uint64_t>PyByteArray_GET_SIZE(memory)
-    cdef bytes data = _as_bytes(message.data)
+    cdef bytes data = _as_bytes(_mget(message, M_DATA))
     cdef const uint8_t *data_ptr = <const uint8_t *>PyBytes_AS_STRING(data)
     cdef uint64_t data_size = <uint64_t>PyBytes_GET_SIZE(data)
-    cdef bint is_static = message.is_static
-    cdef object target = message.current_target
-    cdef object state = evm.state
-    cdef object accessed_storage_keys = evm.accessed_storage_keys
+    cdef bint is_static = _mget(message, M_IS_STATIC)
+    cdef object target = _mget(message, M_CURRENT_TARGET)
+    cdef object state = _fget(evm, F_STATE)
+    cdef object accessed_storage_keys = _fget(evm, F_ACCESSED_STORAGE_KEYS)
     cdef list journal_keys = loop.journal_keys
-    if slots != NULL:
-        zk_slots_clear(slots)   # a reused loop
+    if type(target) is bytes and PyBytes_GET_SIZE(target) == 20:
+        zk_address_words(target_words, <const uint8_t *>PyBytes_AS_STRING(target))
+    else:
+        slots = NULL            # not a plain address: no storage cache for this frame
     cdef uint64_t *a
     cdef uint64_t *b
     cdef uint64_t *c
@@ -349,7 +488,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         outcome = STATIC_WRITE
                         break
                     # Log(...) without the Python-level __new__ of the named tuple
-                    evm.logs.append(_tuple_new(Log, (
+                    _fget(evm, F_LOGS).append(_tuple_new(Log, (
                         target,
                         tuple([items[32 * i:32 * i + 32] for i in range(n)]),
                         PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"",
@@ -367,7 +506,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         _grow(memory, msize, offset, size)
                         mem = <uint8_t *>PyByteArray_AS_STRING(memory)
                         msize = <uint64_t>PyByteArray_GET_SIZE(memory)
-                    evm.output = PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b""
+                    _fset(evm, F_OUTPUT, PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"")
                     if op == 0xF3:
                         outcome = DONE
                         pc += 1
@@ -480,10 +619,10 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 _push_address(a + 4, tx_env.origin)
                 sp += 1
             elif op == 0x33:            # CALLER
-                _push_address(a + 4, message.caller)
+                _push_address(a + 4, _mget(message, M_CALLER))
                 sp += 1
             elif op == 0x34:            # CALLVALUE
-                zk_from_pylong(message.value, a + 4)
+                zk_from_pylong(_mget(message, M_VALUE), a + 4)
                 sp += 1
             elif op == 0x35:            # CALLDATALOAD
                 offset = zk_clamp(a, CLAMP)
@@ -503,7 +642,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     break
                 gas -= <int64_t>cost
                 if op == 0x3E:
-                    return_data = _as_bytes(evm.return_data)
+                    return_data = _as_bytes(_fget(evm, F_RETURN_DATA))
                     if source + size > <uint64_t>PyBytes_GET_SIZE(return_data):
                         outcome = OUT_OF_BOUNDS
                         break
@@ -527,7 +666,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 zk_from_pylong(tx_env.gas_price, a + 4)
                 sp += 1
             elif op == 0x3D:            # RETURNDATASIZE
-                zk_set_u64(a + 4, <uint64_t>len(evm.return_data))
+                zk_set_u64(a + 4, <uint64_t>len(_fget(evm, F_RETURN_DATA)))
                 sp += 1
             elif op == 0x41:            # COINBASE
                 _push_address(a + 4, block_env.coinbase)
@@ -573,21 +712,17 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     mem[offset] = <uint8_t>(b[0] & 0xFF)
                     sp -= 2
             elif op == 0x54:            # SLOAD
-                # Slots read or written earlier in this frame are warm and their value is
-                # known, unless an instruction run in Python (a call) has run since.
-                if slots == NULL:
-                    slots = loop.slots = <zk_slot_cache *>malloc(sizeof(zk_slot_cache))
-                    if slots == NULL:
-                        raise MemoryError
-                    zk_slots_init(slots)
-                elif zk_slots_get(slots, a, tmp):
-                    if gas < 100:
-                        outcome = OUT_OF_GAS
-                        break
-                    gas -= 100
-                    memcpy(a, tmp, 32)
-                    pc += 1
-                    continue
+                # A slot in the storage cache is warm and its value is known.
+                if slots != NULL:
+                    entry = zk_slots_find(slots, target_words, a, &flags)
+                    if entry != NULL:
+                        if gas < 100:
+                            outcome = OUT_OF_GAS
+                            break
+                        gas -= 100
+                        memcpy(a, entry.current, 32)
+                        pc += 1
+                        continue
                 memcpy(tmp, a, 32)
                 key = zk_to_pylong(a)
                 slot = (target, key)
@@ -603,34 +738,48 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                     break
                 gas -= <int64_t>cost
                 zk_from_pylong(state.get_storage(target, key), a)
-                zk_slots_put(slots, tmp, a)
+                if slots != NULL:
+                    entry = zk_slots_add(slots, target_words, tmp, &flags)
+                    memcpy(entry.current, a, 32)
             elif op == 0x55:            # SSTORE
-                key = zk_to_pylong(a)
-                value = zk_to_pylong(b)
                 sp -= 2
                 if gas <= 2300:
                     outcome = OUT_OF_GAS
                     break
-                original = state.get_original_storage(target, key)
-                current = state.get_storage(target, key)
                 cost = 0
-                slot = (target, key)
-                if slot not in accessed_storage_keys:
-                    accessed_storage_keys.add(slot)
-                    if journal_keys is not None:
-                        journal_keys.append(slot)
-                    cost += 2100
-                if original == current and current != value:
-                    cost += 20000 if original == 0 else 2900
+                key = None
+                entry = NULL
+                if slots != NULL:
+                    entry = zk_slots_find(slots, target_words, a, &flags)
+                if entry != NULL:       # warm, and its current value is known
+                    memcpy(current_words, entry.current, 32)
+                    if flags[0] & ZK_SLOT_ORIGINAL:
+                        memcpy(original_words, entry.original, 32)
+                    else:
+                        key = zk_to_pylong(a)
+                        zk_from_pylong(state.get_original_storage(target, key), original_words)
+                else:
+                    key = zk_to_pylong(a)
+                    zk_from_pylong(state.get_original_storage(target, key), original_words)
+                    zk_from_pylong(state.get_storage(target, key), current_words)
+                    slot = (target, key)
+                    if slot not in accessed_storage_keys:
+                        accessed_storage_keys.add(slot)
+                        if journal_keys is not None:
+                            journal_keys.append(slot)
+                        cost += 2100
+                if zk_eq(original_words, current_words) and not zk_eq(current_words, b):
+                    cost += 20000 if zk_is_zero(original_words) else 2900
                 else:
                     cost += 100
-                if current != value:
-                    if original != 0 and current != 0 and value == 0:
+                if not zk_eq(current_words, b):
+                    if (not zk_is_zero(original_words) and not zk_is_zero(current_words)
+                            and zk_is_zero(b)):
                         refund += 4800
-                    if original != 0 and current == 0:
+                    if not zk_is_zero(original_words) and zk_is_zero(current_words):
                         refund -= 4800
-                    if original == value:
-                        refund += 19900 if original == 0 else 2800
+                    if zk_eq(original_words, b):
+                        refund += 19900 if zk_is_zero(original_words) else 2800
                 if <uint64_t>gas < cost:
                     outcome = OUT_OF_GAS
                     break
@@ -638,9 +787,14 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 if is_static:
                     outcome = STATIC_WRITE
                     break
-                state.set_storage(target, key, value)
+                if key is None:
+                    key = zk_to_pylong(a)
+                state.set_storage(target, key, zk_to_pylong(b))
                 if slots != NULL:
-                    zk_slots_put(slots, a, b)
+                    entry = zk_slots_add(slots, target_words, a, &flags)
+                    memcpy(entry.current, b, 32)
+                    memcpy(entry.original, original_words, 32)
+                    flags[0] |= ZK_SLOT_ORIGINAL
             elif op == 0x56:            # JUMP
                 if not zk_fits_u64(a) or a[0] >= <uint64_t>code_size or not jumpdest[a[0]]:
                     outcome = BAD_JUMP
@@ -710,8 +864,6 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
             if sp < n:
                 outcome = UNDERFLOW
                 break
-            if slots != NULL:
-                zk_slots_clear(slots)   # the child may write this account's slots
             if op == 0xF0 or op == 0xF5:
                 outcome = _create(loop, evm, message, op, stk + 4 * (sp - 1), &gas, &refund,
                                   msize)
@@ -721,7 +873,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
             if outcome != DONE:
                 break
             sp -= n - 1
-            memory = evm.memory
+            memory = _fget(evm, F_MEMORY)
             mem = <uint8_t *>PyByteArray_AS_STRING(memory)
             msize = <uint64_t>PyByteArray_GET_SIZE(memory)
             pc += 1
@@ -730,33 +882,33 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
             n = sp if sp < FALLBACK_ITEMS else FALLBACK_ITEMS
             items = [zk_to_pylong(stk + 4 * (sp - n + i)) for i in range(n)]
             sp -= n
-            evm.stack = items
+            _fset(evm, F_STACK, items)
             if journal_keys is not None:
                 _unshare(loop, evm, message)
-                accessed_storage_keys = evm.accessed_storage_keys
+                accessed_storage_keys = _fget(evm, F_ACCESSED_STORAGE_KEYS)
                 journal_keys = None
-            if slots != NULL:
-                zk_slots_clear(slots)
-            evm.gas_left = gas
-            evm.pc = pc
-            evm.refund_counter = refund
+            if loop.slots != NULL:
+                zk_slots_clear(loop.slots)  # the instruction may change storage behind it
+            _fset(evm, F_GAS_LEFT, gas)
+            _fset(evm, F_PC, pc)
+            _fset(evm, F_REFUND_COUNTER, refund)
             loop.sp = sp
             table[op](evm)
             n = len(items)
             if sp + n > STACK_LIMIT:
                 outcome = OVERFLOW
-                gas = evm.gas_left
+                gas = _fget(evm, F_GAS_LEFT)
                 break
             for i in range(n):
                 zk_from_pylong(items[i], stk + 4 * (sp + i))
             sp += n
-            gas = evm.gas_left
-            pc = evm.pc
-            refund = evm.refund_counter
-            memory = evm.memory
+            gas = _fget(evm, F_GAS_LEFT)
+            pc = _fget(evm, F_PC)
+            refund = _fget(evm, F_REFUND_COUNTER)
+            memory = _fget(evm, F_MEMORY)
             mem = <uint8_t *>PyByteArray_AS_STRING(memory)
             msize = <uint64_t>PyByteArray_GET_SIZE(memory)
-            if not evm.running:
+            if not _fget(evm, F_RUNNING):
                 break
         else:
             outcome = INVALID_OPCODE
@@ -767,8 +919,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
     loop.gas = gas
     loop.refund = refund
     loop.pc = pc
-    # The stack as the pure loop leaves it (tests and tools read it).
-    evm.stack = [zk_to_pylong(stk + 4 * i) for i in range(sp)]
+    # The stack as the pure loop leaves it (tests and tools read it; _call does not).
+    if not loop.child:
+        _fset(evm, F_STACK, [zk_to_pylong(stk + 4 * i) for i in range(sp)])
     return outcome
 
 
@@ -776,27 +929,27 @@ cdef object _new_frame(object message, object block_env, object tx_env):
     """A ``Frame`` like ``Frame(message, block_env, tx_env)`` without its Python code analysis
     (the loop has its own): ``code`` is the padded code, ``valid_jump_destinations`` None."""
     cdef object evm = _frame_new(Frame)
-    cdef bytes code = _as_bytes(message.code)
-    evm.pc = 0
-    evm.stack = []
-    evm.memory = bytearray()
-    evm.code = _analyse(code)[0]
-    evm.gas_left = message.gas
-    evm.valid_jump_destinations = None
-    evm.logs = []
-    evm.refund_counter = 0
-    evm.running = True
-    evm.message = message
-    evm.output = b""
-    evm.accounts_to_delete = set()
-    evm.touched_accounts = set()
-    evm.return_data = b""
-    evm.error = None
-    evm.accessed_addresses = message.accessed_addresses
-    evm.accessed_storage_keys = message.accessed_storage_keys
-    evm.block_env = block_env
-    evm.tx_env = tx_env
-    evm.state = block_env.state
+    cdef bytes code = _as_bytes(_mget(message, M_CODE))
+    _fset(evm, F_PC, 0)
+    _fset(evm, F_STACK, [])
+    _fset(evm, F_MEMORY, bytearray())
+    _fset(evm, F_CODE, _analyse(code)[0])
+    _fset(evm, F_GAS_LEFT, _mget(message, M_GAS))
+    _fset(evm, F_VALID_JUMP_DESTINATIONS, None)
+    _fset(evm, F_LOGS, [])
+    _fset(evm, F_REFUND_COUNTER, 0)
+    _fset(evm, F_RUNNING, True)
+    _fset(evm, F_MESSAGE, message)
+    _fset(evm, F_OUTPUT, b"")
+    _fset(evm, F_ACCOUNTS_TO_DELETE, set())
+    _fset(evm, F_TOUCHED_ACCOUNTS, set())
+    _fset(evm, F_RETURN_DATA, b"")
+    _fset(evm, F_ERROR, None)
+    _fset(evm, F_ACCESSED_ADDRESSES, _mget(message, M_ACCESSED_ADDRESSES))
+    _fset(evm, F_ACCESSED_STORAGE_KEYS, _mget(message, M_ACCESSED_STORAGE_KEYS))
+    _fset(evm, F_BLOCK_ENV, block_env)
+    _fset(evm, F_TX_ENV, tx_env)
+    _fset(evm, F_STATE, block_env.state)
     return evm
 
 
@@ -806,9 +959,19 @@ _tuple_new = tuple.__new__
 
 def execute_code(message, block_env, tx_env):
     """The instruction loop of one frame (the compiled twin of ``interpreter.execute_code``)."""
-    if message.gas > GAS_CEILING:
+    if _mget(message, M_GAS) > GAS_CEILING:
         return _pure_execute_code(message, block_env, tx_env)
     cdef _Loop loop = _acquire_loop()
+    # The outermost compiled frame of a call tree: a fresh storage cache for the tree.
+    if loop.own_slots == NULL:
+        loop.own_slots = <zk_slot_cache *>malloc(sizeof(zk_slot_cache))
+        if loop.own_slots == NULL:
+            _release_loop(loop)
+            raise MemoryError
+        zk_slots_init(loop.own_slots)
+    else:
+        zk_slots_clear(loop.own_slots)
+    loop.slots = loop.own_slots
     evm = _execute(message, block_env, tx_env, loop)
     _release_loop(loop)
     return evm
@@ -821,7 +984,7 @@ cdef object _execute(object message, object block_env, object tx_env, _Loop loop
     cdef object evm = _new_frame(message, block_env, tx_env)
     cdef object error = None
     try:
-        precompile = block_env.precompiles.get(message.code_address)
+        precompile = block_env.precompiles.get(_mget(message, M_CODE_ADDRESS))
         if precompile is not None:
             _run_precompile(evm, precompile)
             return evm
@@ -832,22 +995,22 @@ cdef object _execute(object message, object block_env, object tx_env, _Loop loop
         except IndexError:
             raise _exceptions.StackUnderflow from None
     except _exceptions.ExceptionalHalt as halt:
-        evm.gas_left = 0
-        evm.output = b""
-        evm.error = halt
+        _fset(evm, F_GAS_LEFT, 0)
+        _fset(evm, F_OUTPUT, b"")
+        _fset(evm, F_ERROR, halt)
         return evm
     except _exceptions.Revert as revert:
-        evm.error = revert
+        _fset(evm, F_ERROR, revert)
         return evm
-    evm.pc = loop.pc
-    evm.refund_counter = loop.refund
+    _fset(evm, F_PC, loop.pc)
+    _fset(evm, F_REFUND_COUNTER, loop.refund)
     if outcome == DONE:
-        evm.running = False
-        evm.gas_left = loop.gas
+        _fset(evm, F_RUNNING, False)
+        _fset(evm, F_GAS_LEFT, loop.gas)
         return evm
     if outcome == REVERTED:
-        evm.gas_left = loop.gas
-        evm.error = _exceptions.Revert()
+        _fset(evm, F_GAS_LEFT, loop.gas)
+        _fset(evm, F_ERROR, _exceptions.Revert())
         return evm
     if outcome == OUT_OF_GAS:
         error = _exceptions.OutOfGas()
@@ -863,7 +1026,7 @@ cdef object _execute(object message, object block_env, object tx_env, _Loop loop
         error = _exceptions.WriteInStaticContext()
     elif outcome == OUT_OF_BOUNDS:
         error = _exceptions.OutOfBoundsRead()
-    evm.gas_left = 0
-    evm.output = b""
-    evm.error = error
+    _fset(evm, F_GAS_LEFT, 0)
+    _fset(evm, F_OUTPUT, b"")
+    _fset(evm, F_ERROR, error)
     return evm

@@ -25,25 +25,33 @@ cdef object _new_message(object caller, object target, object current_target,
                          object code_address, object code, object data, object value,
                          object gas, object depth, bint should_transfer_value, bint is_static,
                          object accessed_addresses, object accessed_storage_keys):
-    """``Message(...)`` without the keyword-argument call of its ``__init__``."""
+    """``Message(...)`` without the keyword-argument call of its ``__init__`` (its slots
+    written directly)."""
     cdef object message = _message_new(Message)
-    message.caller = caller
-    message.target = target
-    message.current_target = current_target
-    message.code_address = code_address
-    message.code = code
-    message.data = data
-    message.value = value
-    message.gas = gas
-    message.depth = depth
-    message.should_transfer_value = should_transfer_value
-    message.is_static = is_static
-    message.accessed_addresses = accessed_addresses
-    message.accessed_storage_keys = accessed_storage_keys
+    zk_slot_set(message, M_CALLER, caller)
+    zk_slot_set(message, M_TARGET, target)
+    zk_slot_set(message, M_CURRENT_TARGET, current_target)
+    zk_slot_set(message, M_CODE_ADDRESS, code_address)
+    zk_slot_set(message, M_CODE, code)
+    zk_slot_set(message, M_DATA, data)
+    zk_slot_set(message, M_VALUE, value)
+    zk_slot_set(message, M_GAS, gas)
+    zk_slot_set(message, M_DEPTH, depth)
+    zk_slot_set(message, M_SHOULD_TRANSFER_VALUE, should_transfer_value)
+    zk_slot_set(message, M_IS_STATIC, is_static)
+    zk_slot_set(message, M_ACCESSED_ADDRESSES, accessed_addresses)
+    zk_slot_set(message, M_ACCESSED_STORAGE_KEYS, accessed_storage_keys)
     return message
 
 
 _message_new = object.__new__
+
+
+cdef inline void _forget_slots(_Loop loop) noexcept:
+    """Empty the storage cache of ``loop``'s call tree (state was rolled back or written by
+    code that does not keep the cache)."""
+    if loop.slots != NULL:
+        zk_slots_clear(loop.slots)
 
 
 cdef inline int _merge(object parent, object child, list journal) except -1:
@@ -76,8 +84,8 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
     cdef bint nonzero_value = has_value and not zk_is_zero(top - 8)
     cdef object value = zk_to_pylong(top - 8) if nonzero_value else 0
     cdef bytes address = _address_of(top - 4)
-    cdef object state = evm.state
-    cdef object accessed = evm.accessed_addresses
+    cdef object state = _fget(evm, F_STATE)
+    cdef object accessed = _fget(evm, F_ACCESSED_ADDRESSES)
     cdef bytearray memory
     cdef bytes call_data, output
     cdef object sender, caller, to, code_address, child_message, child_frame, block_env, tx_env
@@ -111,47 +119,49 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
     gas -= <int64_t>(child + extra + memory_gas)
     gas_p[0] = gas
     child_gas = child + (GAS_CALL_STIPEND if nonzero_value else 0)
-    if op == 0xF1 and nonzero_value and message.is_static:
+    if op == 0xF1 and nonzero_value and _mget(message, M_IS_STATIC):
         return STATIC_WRITE
-    memory = evm.memory
+    memory = _fget(evm, F_MEMORY)
     _grow(memory, msize, in_start, in_size)
     _grow(memory, <uint64_t>PyByteArray_GET_SIZE(memory), out_start, out_size)
 
-    sender = message.current_target
+    sender = _mget(message, M_CURRENT_TARGET)
     if op == 0xF1:
         caller, to, code_address = sender, address, address
     elif op == 0xF2:
         caller, to, code_address = sender, sender, address
     elif op == 0xF4:
-        value = message.value
-        caller, to, code_address = message.caller, sender, address
+        value = _mget(message, M_VALUE)
+        caller, to, code_address = _mget(message, M_CALLER), sender, address
         should_transfer_value = False
     else:
         caller, to, code_address = sender, address, address
         is_static = True
-    if has_value and state.get_balance(sender) < value:
+    if nonzero_value and state.get_balance(sender) < value:
         memset(result, 0, 32)
-        evm.return_data = b""
+        _fset(evm, F_RETURN_DATA, b"")
         gas_p[0] = gas + <int64_t>child_gas
         return DONE
 
     # generic_call
-    evm.return_data = b""
-    if message.depth + 1 > MAX_DEPTH:
+    _fset(evm, F_RETURN_DATA, b"")
+    if _mget(message, M_DEPTH) + 1 > MAX_DEPTH:
         gas_p[0] = gas + <int64_t>child_gas
         memset(result, 0, 32)
         return DONE
     call_data = (PyBytes_FromStringAndSize(PyByteArray_AS_STRING(memory) + in_start, in_size)
                  if in_size else b"")
-    block_env = evm.block_env
-    tx_env = evm.tx_env
-    keys = evm.accessed_storage_keys
+    block_env = _fget(evm, F_BLOCK_ENV)
+    tx_env = _fget(evm, F_TX_ENV)
+    keys = _fget(evm, F_ACCESSED_STORAGE_KEYS)
     engine = block_env.engine
     if engine is execute_code and child_gas <= <uint64_t>GAS_CEILING:
         # The child runs here on the compiled loop and shares the warm sets (journaled).
         child_loop = _acquire_loop()
         child_loop.journal_addresses = []
         child_loop.journal_keys = []
+        child_loop.slots = loop.slots   # one storage cache for the call tree
+        child_loop.child = True
         child_addresses = accessed
         child_keys = keys
     else:
@@ -159,7 +169,7 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         child_keys = keys.copy()
     child_message = _new_message(
         caller, to, to, code_address, state.get_code(code_address), call_data, value,
-        child_gas, message.depth + 1, should_transfer_value, is_static or message.is_static,
+        child_gas, _mget(message, M_DEPTH) + 1, should_transfer_value, is_static or _mget(message, M_IS_STATIC),
         child_addresses, child_keys)
     # process_message
     state.begin()
@@ -170,9 +180,11 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         child_frame = _execute(child_message, block_env, tx_env, child_loop)
     else:
         child_frame = engine(child_message, block_env, tx_env)
-    if child_frame.error is not None:
+        _forget_slots(loop)     # the other engine wrote storage past the cache
+    if _fget(child_frame, F_ERROR) is not None:
         state.rollback()
-        gas += <int64_t>child_frame.gas_left
+        _forget_slots(loop)     # the cache holds what the child wrote
+        gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
         memset(result, 0, 32)
         if child_loop is not None and child_loop.journal_keys is not None:
             accessed.difference_update(child_loop.journal_addresses)
@@ -180,26 +192,26 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
     else:
         state.commit()
         # incorporate_child_on_success
-        gas += <int64_t>child_frame.gas_left
-        evm.logs.extend(child_frame.logs)
-        refund_p[0] += <int64_t>child_frame.refund_counter
-        evm.accounts_to_delete.update(child_frame.accounts_to_delete)
-        touched = evm.touched_accounts
-        touched.update(child_frame.touched_accounts)
+        gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
+        _fget(evm, F_LOGS).extend(_fget(child_frame, F_LOGS))
+        refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
+        _fget(evm, F_ACCOUNTS_TO_DELETE).update(_fget(child_frame, F_ACCOUNTS_TO_DELETE))
+        touched = _fget(evm, F_TOUCHED_ACCOUNTS)
+        touched.update(_fget(child_frame, F_TOUCHED_ACCOUNTS))
         touched.add(to)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
                 loop.journal_addresses.extend(child_loop.journal_addresses)
                 loop.journal_keys.extend(child_loop.journal_keys)
         else:
-            _merge(accessed, child_frame.accessed_addresses, loop.journal_addresses)
-            _merge(keys, child_frame.accessed_storage_keys, loop.journal_keys)
+            _merge(accessed, _fget(child_frame, F_ACCESSED_ADDRESSES), loop.journal_addresses)
+            _merge(keys, _fget(child_frame, F_ACCESSED_STORAGE_KEYS), loop.journal_keys)
         zk_set_u64(result, 1)
     if child_loop is not None:
         _release_loop(child_loop)
     gas_p[0] = gas
-    evm.return_data = child_frame.output
-    output = _as_bytes(child_frame.output)
+    _fset(evm, F_RETURN_DATA, _fget(child_frame, F_OUTPUT))
+    output = _as_bytes(_fget(child_frame, F_OUTPUT))
     copied = PyBytes_GET_SIZE(output)
     if <uint64_t>copied > out_size:
         copied = <Py_ssize_t>out_size
@@ -230,9 +242,9 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
     cdef uint64_t cost = GAS_CREATE + _memory_gas(msize, start, size)
     cdef uint64_t child_gas
     cdef int64_t gas = gas_p[0]
-    cdef object block_env = evm.block_env
-    cdef object tx_env = evm.tx_env
-    cdef object state = evm.state
+    cdef object block_env = _fget(evm, F_BLOCK_ENV)
+    cdef object tx_env = _fget(evm, F_TX_ENV)
+    cdef object state = _fget(evm, F_STATE)
     cdef bint initcode_limit = block_env.fork.initcode_limit
     cdef object endowment = zk_to_pylong(top)
     cdef bytearray memory
@@ -248,11 +260,11 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
     if <uint64_t>gas < cost:
         return OUT_OF_GAS
     gas -= <int64_t>cost
-    memory = evm.memory
+    memory = _fget(evm, F_MEMORY)
     _grow(memory, msize, start, size)
     call_data = (PyBytes_FromStringAndSize(PyByteArray_AS_STRING(memory) + start, size)
                  if size else b"")
-    sender = message.current_target
+    sender = _mget(message, M_CURRENT_TARGET)
     if op == 0xF0:
         contract_address = _create_address(sender, state.get_nonce(sender))
     else:
@@ -262,7 +274,7 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
     if initcode_limit and size > MAX_INIT_CODE_SIZE:
         gas_p[0] = gas
         return OUT_OF_GAS
-    accessed = evm.accessed_addresses
+    accessed = _fget(evm, F_ACCESSED_ADDRESSES)
     if contract_address not in accessed:
         accessed.add(contract_address)
         if loop.journal_addresses is not None:
@@ -270,11 +282,11 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
     child_gas = <uint64_t>gas - <uint64_t>gas // 64
     gas -= <int64_t>child_gas
     gas_p[0] = gas
-    if message.is_static:
+    if _mget(message, M_IS_STATIC):
         return STATIC_WRITE
-    evm.return_data = b""
+    _fset(evm, F_RETURN_DATA, b"")
     if (state.get_balance(sender) < endowment or state.get_nonce(sender) == MAX_NONCE
-            or message.depth + 1 > MAX_DEPTH):
+            or _mget(message, M_DEPTH) + 1 > MAX_DEPTH):
         gas_p[0] = gas + <int64_t>child_gas
         memset(result, 0, 32)
         return DONE
@@ -285,12 +297,14 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
         return DONE
     state.set_nonce(sender, state.get_nonce(sender) + 1)
 
-    keys = evm.accessed_storage_keys
+    keys = _fget(evm, F_ACCESSED_STORAGE_KEYS)
     engine = block_env.engine
     if engine is execute_code:
         child_loop = _acquire_loop()
         child_loop.journal_addresses = []
         child_loop.journal_keys = []
+        child_loop.slots = loop.slots
+        child_loop.child = True
         child_addresses = accessed
         child_keys = keys
     else:
@@ -298,7 +312,7 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
         child_keys = keys.copy()
     child_message = _new_message(
         sender, None, contract_address, None, call_data, b"", endowment, child_gas,
-        message.depth + 1, True, False, child_addresses, child_keys)
+        _mget(message, M_DEPTH) + 1, True, False, child_addresses, child_keys)
     # process_create_message, and process_message inside it
     state.begin()
     tx_env.created_accounts.add(contract_address)
@@ -311,15 +325,17 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
         child_frame = _execute(child_message, block_env, tx_env, child_loop)
     else:
         child_frame = engine(child_message, block_env, tx_env)
-    if child_frame.error is not None:
+        _forget_slots(loop)     # the other engine wrote storage past the cache
+    if _fget(child_frame, F_ERROR) is not None:
         state.rollback()
         state.rollback()
+        _forget_slots(loop)
     else:
         state.commit()
-        contract_code = _as_bytes(child_frame.output)
+        contract_code = _as_bytes(_fget(child_frame, F_OUTPUT))
         if PyBytes_GET_SIZE(contract_code) and (<const uint8_t *>PyBytes_AS_STRING(contract_code))[0] == 0xEF:
             error = _exceptions.InvalidContractPrefix()
-        elif child_frame.gas_left < PyBytes_GET_SIZE(contract_code) * GAS_CODE_DEPOSIT:
+        elif _fget(child_frame, F_GAS_LEFT) < PyBytes_GET_SIZE(contract_code) * GAS_CODE_DEPOSIT:
             error = _exceptions.OutOfGas()
         else:
             child_frame.gas_left -= PyBytes_GET_SIZE(contract_code) * GAS_CODE_DEPOSIT
@@ -327,36 +343,37 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
                 error = _exceptions.OutOfGas()
         if error is not None:
             state.rollback()
-            child_frame.gas_left = 0
-            child_frame.output = b""
-            child_frame.error = error
+            _forget_slots(loop)
+            _fset(child_frame, F_GAS_LEFT, 0)
+            _fset(child_frame, F_OUTPUT, b"")
+            _fset(child_frame, F_ERROR, error)
         else:
-            state.set_code(contract_address, child_frame.output)
+            state.set_code(contract_address, _fget(child_frame, F_OUTPUT))
             state.commit()
 
-    if child_frame.error is not None:
-        gas += <int64_t>child_frame.gas_left
-        evm.return_data = child_frame.output
+    if _fget(child_frame, F_ERROR) is not None:
+        gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
+        _fset(evm, F_RETURN_DATA, _fget(child_frame, F_OUTPUT))
         memset(result, 0, 32)
         if child_loop is not None and child_loop.journal_keys is not None:
             accessed.difference_update(child_loop.journal_addresses)
             keys.difference_update(child_loop.journal_keys)
     else:
-        gas += <int64_t>child_frame.gas_left
-        evm.logs.extend(child_frame.logs)
-        refund_p[0] += <int64_t>child_frame.refund_counter
-        evm.accounts_to_delete.update(child_frame.accounts_to_delete)
-        touched = evm.touched_accounts
-        touched.update(child_frame.touched_accounts)
+        gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
+        _fget(evm, F_LOGS).extend(_fget(child_frame, F_LOGS))
+        refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
+        _fget(evm, F_ACCOUNTS_TO_DELETE).update(_fget(child_frame, F_ACCOUNTS_TO_DELETE))
+        touched = _fget(evm, F_TOUCHED_ACCOUNTS)
+        touched.update(_fget(child_frame, F_TOUCHED_ACCOUNTS))
         touched.add(contract_address)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
                 loop.journal_addresses.extend(child_loop.journal_addresses)
                 loop.journal_keys.extend(child_loop.journal_keys)
         else:
-            _merge(accessed, child_frame.accessed_addresses, loop.journal_addresses)
-            _merge(keys, child_frame.accessed_storage_keys, loop.journal_keys)
-        evm.return_data = b""
+            _merge(accessed, _fget(child_frame, F_ACCESSED_ADDRESSES), loop.journal_addresses)
+            _merge(keys, _fget(child_frame, F_ACCESSED_STORAGE_KEYS), loop.journal_keys)
+        _fset(evm, F_RETURN_DATA, b"")
         zk_from_be(result, <const uint8_t *>PyBytes_AS_STRING(contract_address), 20)
     if child_loop is not None:
         _release_loop(child_loop)

@@ -373,18 +373,27 @@ static inline int64_t zk_memory_cost(uint64_t words) {
 
 #endif
 
-/* A small open-addressing map of storage slot -> value for the SLOADs of one frame (see
- * ext/_evm.pyx): a hit is a slot read or written earlier in the frame, hence warm. */
-#define ZK_SLOTS 1024
+/* The storage slots a transaction's compiled frames have read or written (see ext/_evm.pyx,
+ * "storage cache"): an open-addressing map of (address, slot) -> current value, and the
+ * original value (EIP-2200) once it is known. Every slot in it is warm. One map serves all the
+ * frames of one compiled call tree; it is emptied whenever state may have changed behind it. */
+#define ZK_SLOTS 2048
+#define ZK_SLOT_ORIGINAL 2   /* flag: `original` holds the value at the start of the tx */
 typedef struct {
-    uint64_t keys[ZK_SLOTS][4];
-    uint64_t values[ZK_SLOTS][4];
-    uint8_t used[ZK_SLOTS];
+    uint64_t address[3];     /* the 20-byte address, zero-padded */
+    uint64_t key[4];
+    uint64_t current[4];
+    uint64_t original[4];
+} zk_slot_entry;
+
+typedef struct {
+    zk_slot_entry entries[ZK_SLOTS];
+    uint8_t used[ZK_SLOTS];  /* 0 free, else 1 | ZK_SLOT_ORIGINAL */
     int count;
 } zk_slot_cache;
 
-/* Make a freshly allocated map empty: only the used flags need zeroing (64 KiB of keys and
- * values are read only where a flag is set). */
+/* Make a freshly allocated map empty: only the used flags need zeroing (the entries are read
+ * only where a flag is set). */
 static inline void zk_slots_init(zk_slot_cache *c) {
     memset(c->used, 0, sizeof(c->used));
     c->count = 0;
@@ -397,40 +406,60 @@ static inline void zk_slots_clear(zk_slot_cache *c) {
     }
 }
 
-static inline unsigned zk_slot_hash(const uint64_t *k) {
+static inline unsigned zk_slot_hash(const uint64_t *address, const uint64_t *k) {
     uint64_t h = k[0] ^ (k[1] * 0x9E3779B97F4A7C15ULL) ^ (k[2] * 0xC2B2AE3D27D4EB4FULL) ^
-                 (k[3] * 0x165667B19E3779F9ULL);
+                 (k[3] * 0x165667B19E3779F9ULL) ^ (address[0] * 0xD6E8FEB86659FD93ULL) ^
+                 (address[1] * 0xA0761D6478BD642FULL) ^ (address[2] * 0xE7037ED1A0B428DBULL);
     h *= 0x9E3779B97F4A7C15ULL;
-    return (unsigned)(h >> 54);
+    return (unsigned)(h >> 53);   /* 11 bits: ZK_SLOTS */
 }
 
-/* 1 and the value in `out` when the slot is cached, else 0. */
-static inline int zk_slots_get(const zk_slot_cache *c, const uint64_t *k, uint64_t *out) {
-    unsigned i = zk_slot_hash(k), n;
+static inline int zk_slot_matches(const zk_slot_entry *e, const uint64_t *address,
+                                  const uint64_t *k) {
+    return zk_eq(e->key, k) && e->address[0] == address[0] && e->address[1] == address[1] &&
+           e->address[2] == address[2];
+}
+
+/* The entry of (address, k), or NULL. */
+static inline zk_slot_entry *zk_slots_find(zk_slot_cache *c, const uint64_t *address,
+                                           const uint64_t *k, uint8_t **flags) {
+    unsigned i = zk_slot_hash(address, k), n;
     for (n = 0; n < ZK_SLOTS; n++, i = (i + 1) & (ZK_SLOTS - 1)) {
-        if (!c->used[i]) return 0;
-        if (zk_eq(c->keys[i], k)) {
-            memcpy(out, c->values[i], 32);
-            return 1;
+        if (!c->used[i]) return NULL;
+        if (zk_slot_matches(&c->entries[i], address, k)) {
+            *flags = &c->used[i];
+            return &c->entries[i];
         }
     }
-    return 0;
+    return NULL;
 }
 
-/* Remember slot -> value (a full map forgets everything first). */
-static inline void zk_slots_put(zk_slot_cache *c, const uint64_t *k, const uint64_t *v) {
+/* The entry of (address, k), added (with no original value) if it is not there; a map half
+ * full forgets everything first. */
+static inline zk_slot_entry *zk_slots_add(zk_slot_cache *c, const uint64_t *address,
+                                          const uint64_t *k, uint8_t **flags) {
     unsigned i;
+    zk_slot_entry *e;
     if (c->count >= ZK_SLOTS / 2) zk_slots_clear(c);
-    i = zk_slot_hash(k);
+    i = zk_slot_hash(address, k);
     while (c->used[i]) {
-        if (zk_eq(c->keys[i], k)) {
-            memcpy(c->values[i], v, 32);
-            return;
+        if (zk_slot_matches(&c->entries[i], address, k)) {
+            *flags = &c->used[i];
+            return &c->entries[i];
         }
         i = (i + 1) & (ZK_SLOTS - 1);
     }
     c->used[i] = 1;
-    memcpy(c->keys[i], k, 32);
-    memcpy(c->values[i], v, 32);
     c->count++;
+    e = &c->entries[i];
+    memcpy(e->address, address, 24);
+    memcpy(e->key, k, 32);
+    *flags = &c->used[i];
+    return e;
+}
+
+/* The 20 bytes of an address as three words (for the map's key). */
+static inline void zk_address_words(uint64_t *r, const uint8_t *p) {
+    r[2] = 0;
+    memcpy(r, p, 20);
 }
