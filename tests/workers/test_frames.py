@@ -108,11 +108,11 @@ class GoldenBytesTests(SynchronousTestCase):
         status, JSON; a relayed result keeps its bytes under another request id."""
         call = f.encode_filter_call(5, 1, f.FILTER_CHANGES, "0x1a01")
         self.assertEqual(
-            call.hex(), "0108" + "0000000d" + "00000005" + "0001" + "01" + b"0x1a01".hex()
+            call.hex(), "0208" + "0000000d" + "00000005" + "0001" + "01" + b"0x1a01".hex()
         )
         self.assertEqual(f.decode_filter_call(call[6:]), (5, 1, f.FILTER_CHANGES, "0x1a01"))
         result = f.encode_filter_result(5, True, ["0xab"])
-        self.assertEqual(result.hex(), "0109" + "0000000d" + "00000005" + "00" + b'["0xab"]'.hex())
+        self.assertEqual(result.hex(), "0209" + "0000000d" + "00000005" + "00" + b'["0xab"]'.hex())
         self.assertEqual(f.decode_filter_result(result[6:]), (5, True, ["0xab"]))
         error = f.encode_filter_result(6, False, {"code": -32603, "message": "filter not found"})
         self.assertEqual(error[10], 1)
@@ -122,7 +122,7 @@ class GoldenBytesTests(SynchronousTestCase):
         )
         self.assertEqual(f.filter_result_request(result[6:]), 5)
         moved = f.readdress_filter_result(result[6:], 0x01020304)
-        self.assertEqual(moved.hex(), "0109" + "0000000d" + "01020304" + "00" + b'["0xab"]'.hex())
+        self.assertEqual(moved.hex(), "0209" + "0000000d" + "01020304" + "00" + b'["0xab"]'.hex())
         with self.assertRaises(f.FrameError):
             f.decode_filter_result(b"\x00\x00\x00\x01\x02[]")
 
@@ -131,7 +131,7 @@ class GoldenBytesTests(SynchronousTestCase):
         families = [["x", "counter", "an x", [["x_total", {"method": "m"}, 1.0]]]]
         data = f.encode_metrics(families)
         body = b'[["x","counter","an x",[["x_total",{"method":"m"},1.0]]]]'
-        self.assertEqual(data, b"\x01\x0a" + len(body).to_bytes(4, "big") + body)
+        self.assertEqual(data, b"\x02\x0a" + len(body).to_bytes(4, "big") + body)
         self.assertEqual(f.decode_metrics(data[6:]), families)
         with self.assertRaises(f.FrameError):
             f.decode_metrics(b"{}")
