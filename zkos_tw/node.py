@@ -363,11 +363,18 @@ def start_rollup_pipeline(
 def batch_last_block(batch_store):
     """``last_block_of_batch`` over the batch store: batch 0 is the genesis block."""
 
+    known: dict[int, int] = {0: 0}  # a stored batch's range never changes
+
     def last_block_of_batch(number: int) -> int | None:
-        if number == 0:
-            return 0
-        meta = batch_store.batch(number)
-        return None if meta is None else meta.last_block_number
+        block = known.get(number)
+        if block is None:
+            meta = batch_store.batch(number)
+            if meta is None:
+                return None
+            block = known[number] = meta.last_block_number
+            if len(known) > 1024:
+                del known[next(k for k in known if k)]
+        return block
 
     return last_block_of_batch
 

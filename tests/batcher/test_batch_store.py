@@ -153,23 +153,54 @@ class LMDBBatchStoreTests(BatchStoreMixin, SynchronousTestCase):
         self.assertIn("batch 1", str(error))
         self.assertRaises(BatchStoreError, store.last_batch)
 
+    def test_decoded_records_are_reused_until_the_bytes_change(self):
+        """Reading a batch again gives the same decoded object (no second JSON decode); a
+        record changed behind the store's back is decoded afresh."""
+        directory = Path(self.mktemp())
+        store = LMDBBatchStore(directory)
+        self.addCleanup(store.close)
+        store.put(meta(1, 1, 3))
+        first = store.batch(1)
+        self.assertEqual(first, meta(1, 1, 3))
+        self.assertIs(store.batch(1), first)
+        self.assertIs(store.last_batch(), first)
+        # the same process cannot open the environment twice: write through the store's own
+        with store._env.begin(write=True) as txn:
+            txn.put((1).to_bytes(8, "big"), encode_batch(meta(1, 1, 4)), db=store._batches)
+        self.assertEqual(store.batch(1), meta(1, 1, 4))
+
 
 class RecordFormatTests(SynchronousTestCase):
     def test_golden_bytes(self):
-        """A record is ``{"V1": <BatchMetadata>}`` with proof storage's JSON for the metadata
-        (compared with the proof-storage golden file's ``batch`` object)."""
+        """A record is ``{"V2": <BatchMetadata>}`` with proof storage's JSON for the metadata
+        (the proof-storage golden file's ``batch`` object) except ``operator_da_input``, which
+        is 0x-hex."""
         golden = json.loads(GOLDEN.read_bytes())["V1"]["batch"]
-        expected = b'{"V1":' + json.dumps(golden, separators=(",", ":")).encode() + b"}"
+        v2 = json.loads(json.dumps(golden))
+        info = v2["commit_batch_info"]
+        info["operator_da_input"] = "0x" + bytes(info["operator_da_input"]).hex()
+        expected = b'{"V2":' + json.dumps(v2, separators=(",", ":")).encode() + b"}"
         self.assertEqual(encode_batch(golden_envelope().batch), expected)
         self.assertEqual(decode_batch(expected, "x"), golden_envelope().batch)
 
+    def test_reads_v1(self):
+        """A V1 record (``operator_da_input`` as an array of byte values, as older nodes wrote
+        it) reads as the same batch."""
+        golden = json.loads(GOLDEN.read_bytes())["V1"]["batch"]
+        v1 = b'{"V1":' + json.dumps(golden, separators=(",", ":")).encode() + b"}"
+        self.assertEqual(decode_batch(v1, "x"), golden_envelope().batch)
+
     def test_unknown_version_and_garbage(self):
-        """Another version, non-JSON and a wrong shape are clear errors."""
+        """Another version, non-JSON, a wrong shape and the wrong byte form are clear errors."""
         good = encode_batch(golden_envelope().batch)
+        golden = json.loads(GOLDEN.read_bytes())["V1"]["batch"]
+        v1 = b'{"V1":' + json.dumps(golden, separators=(",", ":")).encode() + b"}"
         cases = {
-            good.replace(b'"V1"', b'"V2"', 1): "unknown batch record version 'V2'",
+            good.replace(b'"V2"', b'"V3"', 1): "unknown batch record version 'V3'",
             b"\xff\x00": "not JSON",
             b"[1]": "not a versioned batch record",
+            good.replace(b'"V2"', b'"V1"', 1): "corrupt V1 batch record",
+            v1.replace(b'"V1"', b'"V2"', 1): "corrupt V2 batch record",
         }
         for data, message in cases.items():
             error = self.assertRaises(BatchStoreError, decode_batch, data, "rec")

@@ -6,8 +6,11 @@ still need proving. The store is one small LMDB environment, ``batches.lmdb`` (a
 sub-directory) in the chain data directory, apart from the block storage so that its map size and
 fsyncs do not touch the block path. Two named databases:
 
-* ``batches``: key = batch number (8 bytes, big-endian), value = ``{"V1": BatchMetadata JSON}``
-  with the JSON keys of proof storage (``zkos_tw.batcher.proof_storage.metadata_to_json``);
+* ``batches``: key = batch number (8 bytes, big-endian), value = ``{"V2": BatchMetadata JSON}``
+  with the JSON keys of proof storage (``zkos_tw.batcher.proof_storage.metadata_to_json``)
+  except ``operator_da_input``, a 0x-hex string instead of an array of byte values (encoding and
+  decoding a batch's ~100 KB of pubdata as an array cost ~17 ms of the GIL per batch; as hex,
+  under 1 ms). V1 records (the array form) written by older nodes are still read;
 * ``last_blocks``: key = the batch's last block number (8 bytes, big-endian), value = the batch
   number (8 bytes), so ``batch_for_block`` is one cursor seek.
 
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import OrderedDict
 
 import lmdb
 from zope.interface import implementer
@@ -29,7 +34,11 @@ from zkos_tw.batcher.proof_storage import metadata_from_json, metadata_to_json
 from zkos_tw.interfaces import IBatchStore
 
 FILE_NAME = "batches.lmdb"
-VERSION = 1
+VERSION = 2
+#: versions this node reads: V1 holds ``operator_da_input`` as an array of byte values
+READABLE = ("V1", "V2")
+#: decoded records kept per store (they never change once stored)
+CACHE_SIZE = 64
 MAP_SIZE = 1 << 30
 _BATCHES = b"batches"
 _LAST_BLOCKS = b"last_blocks"
@@ -44,8 +53,9 @@ def _key(number: int) -> bytes:
 
 
 def encode_batch(meta: BatchMetadata) -> bytes:
-    """The stored bytes of ``meta``: compact V1 JSON."""
-    return json.dumps({f"V{VERSION}": metadata_to_json(meta)}, separators=(",", ":")).encode()
+    """The stored bytes of ``meta``: compact V2 JSON."""
+    body = metadata_to_json(meta, byte_arrays=False)
+    return json.dumps({f"V{VERSION}": body}, separators=(",", ":")).encode()
 
 
 def decode_batch(data: bytes, name: str) -> BatchMetadata:
@@ -57,12 +67,14 @@ def decode_batch(data: bytes, name: str) -> BatchMetadata:
     if not isinstance(obj, dict) or len(obj) != 1:
         raise BatchStoreError(f"{name}: not a versioned batch record (one key such as 'V1')")
     (tag,) = obj
-    if tag != f"V{VERSION}":
-        raise BatchStoreError(f"{name}: unknown batch record version {tag!r} (this node reads V1)")
+    if tag not in READABLE:
+        raise BatchStoreError(
+            f"{name}: unknown batch record version {tag!r} (this node reads V1 and V2)"
+        )
     try:
-        return metadata_from_json(obj[tag])
+        return metadata_from_json(obj[tag], byte_arrays=tag == "V1")
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise BatchStoreError(f"{name}: corrupt V1 batch record: {e!r}") from e
+        raise BatchStoreError(f"{name}: corrupt {tag} batch record: {e!r}") from e
 
 
 def check_successor(previous: BatchMetadata | None, meta: BatchMetadata) -> None:
@@ -93,6 +105,9 @@ class LMDBBatchStore:
     def __init__(
         self, directory: str | os.PathLike, *, map_size: int = MAP_SIZE, readonly: bool = False
     ) -> None:
+        #: number -> (stored bytes, decoded record), most recently used last
+        self._cache: OrderedDict[int, tuple[bytes, BatchMetadata]] = OrderedDict()
+        self._cache_lock = threading.Lock()  # the batcher's thread and the reactor both read
         self.path = os.path.join(os.fspath(directory), FILE_NAME)
         if readonly:
             self._env = lmdb.open(
@@ -107,10 +122,25 @@ class LMDBBatchStore:
         self._last_blocks = self._env.open_db(_LAST_BLOCKS)
 
     def _decode(self, number: int, raw: bytes) -> BatchMetadata:
+        # A stored batch never changes (``put`` refuses a different record), so the decoded
+        # record is reused: the L1 watcher and the batcher ask for the same few batches often.
+        with self._cache_lock:
+            cached = self._cache.get(number)
+            if cached is not None and cached[0] == raw:
+                self._cache.move_to_end(number)
+                return cached[1]
         meta = decode_batch(raw, f"{self.path} batch {number}")
         if meta.number != number:
             raise BatchStoreError(f"{self.path} batch {number}: holds batch {meta.number}")
+        self._remember(number, raw, meta)
         return meta
+
+    def _remember(self, number: int, raw: bytes, meta: BatchMetadata) -> None:
+        with self._cache_lock:
+            self._cache[number] = (raw, meta)
+            self._cache.move_to_end(number)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     def put(self, meta: BatchMetadata) -> None:
         """Store ``meta`` durably; identical again is a no-op, a gap or a change raises."""
@@ -121,8 +151,10 @@ class LMDBBatchStore:
                     raise BatchStoreError(f"batch {meta.number} is already stored, differently")
                 return
             check_successor(self._last(txn), meta)
-            txn.put(_key(meta.number), encode_batch(meta), db=self._batches)
+            raw = encode_batch(meta)
+            txn.put(_key(meta.number), raw, db=self._batches)
             txn.put(_key(meta.last_block_number), _key(meta.number), db=self._last_blocks)
+        self._remember(meta.number, raw, meta)
 
     def batch(self, number: int) -> BatchMetadata | None:
         """The stored batch ``number``, or ``None``."""
