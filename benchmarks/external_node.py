@@ -27,7 +27,6 @@ compete for its cores; the poll interval bounds the time resolution.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -35,14 +34,9 @@ import sys
 import tempfile
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    # The test helpers (``tests.integration``) come from the checkout; ``zkos_tw`` too unless
-    # one is importable already (an installed build: a tox env's, with its own extensions).
-    if importlib.util.find_spec("zkos_tw") is None:
-        sys.path.insert(0, REPO_ROOT)
-    else:
-        sys.path.append(REPO_ROOT)
+from _checkout import use_checkout
+
+use_checkout()
 
 from twisted.internet import defer, task  # noqa: E402
 

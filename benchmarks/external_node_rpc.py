@@ -21,7 +21,6 @@ reader client, which runs in this process), so compare the two ENs within one ru
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -30,12 +29,9 @@ import sys
 import tempfile
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    if importlib.util.find_spec("zkos_tw") is None:
-        sys.path.insert(0, REPO_ROOT)
-    else:
-        sys.path.append(REPO_ROOT)
+from _checkout import use_checkout
+
+use_checkout()
 
 from twisted.internet.defer import ensureDeferred, gatherResults  # noqa: E402
 from twisted.internet.task import react  # noqa: E402

@@ -329,6 +329,29 @@ async def measure(
     return result
 
 
+def require_anvil(parser: argparse.ArgumentParser) -> None:
+    """Stop with a usage error when no anvil binary is found (a run that compares against it)."""
+    try:
+        find_anvil(None)
+    except AnvilError as e:
+        parser.error(str(e))
+
+
+def react_then_remove(run_all, workdir: str) -> None:
+    """Run ``run_all(reactor)`` under ``task.react``, then remove ``workdir``.
+
+    ``react`` always exits; a clean exit (code 0 or None) returns here, a failing one is raised
+    again after the removal.
+    """
+    try:
+        react(lambda reactor: ensureDeferred(run_all(reactor)), [])
+    except SystemExit as e:
+        if e.code not in (0, None):
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_line(index: int, result: dict, names: list[str]) -> dict:
     """The one line ``--runs`` prints to stderr after each run: its ratios and key numbers."""
     line = {"run": index + 1, "loadavg_before": result.get("loadavg_before")}
@@ -427,10 +450,7 @@ def main(argv=None) -> int:
         else:
             runs.append((name, None))
     if "anvil" in peers:
-        try:
-            find_anvil(None)
-        except AnvilError as e:
-            parser.error(str(e))
+        require_anvil(parser)
     config = LoadConfig(
         senders=args.senders,
         txs=args.txs,
@@ -501,13 +521,7 @@ def main(argv=None) -> int:
             if args.runs > 1:
                 print(json.dumps(run_line(index, results[-1], names)), file=sys.stderr, flush=True)
 
-    try:
-        react(lambda reactor: ensureDeferred(run_all(reactor)), [])
-    except SystemExit as e:
-        if e.code not in (0, None):
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise
-    shutil.rmtree(workdir, ignore_errors=True)
+    react_then_remove(run_all, workdir)
     output["machine"]["loadavg_after"] = os.getloadavg()[0]
     if args.runs == 1:
         output.update(results[0])

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -39,11 +38,16 @@ import time
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from twisted.internet.defer import ensureDeferred  # noqa: E402
-from twisted.internet.task import LoopingCall, deferLater, react  # noqa: E402
+from twisted.internet.task import LoopingCall, deferLater  # noqa: E402
 
-from benchmarks.load import child_pids, cpu_seconds, start_anvil, start_ours  # noqa: E402
-from zkos_tw.devnet.anvil import AnvilError, find_anvil  # noqa: E402
+from benchmarks.load import (  # noqa: E402
+    child_pids,
+    cpu_seconds,
+    react_then_remove,
+    require_anvil,
+    start_anvil,
+    start_ours,
+)
 from zkos_tw.load.runner import LoadConfig, LoadError, LoadRun  # noqa: E402
 
 #: /proc/PID/status fields we keep (kB there, MiB in the result)
@@ -392,10 +396,7 @@ def main(argv=None) -> int:
     if args.chunk < 1 or args.txs < 1:
         parser.error("--txs and --chunk must be at least 1")
     if "anvil" in peers:
-        try:
-            find_anvil(None)
-        except AnvilError as e:
-            parser.error(str(e))
+        require_anvil(parser)
     output = {
         "benchmark": "rss",
         "settings": {
@@ -435,13 +436,7 @@ def main(argv=None) -> int:
             finally:
                 peer.stop()
 
-    try:
-        react(lambda reactor: ensureDeferred(run_all(reactor)), [])
-    except SystemExit as e:
-        if e.code not in (0, None):
-            shutil.rmtree(workdir, ignore_errors=True)
-            raise
-    shutil.rmtree(workdir, ignore_errors=True)
+    react_then_remove(run_all, workdir)
     output["machine"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     if "rss_final" in output.get("ours", {}) and "rss_final" in output.get("anvil", {}):
         ours, anvil = output["ours"]["rss_final"], output["anvil"]["rss_final"]

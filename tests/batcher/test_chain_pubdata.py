@@ -54,21 +54,29 @@ def deployment(nonce: int) -> bytes:
     return bytes(Account.sign_transaction(tx, KEY).raw_transaction)
 
 
+def pubdata_chain(case) -> tuple[MemoryReactorClock, L1TransactionQueue, Node]:
+    """(clock, L1 queue, node) after two blocks of a fresh ``Node`` (LMDB, dev genesis, fake clock):
+    block 1 holds the upgrade tx, a deposit and two transfers; block 2 a ``deployment(2)`` and
+    another deposit."""
+    reactor = MemoryReactorClock()
+    reactor.advance(1_700_000_000)
+    reactor.running = True
+    queue = L1TransactionQueue()
+    node = Node(case, reactor, l1_queue=queue)
+    queue.push(deposit(0))
+    node.mempool.add(signed(0, value=5))
+    node.mempool.add(signed(1, value=6))
+    queue.set_upgrade(upgrade())
+    reactor.advance(0.1)
+    queue.push(deposit(1))
+    node.mempool.add(deployment(2))
+    reactor.advance(1.1)
+    return reactor, queue, node
+
+
 class ChainPubdataTests(SynchronousTestCase):
     def setUp(self):
-        reactor = MemoryReactorClock()
-        reactor.advance(1_700_000_000)
-        reactor.running = True
-        queue = L1TransactionQueue()
-        self.node = node = Node(self, reactor, l1_queue=queue)
-        queue.push(deposit(0))
-        node.mempool.add(signed(0, value=5))
-        node.mempool.add(signed(1, value=6))
-        queue.set_upgrade(upgrade())
-        reactor.advance(0.1)
-        queue.push(deposit(1))
-        node.mempool.add(deployment(2))
-        reactor.advance(1.1)
+        self.node = node = pubdata_chain(self)[2]
         self.storage = node.chain.storage
         self.assertEqual(self.storage.last_block(), 2)
         self.blocks = node.sealed

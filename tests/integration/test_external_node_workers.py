@@ -16,24 +16,10 @@ import urllib.request
 from twisted.internet.threads import deferToThread
 from twisted.trial.unittest import TestCase
 
+from tests.integration._workers import WORKERS, from_every_worker, rpc
 from tests.integration.node_process import NodeProcess
 from tests.integration.test_external_node import follower
 from tests.integration.test_restart import RECIPIENTS, RICH, transfer
-from tests.integration.test_rpc_workers import rpc
-
-WORKERS = 2
-
-
-def from_every_worker(port: int, method: str, params=(), timeout: float = 30.0) -> dict:
-    """worker index -> its answer, on fresh connections until every worker answered."""
-    answers: dict[str, object] = {}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result, worker = rpc(port, method, params)
-        answers.setdefault(worker, result)
-        if len(answers) == WORKERS:
-            return answers
-    raise AssertionError(f"only workers {sorted(answers)} answered {method} in {timeout} s")
 
 
 class KeptConnection:

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.batcher.test_chain_pubdata import deployment
-from tests.sequencer.test_l1_blocks import deposit, upgrade
-from tests.sequencer.test_replay import Node
+from tests.batcher.test_chain_pubdata import pubdata_chain
 from tests.sequencer.test_service import signed
-from zkos_tw.sequencer.l1_queue import L1TransactionQueue
 from zkos_tw.sequencer.sink import pubdata_of
 
 
@@ -21,19 +17,7 @@ class ViewInitialValuesTests(SynchronousTestCase):
         """Blocks with the upgrade, deposits, transfers (one to a new account) and a deployment
         with a constructor SSTORE: the stored pubdata (from the view's initial values) equals
         what storage gives, and the view's values equal storage's."""
-        reactor = MemoryReactorClock()
-        reactor.advance(1_700_000_000)
-        reactor.running = True
-        queue = L1TransactionQueue()
-        node = Node(self, reactor, l1_queue=queue)
-        queue.push(deposit(0))
-        node.mempool.add(signed(0, value=5))
-        node.mempool.add(signed(1, value=6))
-        queue.set_upgrade(upgrade())
-        reactor.advance(0.1)
-        queue.push(deposit(1))
-        node.mempool.add(deployment(2))
-        reactor.advance(1.1)
+        reactor, queue, node = pubdata_chain(self)
         node.mempool.add(signed(3, value=7))
         reactor.advance(1.1)
         storage = node.chain.storage

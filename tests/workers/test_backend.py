@@ -29,7 +29,11 @@ class WorkerBackendTests(SynchronousTestCase):
         link = SequencerLink(self.clock)
         server = gateway.factory("rpc-worker-0").buildProtocol(None)
         self.pump = connect(server, FakeTransport(server, True), link, FakeTransport(link, False))
-        self.backend = WorkerBackend(
+        self.backend = self.worker_backend(link)
+
+    def worker_backend(self, link: SequencerLink, **options) -> WorkerBackend:
+        """A ``WorkerBackend`` over fresh in-memory storage and ``link``, on the test clock."""
+        return WorkerBackend(
             storage=MemoryStorage(),
             link=link,
             block_gas_limit=BLOCK_GAS_LIMIT,
@@ -39,6 +43,7 @@ class WorkerBackendTests(SynchronousTestCase):
             bridgehub_address="0x" + "00" * 20,
             eth_call_gas=10_000_000,
             now=self.clock.seconds,
+            **options,
         )
 
     def flush(self):
@@ -96,18 +101,7 @@ class WorkerBackendTests(SynchronousTestCase):
             forwarded.append(raw)
             return succeed(b"\x11" * 32)
 
-        backend = WorkerBackend(
-            storage=MemoryStorage(),
-            link=SequencerLink(self.clock),
-            block_gas_limit=BLOCK_GAS_LIMIT,
-            max_input_bytes=128 * 1024,
-            genesis_document={},
-            chain_id=CHAIN_ID,
-            bridgehub_address="0x" + "00" * 20,
-            eth_call_gas=10_000_000,
-            now=self.clock.seconds,
-            forward_transactions=forward,
-        )
+        backend = self.worker_backend(SequencerLink(self.clock), forward_transactions=forward)
         self.assertEqual(
             self.successResultOf(backend.send_raw_transaction(b"\x02\x01")), b"\x11" * 32
         )
