@@ -182,6 +182,14 @@ def encode_tx_location_v1(location: TxLocation) -> bytes:
     return _V1 + _TX_LOCATION.pack(location.block_number, location.index)
 
 
+def tx_location_packer(block_number: int):
+    """``pack(index)``: ``encode_tx_location_v1(TxLocation(block_number, index))``, faster (the
+    block number's bytes are packed once; the block sink stores one per transaction)."""
+    head = _V1 + _U64.pack(block_number)
+    pack = _U32.pack
+    return lambda index: head + pack(index)
+
+
 def decode_tx_location(data: bytes) -> TxLocation:
     """The ``TxLocation`` of a tx location record."""
     body = _payload("tx location", data)
@@ -284,6 +292,14 @@ def appearance_key(address: bytes, number: int, tx_index: int) -> bytes:
     return INDEX_APPEARANCE + address + _APPEARANCE_TAIL.pack(number, tx_index)
 
 
+def appearance_key_packer(number: int):
+    """``key(address, tx_index)``: ``appearance_key(address, number, tx_index)``, with the block
+    number packed once (the block sink makes several per transaction)."""
+    block = _U64.pack(number)
+    pack = _U32.pack
+    return lambda address, tx_index: INDEX_APPEARANCE + address + block + pack(tx_index)
+
+
 def appearance_prefix(address: bytes) -> bytes:
     """The key prefix of every appearance of ``address``."""
     return INDEX_APPEARANCE + address
@@ -302,6 +318,10 @@ def creation_key(contract: bytes) -> bytes:
 def encode_roles_v1(roles: int) -> bytes:
     """Format 1 of an appearance value: the format byte, then the role bits as u8."""
     return _V1 + bytes([roles])
+
+
+#: ``encode_roles_v1(roles)`` for every byte value, precomputed.
+ROLES_V1: tuple[bytes, ...] = tuple(_V1 + bytes([roles]) for roles in range(256))
 
 
 def decode_appearance(key: bytes, data: bytes) -> Appearance:

@@ -32,6 +32,30 @@ def _check_int(what: str, value: object, maximum: int) -> None:
         raise StorageError(f"{what} must be an int in [0, {maximum}], not {value!r}")
 
 
+_new = object.__new__
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def unchecked(cls, *values):
+    """A ``TxWrite``, ``LogWrite``, ``AddressIndexWrite`` or ``BlockWrite`` built from every
+    field in order *without* ``__post_init__``'s checks.
+
+    For the block sink, which builds these records from a sealed block whose types it knows, one
+    per transaction on the hot path; everything else builds them through the constructor. A
+    ``BlockWrite`` made this way still gets the checks storage relies on
+    (``BlockWrite.check_unique``) from ``LMDBStorage.write_block``.
+    """
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(cls.__dataclass_fields__)
+    if len(values) != len(names):
+        raise TypeError(f"{cls.__name__} has {len(names)} fields, got {len(values)} values")
+    record = _new(cls)
+    # The records are frozen (not slotted) dataclasses: fill the instance dict directly.
+    record.__dict__.update(zip(names, values, strict=True))
+    return record
+
+
 @dataclass(frozen=True)
 class TxWrite:
     """One transaction of a block: its hash, its EIP-2718 bytes and its encoded receipt."""
@@ -187,14 +211,11 @@ class BlockWrite:
                     f"block {self.number}: address index entry {entry.tx_index} has another hash"
                 )
             indexed.add(entry.tx_index)
-        seen: set[bytes] = set()
         for pair in self.state_writes:
             key, value = pair
             _check_bytes("state key", key, 32)
             _check_bytes("state value", value, 32)
-            if key in seen:
-                raise StorageError(f"block {self.number} writes state key 0x{key.hex()} twice")
-            seen.add(key)
+        self.check_unique()
         for digest, preimage in self.preimages:
             _check_bytes("preimage hash", digest, 32)
             _check_bytes("preimage", preimage)
@@ -203,6 +224,18 @@ class BlockWrite:
             if not 0 < len(node_key) <= 256:
                 raise StorageError("tree node keys must be 1 to 256 bytes")
             _check_bytes("tree node", node)
+
+    def check_unique(self) -> None:
+        """No transaction listed twice and no state key written twice (``StorageError``): the
+        checks that a write built with ``unchecked`` gets too, from ``write_block``."""
+        if len({tx.tx_hash for tx in self.transactions}) != len(self.transactions):
+            raise StorageError(f"block {self.number} lists the same transaction twice")
+        if len({key for key, _ in self.state_writes}) != len(self.state_writes):
+            seen: set[bytes] = set()
+            for key, _ in self.state_writes:
+                if key in seen:
+                    raise StorageError(f"block {self.number} writes state key 0x{key.hex()} twice")
+                seen.add(key)
 
 
 @dataclass(frozen=True)
