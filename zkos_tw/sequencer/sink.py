@@ -31,9 +31,14 @@ from zkos_tw.storage import (
     LogWrite,
     TxWrite,
 )
-from zkos_tw.storage.records import unchecked
+from zkos_tw.storage.records import unchecked_maker
 
 _NO_ACCOUNT_NONCE = L1_TX_TYPES
+# The storage records built without their per-item checks (see ``block_write``).
+_tx_write = unchecked_maker(TxWrite)
+_log_write = unchecked_maker(LogWrite)
+_index_write = unchecked_maker(AddressIndexWrite)
+_block_write = unchecked_maker(BlockWrite)
 
 
 def address_index(block: SealedBlock) -> tuple[AddressIndexWrite, ...]:
@@ -66,8 +71,7 @@ def address_index(block: SealedBlock) -> tuple[AddressIndexWrite, ...]:
         if tx.tx.tx_type not in _NO_ACCOUNT_NONCE:
             nonce = (tx.sender, tx.tx.nonce)
         append(
-            unchecked(
-                AddressIndexWrite,
+            _index_write(
                 index,
                 tx.tx_hash,
                 tuple(sorted(roles.items())),
@@ -99,20 +103,17 @@ def block_write(
     log_index = 0
     for tx_index, receipt in enumerate(block.receipts):
         for log in receipt.logs:
-            logs.append(
-                unchecked(LogWrite, tx_index, log_index, log.address, tuple(log.topics), log.data)
-            )
+            logs.append(_log_write(tx_index, log_index, log.address, tuple(log.topics), log.data))
             log_index += 1
-    # Built without the records' per-item checks (``unchecked``): every field comes from the
-    # sealed block with the types the records name; ``write_block`` still checks uniqueness.
-    return unchecked(
-        BlockWrite,
+    # Built without the records' per-item checks (``unchecked_maker``): every field comes from
+    # the sealed block with the types the records name; ``write_block`` still checks uniqueness.
+    return _block_write(
         block.number,
         block.hash,
         wal.encode(),
         block.header.encode(),
         tuple(
-            unchecked(TxWrite, t.tx_hash, t.raw, r.encode())
+            _tx_write(t.tx_hash, t.raw, r.encode())
             for t, r in zip(block.transactions, block.receipts, strict=True)
         ),
         tuple(logs),
