@@ -158,10 +158,13 @@ def _account_diff(before: AccountProperties, after: AccountProperties, code: byt
     )
 
 
-def _record(preimage: Callable[[bytes], bytes], value: bytes) -> AccountProperties:
+def _record(preimage: Callable[[bytes], bytes], value: bytes, known) -> AccountProperties:
     if value == ZERO32:
         return EMPTY_ACCOUNT
-    return AccountProperties.decode(preimage(value))
+    record = known.get(value)
+    if record is None:
+        record = AccountProperties.decode(preimage(value))
+    return record
 
 
 def block_pubdata(
@@ -171,13 +174,15 @@ def block_pubdata(
     preimage: Callable[[bytes], bytes],
     l2_to_l1_logs: Iterable = (),
     messages: Iterable[bytes] = (),
+    records=None,
 ) -> bytes:
     """The pubdata of one block.
 
     ``writes`` are the block's ``StorageWrite``s in order; ``initial(key)`` is a flat key's value
     before the block (32 bytes, zero if absent); ``preimage(hash)`` resolves account records and
     bytecode blobs (before or made by the block). ``l2_to_l1_logs`` are 88-byte logs or receipt
-    6-tuples; ``messages`` the user L2->L1 message bodies.
+    6-tuples; ``messages`` the user L2->L1 message bodies. ``records`` optionally maps account
+    values (hashes) to their decoded ``AccountProperties`` (saves decoding their preimages).
     """
     if len(block_hash) != 32:
         raise ValueError("block_hash is 32 bytes")
@@ -185,11 +190,12 @@ def block_pubdata(
     parts = [block_hash, _u32(len(writes))]
     append = parts.append
     accounts = ACCOUNT_PROPERTIES_STORAGE_ADDRESS
+    known = {} if records is None else records
     for w in writes:
         before = initial(w.key)
         append(w.key)
         if w.address == accounts:
-            old, new = _record(preimage, before), _record(preimage, w.value)
+            old, new = _record(preimage, before, known), _record(preimage, w.value, known)
             code = preimage(new.bytecode_hash)[: new.unpadded_code_len] if new.has_code else b""
             append(_account_diff(old, new, code))
         else:

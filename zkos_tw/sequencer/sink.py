@@ -156,7 +156,9 @@ def pubdata_of(block: SealedBlock, storage, extra_preimages=()) -> bytes:
         return found
 
     logs = [entry for receipt in block.receipts for entry in receipt.l2_to_l1_logs]
-    return block_pubdata(block.hash, writes, initial, preimage, logs)
+    # Account records by hash are content-addressed: the view's decoded ones are always right.
+    records = dict(getattr(output, "records", ()))
+    return block_pubdata(block.hash, writes, initial, preimage, logs, records=records)
 
 
 def _storage_initial(block: SealedBlock, storage):
