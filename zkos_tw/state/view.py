@@ -22,6 +22,7 @@ Semantics (reference ``zksync-os-state.md`` §1-3; the ordering rule is in ``doc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 from zope.interface import implementer
 
@@ -85,6 +86,7 @@ class BlockStateOutput:
         return [(w.key, w.value) for w in self.storage_writes]
 
 
+_first = itemgetter(0)
 _new_write = object.__new__
 _write_fields = [
     getattr(StorageWrite, name).__set__ for name in ("key", "value", "address", "slot")
@@ -395,7 +397,7 @@ class FlatState:
         for address in self._dirty_accounts:
             record = accounts[address]
             initial = initials[address]
-            if record == initial:
+            if record is initial or record == initial:
                 continue
             encoded = record.encode()
             value = blake2s256(encoded)  # record.hash()
@@ -419,7 +421,7 @@ class FlatState:
                     preimages[record.bytecode_hash] = blob
             preimages[value] = encoded
             records[value] = record
-        writes.sort(key=lambda item: item[0])
+        writes.sort(key=_first)
         initial_values = tuple(before for _, _, before in writes)
         if b"" in initial_values:
             initial_values, initial_preimages = (), {}

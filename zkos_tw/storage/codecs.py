@@ -82,6 +82,7 @@ FORMAT_V1 = 1
 _V1 = b"\x01"
 
 _U32 = struct.Struct(">I")
+U32 = _U32  # for the block write's inlined key layouts (``lmdb_storage._puts``)
 _U64 = struct.Struct(">Q")
 _TX_LOCATION = struct.Struct(">QI")
 _LOG_HEAD = struct.Struct(">II20sB")
@@ -290,14 +291,6 @@ def decode_state_value(data: bytes) -> bytes:
 def appearance_key(address: bytes, number: int, tx_index: int) -> bytes:
     """The key of an address's appearance in transaction ``tx_index`` of block ``number``."""
     return INDEX_APPEARANCE + address + _APPEARANCE_TAIL.pack(number, tx_index)
-
-
-def appearance_key_packer(number: int):
-    """``key(address, tx_index)``: ``appearance_key(address, number, tx_index)``, with the block
-    number packed once (the block sink makes several per transaction)."""
-    block = _U64.pack(number)
-    pack = _U32.pack
-    return lambda address, tx_index: INDEX_APPEARANCE + address + block + pack(tx_index)
 
 
 def appearance_prefix(address: bytes) -> bytes:

@@ -584,13 +584,14 @@ def _index_puts(bw: BlockWrite) -> list[tuple[bytes, bytes]]:
     """The address index entries of ``bw`` (see ``AddressIndexWrite``)."""
     puts = []
     append = puts.append
-    appearance_key = c.appearance_key_packer(bw.number)
+    # ``c.appearance_key(address, number, tx_index)``, its tail packed once per transaction.
+    prefix, block, pack = c.INDEX_APPEARANCE, c.block_key(bw.number), c.U32.pack
     roles_v1 = c.ROLES_V1
     tx_hash_v1 = c.encode_tx_hash_v1(b"")
     for entry in bw.address_index:
-        tx_index = entry.tx_index
+        tail = block + pack(entry.tx_index)
         for address, roles in entry.appearances:
-            append((appearance_key(address, tx_index), roles_v1[roles]))
+            append((prefix + address + tail, roles_v1[roles]))
         if entry.sender_nonce is not None:
             append((c.sender_nonce_key(*entry.sender_nonce), tx_hash_v1 + entry.tx_hash))
         for contract, creator in entry.creations:
