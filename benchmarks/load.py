@@ -84,6 +84,16 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def own_cpu_seconds(pid: int) -> float:
+    """utime + stime of the process ``pid`` alone (our node without its RPC workers)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+
+
 def child_pids(pid: int, mark: bytes = b"zkos_tw.rpc.worker") -> list[int]:
     """The live children of ``pid`` whose command line holds ``mark``: by default the RPC
     workers (not anvil, whose CPU is the L1's, not the node's)."""
@@ -304,6 +314,7 @@ async def measure(
 ) -> dict:
     costs = await call_cost(reactor, peer.url, peer.process.pid, rpc_calls) if rpc_calls else None
     before = cpu_seconds(peer.process.pid)
+    own_before = own_cpu_seconds(peer.process.pid)
     l1_before = l1_cpu_seconds(peer.process.pid)
     profiler = Profiler(peer.process.pid, profile_dir, profile_gil) if profile_dir else None
     try:
@@ -322,6 +333,10 @@ async def measure(
     result["peer_cpu_us_per_tx"] = (
         round(1e6 * used / result["included"]) if result["included"] else None
     )
+    if peer.name.startswith("zkos") and result["included"]:
+        # the node process alone (the sequencer: admission, execution, sealing, storage)
+        own = own_cpu_seconds(peer.process.pid) - own_before
+        result["node_cpu_us_per_tx"] = round(1e6 * own / result["included"])
     if costs is not None:
         result["rpc_call_cost"] = costs
     if profile is not None:

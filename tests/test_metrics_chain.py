@@ -24,6 +24,7 @@ from zkos_tw.metrics_chain import (
     L1WatcherMetrics,
     MempoolMetrics,
     StorageMetrics,
+    observe_each,
     observe_many,
 )
 from zkos_tw.sequencer.accounts import StorageAccountReader
@@ -197,6 +198,22 @@ class ObserveManyTests(SynchronousTestCase):
             if not s.name.endswith("_created")
         ]  # fmt: skip
         self.assertEqual(samples(many), samples(one))
+
+    def test_observe_each(self):
+        """``observe_each`` gives the samples of ``observe`` per value (bounds, above all)."""
+        one, each = CollectorRegistry(), CollectorRegistry()
+        buckets = (10, 100, 1000)
+        h1 = Histogram("h", "h", registry=one, buckets=buckets)
+        h2 = Histogram("h", "h", registry=each, buckets=buckets)
+        values = [5, 10, 10.5, 100, 5000, 0.25, 5]
+        for value in values:
+            h1.observe(value)
+        observe_each(h2, values)
+        samples = lambda registry: [  # noqa: E731
+            (s.name, s.labels, s.value) for m in registry.collect() for s in m.samples
+            if not s.name.endswith("_created")
+        ]  # fmt: skip
+        self.assertEqual(samples(each), samples(one))
 
 
 class L1WatcherMetricsTests(SynchronousTestCase):

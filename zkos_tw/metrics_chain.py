@@ -102,6 +102,13 @@ class ExecutionMetrics:
         """One transaction ran in the VM for ``seconds`` (included or not)."""
         self.tx_execution.labels(measure="total").observe(seconds)
 
+    def transactions_executed(self, durations: list[float]) -> None:
+        """``transaction_executed`` for each of ``durations``, as one update per bucket (the
+        sequencer reports a batch at a time: one labelled lookup and a few bucket increments
+        instead of one ``observe`` per transaction)."""
+        if durations:
+            observe_each(self.tx_execution.labels(measure="total"), durations)
+
     def block_sealed(self, block, next_priority_id: int) -> None:
         """``block`` (a ``SealedBlock``) was stored; the next L1 tx has ``next_priority_id``."""
         reason = block.seal_reason if block.seal_reason in SEAL_REASONS else "other"
@@ -237,6 +244,26 @@ __all__ = [
     "MempoolMetrics",
     "StorageMetrics",
 ]
+
+
+def observe_each(histogram: Histogram, values) -> None:
+    """``histogram.observe(v)`` for each of ``values``, as one update per bucket touched."""
+    try:
+        bounds = histogram._upper_bounds
+        buckets = histogram._buckets
+        total = histogram._sum
+    except AttributeError:  # another prometheus_client layout: the plain way
+        for value in values:
+            histogram.observe(value)
+        return
+    histogram._raise_if_not_observable()
+    counts: dict[int, int] = {}
+    for value in values:
+        i = bisect_left(bounds, value)
+        counts[i] = counts.get(i, 0) + 1
+    total.inc(sum(values))
+    for i, times in counts.items():
+        buckets[i].inc(times)
 
 
 def observe_many(histogram: Histogram, value: float, times: int) -> None:

@@ -12,6 +12,7 @@ from zkos_tw.batcher.compression import (
     PubdataFormatError,
     ValueDiff,
     compress,
+    compressed,
     decode_value,
 )
 from zkos_tw.batcher.pubdata import (
@@ -86,6 +87,18 @@ class CompressionTests(SynchronousTestCase):
             if op >= 0 and op.bit_length() <= 248
         ]
         self.assertEqual(len(encoded), min(lengths))
+
+    def test_compressed_table(self):
+        """``compressed`` (the sink's fast path) gives the table's bytes."""
+        for initial, final, _, encoded in self.CASES:
+            self.assertEqual(compressed(initial, final).hex(), encoded, (initial, final))
+        self.assertRaises(ValueError, compressed, 0, 2**256)
+
+    @given(value_changes)
+    def test_compressed_is_compress_encoded(self, change):
+        """``compressed(a, b)`` is ``compress(a, b).encode()`` for any change (differential)."""
+        initial, final = change
+        self.assertEqual(compressed(initial, final), compress(initial, final).encode())
 
     def test_sub_beats_transform(self):
         """A small decrease of a large value is a Sub."""

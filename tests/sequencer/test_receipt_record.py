@@ -3,6 +3,8 @@ record's list, and ``decode`` gives the receipt back."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import rlp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,6 +56,28 @@ class ReceiptRecordTests(SynchronousTestCase):
         decoded = StoredReceipt.decode(record)
         self.assertEqual(decoded.logs, receipt.logs)
         self.assertEqual(decoded.encode(), record)
+
+    @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
+    @given(
+        receipts.map(
+            lambda r: dataclasses.replace(r, logs=(), l2_to_l1_logs=(), contract_address=None)
+        )
+    )
+    def test_plain_fast_path(self, receipt):
+        """A receipt without logs or a created contract (the fast path) encodes as pyrlp does."""
+        body = [
+            receipt.tx_type,
+            1 if receipt.succeeded else 0,
+            receipt.cumulative_gas_used,
+            receipt.gas_used,
+            receipt.effective_gas_price,
+            receipt.sender,
+            receipt.to or b"",
+            b"",
+            [],
+            [],
+        ]
+        self.assertEqual(receipt.encode(), b"\x01" + rlp.encode(body))
 
     def test_golden(self):
         """A transfer's receipt record."""

@@ -26,6 +26,7 @@ from zkos_tw.storage import (
     TxLocation,
     TxWrite,
 )
+from zkos_tw.storage.records import unchecked
 
 KEY_A = b"\x11" * 32
 KEY_B = b"\x11" * 31 + b"\x12"
@@ -220,6 +221,21 @@ class BlockStorageConformance:
         self.assertEqual(s.tx_location(tx.tx_hash), TxLocation(0, 0))
         s.write_block(plain_block(1))
         self.assertIsNone(s.state_at(1).read(KEY_A))
+
+    def test_unchecked_duplicates_rejected(self):
+        """A write built without the records' checks (``unchecked``, as the block sink builds
+        them) is still refused when it lists a transaction twice or writes a key twice."""
+        tx = _tx(7)
+        twice = unchecked(
+            BlockWrite, 0, b"\x09" * 32, b"w", b"r", (tx, tx), (), (), (), (), b"", ()
+        )
+        self.assertRaises(StorageError, self.storage.write_block, twice)
+        pair = (KEY_A, b"\x01" * 32)
+        keys = unchecked(
+            BlockWrite, 0, b"\x09" * 32, b"w", b"r", (), (), (pair, pair), (), (), b"", ()
+        )
+        self.assertRaises(StorageError, self.storage.write_block, keys)
+        self.assertIsNone(self.storage.last_block())
 
     def test_duplicate_block_hash_rejected(self):
         """A block hash already stored by another block is refused."""

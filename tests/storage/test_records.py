@@ -10,6 +10,7 @@ from zkos_tw.storage import (
     StorageError,
     TxWrite,
 )
+from zkos_tw.storage.records import unchecked
 
 H = b"\x01" * 32
 
@@ -125,3 +126,36 @@ class AddressIndexWriteTests(TestCase):
         )
         self.assertRaises(StorageError, block, transactions=(tx,), address_index=(entry, entry))
         self.assertRaises(StorageError, block, transactions=(tx,), address_index=[entry])
+
+
+class UncheckedTests(TestCase):
+    """``unchecked``: the block sink's way to build records without the per-item checks."""
+
+    def test_same_record(self):
+        """A record built unchecked equals the one the constructor builds."""
+        self.assertEqual(unchecked(TxWrite, H, b"t", b"r"), TxWrite(H, b"t", b"r"))
+        entry = AddressIndexWrite(0, H, ((b"\x02" * 20, ROLE_SENDER),), (b"\x02" * 20, 3), ())
+        self.assertEqual(
+            unchecked(
+                AddressIndexWrite, 0, H, ((b"\x02" * 20, ROLE_SENDER),), (b"\x02" * 20, 3), ()
+            ),
+            entry,
+        )
+        built = unchecked(BlockWrite, 1, H, b"w", b"r", (), (), (), (), (), b"", ())
+        self.assertEqual(built, block())
+        self.assertRaises(AttributeError, setattr, built, "number", 2)
+
+    def test_every_field(self):
+        """Every field must be given, in order."""
+        self.assertRaises(TypeError, unchecked, TxWrite, H, b"t")
+
+    def test_storage_still_checks_uniqueness(self):
+        """``check_unique`` (which ``write_block`` runs) refuses what the constructor would."""
+        tx = TxWrite(H, b"t", b"r")
+        twice = unchecked(BlockWrite, 1, H, b"w", b"r", (tx, tx), (), (), (), (), b"", ())
+        self.assertRaises(StorageError, twice.check_unique)
+        key_twice = unchecked(
+            BlockWrite, 1, H, b"w", b"r", (), (), ((H, H), (H, H)), (), (), b"", ()
+        )
+        e = self.assertRaises(StorageError, key_twice.check_unique)
+        self.assertIn("twice", str(e))

@@ -77,6 +77,31 @@ def compress(initial: int, final: int) -> ValueDiff:
     return best
 
 
+#: The metadata byte for each (length, kind), precomputed for ``compressed``.
+_META = tuple(
+    tuple(bytes([length << _LENGTH_SHIFT | kind]) for kind in range(4)) for length in range(32)
+)
+
+
+def compressed(initial: int, final: int) -> bytes:
+    """``compress(initial, final).encode()``, without building the ``ValueDiff`` (the block
+    sink compresses every written slot and account field of every block)."""
+    if not (0 <= initial < _U256 and 0 <= final < _U256):
+        raise ValueError("values are 256-bit unsigned")
+    # Add and Sub: exactly one applies (Add on a tie, when the difference is 0).
+    diff = final - initial
+    kind = ADD
+    if diff < 0:
+        diff, kind = -diff, SUB
+    length = (diff.bit_length() + 7) >> 3
+    final_length = (final.bit_length() + 7) >> 3
+    if final_length < length:
+        kind, diff, length = TRANSFORM, final, final_length
+    if length >= 32:
+        return b"\0" + final.to_bytes(32, "big")
+    return _META[length][kind] + diff.to_bytes(length, "big")
+
+
 def decode_value(data: bytes, offset: int) -> tuple[ValueDiff, int]:
     """Parse one compressed value at ``offset``: ``(diff, offset after it)``."""
     if offset >= len(data):

@@ -23,7 +23,7 @@ from zkos_tw.batcher.compression import (
     ACCOUNT,
     PubdataFormatError,
     ValueDiff,
-    compress,
+    compressed,
     decode_value,
 )
 from zkos_tw.batcher.logs_tree import LOG_LEAF_SIZE, encode_log
@@ -123,23 +123,34 @@ def log_bytes(entry) -> bytes:
     return encode_log(shard, bool(service), number, sender, key, value)
 
 
+#: The type-4 metadata byte for each nonce/balance flag set.
+_ACCOUNT_META = tuple(bytes([flags << 3 | ACCOUNT]) for flags in range(4))
+
+
 def _account_diff(before: AccountProperties, after: AccountProperties, code: bytes) -> bytes:
-    nonce, balance = compress(before.nonce, after.nonce), compress(before.balance, after.balance)
-    if before.with_nonce(after.nonce).with_balance(after.balance) == after:
-        flags = (NONCE_CHANGED if after.nonce != before.nonce else 0) | (
-            BALANCE_CHANGED if after.balance != before.balance else 0
-        )
-        out = bytes([flags << 3 | ACCOUNT])
-        if flags & NONCE_CHANGED:
-            out += nonce.encode()
-        if flags & BALANCE_CHANGED:
-            out += balance.encode()
-        return out
+    if (
+        before.bytecode_hash == after.bytecode_hash
+        and before.versioning_data == after.versioning_data
+        and before.unpadded_code_len == after.unpadded_code_len
+        and before.artifacts_len == after.artifacts_len
+        and before.observable_bytecode_hash == after.observable_bytecode_hash
+        and before.observable_bytecode_len == after.observable_bytecode_len
+    ):
+        # Only nonce and/or balance changed: the short form.
+        parts = []
+        flags = 0
+        if after.nonce != before.nonce:
+            flags = NONCE_CHANGED
+            parts.append(compressed(before.nonce, after.nonce))
+        if after.balance != before.balance:
+            flags |= BALANCE_CHANGED
+            parts.append(compressed(before.balance, after.balance))
+        return _ACCOUNT_META[flags] + b"".join(parts)
     return (
         bytes([FULL_ACCOUNT_PUBLISHED])
         + after.versioning_data.to_bytes(8, "big")
-        + nonce.encode()
-        + balance.encode()
+        + compressed(before.nonce, after.nonce)
+        + compressed(before.balance, after.balance)
         + _u32(len(code))
         + code
         + _u32(after.artifacts_len)
@@ -147,10 +158,13 @@ def _account_diff(before: AccountProperties, after: AccountProperties, code: byt
     )
 
 
-def _record(preimage: Callable[[bytes], bytes], value: bytes) -> AccountProperties:
+def _record(preimage: Callable[[bytes], bytes], value: bytes, known) -> AccountProperties:
     if value == ZERO32:
         return EMPTY_ACCOUNT
-    return AccountProperties.decode(preimage(value))
+    record = known.get(value)
+    if record is None:
+        record = AccountProperties.decode(preimage(value))
+    return record
 
 
 def block_pubdata(
@@ -160,28 +174,32 @@ def block_pubdata(
     preimage: Callable[[bytes], bytes],
     l2_to_l1_logs: Iterable = (),
     messages: Iterable[bytes] = (),
+    records=None,
 ) -> bytes:
     """The pubdata of one block.
 
     ``writes`` are the block's ``StorageWrite``s in order; ``initial(key)`` is a flat key's value
     before the block (32 bytes, zero if absent); ``preimage(hash)`` resolves account records and
     bytecode blobs (before or made by the block). ``l2_to_l1_logs`` are 88-byte logs or receipt
-    6-tuples; ``messages`` the user L2->L1 message bodies.
+    6-tuples; ``messages`` the user L2->L1 message bodies. ``records`` optionally maps account
+    values (hashes) to their decoded ``AccountProperties`` (saves decoding their preimages).
     """
     if len(block_hash) != 32:
         raise ValueError("block_hash is 32 bytes")
     writes = tuple(writes)
     parts = [block_hash, _u32(len(writes))]
+    append = parts.append
+    accounts = ACCOUNT_PROPERTIES_STORAGE_ADDRESS
+    known = {} if records is None else records
     for w in writes:
         before = initial(w.key)
-        parts.append(w.key)
-        if w.address == ACCOUNT_PROPERTIES_STORAGE_ADDRESS:
-            old, new = _record(preimage, before), _record(preimage, w.value)
+        append(w.key)
+        if w.address == accounts:
+            old, new = _record(preimage, before, known), _record(preimage, w.value, known)
             code = preimage(new.bytecode_hash)[: new.unpadded_code_len] if new.has_code else b""
-            parts.append(_account_diff(old, new, code))
+            append(_account_diff(old, new, code))
         else:
-            diff = compress(int.from_bytes(before, "big"), int.from_bytes(w.value, "big"))
-            parts.append(diff.encode())
+            append(compressed(int.from_bytes(before, "big"), int.from_bytes(w.value, "big")))
     logs = [log_bytes(entry) for entry in l2_to_l1_logs]
     parts.append(_u32(len(logs)))
     parts.extend(logs)

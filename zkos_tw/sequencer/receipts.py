@@ -47,6 +47,8 @@ class StoredReceipt:
         return logs_bloom(self.logs)
 
     def encode(self) -> bytes:
+        if not self.logs and not self.l2_to_l1_logs and self.contract_address is None:
+            return _encode_plain(self)
         uint = rlp_fast.encode_uint
         string = rlp_fast.encode_bytes
         logs = (
@@ -101,6 +103,32 @@ class StoredReceipt:
             logs=decoded_logs,
             l2_to_l1_logs=tuple(tuple(entry) for entry in l2_logs),
         )
+
+
+_uint = rlp_fast.encode_uint
+_length_prefix = rlp_fast._length_prefix
+#: RLP of an empty string (absent ``contract_address``) and an empty list (no logs), twice.
+_NO_CREATION_NO_LOGS = b"\x80\xc0\xc0"
+
+
+def _encode_plain(receipt: StoredReceipt) -> bytes:
+    """``encode`` of a receipt without logs, L2->L1 logs or a created contract (a transfer,
+    most of a block): the same bytes, with fewer calls (one per transaction on the block
+    path; tests compare it with the general form)."""
+    sender, to = receipt.sender, receipt.to
+    payload = b"".join(
+        (
+            _uint(receipt.tx_type),
+            b"\x01" if receipt.succeeded else b"\x80",
+            _uint(receipt.cumulative_gas_used),
+            _uint(receipt.gas_used),
+            _uint(receipt.effective_gas_price),
+            b"\x94" + sender if len(sender) == 20 else rlp_fast.encode_bytes(sender),
+            b"\x80" if not to else b"\x94" + to if len(to) == 20 else rlp_fast.encode_bytes(to),
+            _NO_CREATION_NO_LOGS,
+        )
+    )
+    return _RECORD_V1 + _length_prefix(len(payload), 0xC0) + payload
 
 
 def block_bloom(receipts) -> bytes:

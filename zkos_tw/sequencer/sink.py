@@ -31,8 +31,14 @@ from zkos_tw.storage import (
     LogWrite,
     TxWrite,
 )
+from zkos_tw.storage.records import unchecked_maker
 
 _NO_ACCOUNT_NONCE = L1_TX_TYPES
+# The storage records built without their per-item checks (see ``block_write``).
+_tx_write = unchecked_maker(TxWrite)
+_log_write = unchecked_maker(LogWrite)
+_index_write = unchecked_maker(AddressIndexWrite)
+_block_write = unchecked_maker(BlockWrite)
 
 
 def address_index(block: SealedBlock) -> tuple[AddressIndexWrite, ...]:
@@ -40,22 +46,32 @@ def address_index(block: SealedBlock) -> tuple[AddressIndexWrite, ...]:
     sender, recipient, created contract, log emitter, or an account its successful frames ran
     in or paid (``IncludedTransaction.touched``); the sender's nonce; top-level creations."""
     entries = []
+    append = entries.append
     for index, (tx, receipt) in enumerate(zip(block.transactions, block.receipts, strict=True)):
-        roles: dict[bytes, int] = {receipt.sender: ROLE_SENDER}
-        if receipt.to is not None:
-            roles[receipt.to] = roles.get(receipt.to, 0) | ROLE_TO
+        sender, to = receipt.sender, receipt.to
         created = receipt.contract_address
-        if created is not None:
-            roles[created] = roles.get(created, 0) | ROLE_CREATED
-        for log in receipt.logs:
-            roles[log.address] = roles.get(log.address, 0) | ROLE_LOG
-        for address in tx.touched:
-            roles[address] = roles.get(address, 0) | ROLE_CALLED
+        touched = tx.touched
+        if created is None and not receipt.logs and to is not None and to != sender:
+            # A plain call or transfer (the common case): sender and recipient, then whatever
+            # else the frames touched.
+            roles = {sender: ROLE_SENDER, to: ROLE_TO}
+            for address in touched:
+                roles[address] = roles.get(address, 0) | ROLE_CALLED
+        else:
+            roles = {sender: ROLE_SENDER}
+            if to is not None:
+                roles[to] = roles.get(to, 0) | ROLE_TO
+            if created is not None:
+                roles[created] = roles.get(created, 0) | ROLE_CREATED
+            for log in receipt.logs:
+                roles[log.address] = roles.get(log.address, 0) | ROLE_LOG
+            for address in touched:
+                roles[address] = roles.get(address, 0) | ROLE_CALLED
         nonce = None
         if tx.tx.tx_type not in _NO_ACCOUNT_NONCE:
             nonce = (tx.sender, tx.tx.nonce)
-        entries.append(
-            AddressIndexWrite(
+        append(
+            _index_write(
                 index,
                 tx.tx_hash,
                 tuple(sorted(roles.items())),
@@ -87,23 +103,25 @@ def block_write(
     log_index = 0
     for tx_index, receipt in enumerate(block.receipts):
         for log in receipt.logs:
-            logs.append(LogWrite(tx_index, log_index, log.address, tuple(log.topics), log.data))
+            logs.append(_log_write(tx_index, log_index, log.address, tuple(log.topics), log.data))
             log_index += 1
-    return BlockWrite(
+    # Built without the records' per-item checks (``unchecked_maker``): every field comes from
+    # the sealed block with the types the records name; ``write_block`` still checks uniqueness.
+    return _block_write(
         block.number,
         block.hash,
         wal.encode(),
         block.header.encode(),
-        transactions=tuple(
-            TxWrite(t.tx_hash, t.raw, r.encode())
+        tuple(
+            _tx_write(t.tx_hash, t.raw, r.encode())
             for t, r in zip(block.transactions, block.receipts, strict=True)
         ),
-        logs=tuple(logs),
-        state_writes=tuple(block.state_output.tree_writes()),
-        preimages=tuple(block.state_output.preimages) + tuple(extra_preimages),
-        tree_patch=tuple(tree_patch.records),
-        pubdata=pubdata,
-        address_index=address_index(block),
+        tuple(logs),
+        tuple(block.state_output.tree_writes()),
+        tuple(block.state_output.preimages) + tuple(extra_preimages),
+        tuple(tree_patch.records),
+        pubdata,
+        address_index(block),
     )
 
 
@@ -138,7 +156,9 @@ def pubdata_of(block: SealedBlock, storage, extra_preimages=()) -> bytes:
         return found
 
     logs = [entry for receipt in block.receipts for entry in receipt.l2_to_l1_logs]
-    return block_pubdata(block.hash, writes, initial, preimage, logs)
+    # Account records by hash are content-addressed: the view's decoded ones are always right.
+    records = dict(getattr(output, "records", ()))
+    return block_pubdata(block.hash, writes, initial, preimage, logs, records=records)
 
 
 def _storage_initial(block: SealedBlock, storage):

@@ -22,9 +22,11 @@ Semantics (reference ``zksync-os-state.md`` §1-3; the ordering rule is in ``doc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 
 from zope.interface import implementer
 
+from zkos_tw.hashing import blake2s256
 from zkos_tw.interfaces import IExecutionState
 from zkos_tw.state.account import EMPTY_ACCOUNT, AccountProperties
 from zkos_tw.state.bytecode import EMPTY_CODE_KECCAK, deploy_code
@@ -68,16 +70,39 @@ class BlockStateOutput:
     keys before the block, aligned with ``storage_writes`` (zero for an absent key), and
     ``initial_preimages`` the encoded account records those values hash to: what the block's
     pubdata needs, known to the view without reading storage again (``sink.pubdata_of``).
+    ``records`` are the decoded ``AccountProperties`` behind the account values of
+    ``preimages`` and ``initial_preimages`` (hash -> record), so the pubdata need not decode
+    them again.
     """
 
     storage_writes: tuple[StorageWrite, ...]
     preimages: tuple[tuple[bytes, bytes], ...]
     initial_values: tuple[bytes, ...] = ()
     initial_preimages: tuple[tuple[bytes, bytes], ...] = ()
+    records: tuple[tuple[bytes, AccountProperties], ...] = ()
 
     def tree_writes(self) -> list[tuple[bytes, bytes]]:
         """``(key, value)`` pairs in tree order, for ``MerkleTree.apply``."""
         return [(w.key, w.value) for w in self.storage_writes]
+
+
+_first = itemgetter(0)
+_new_write = object.__new__
+_write_fields = [
+    getattr(StorageWrite, name).__set__ for name in ("key", "value", "address", "slot")
+]
+_WK, _WV, _WA, _WS = _write_fields
+
+
+def _storage_write(key: bytes, value: bytes, address: bytes, slot: bytes) -> StorageWrite:
+    """``StorageWrite(key, value, address, slot)`` filled through the slot descriptors (the
+    frozen ``__init__`` sets each field with ``object.__setattr__``; see ``_copy_with``)."""
+    write = _new_write(StorageWrite)
+    _WK(write, key)
+    _WV(write, value)
+    _WA(write, address)
+    _WS(write, slot)
+    return write
 
 
 @implementer(IExecutionState)
@@ -94,6 +119,10 @@ class FlatState:
         self._account_initial: dict[bytes, AccountProperties] = {}
         # address -> the 32-byte value under its account key at block start (ZERO32: none)
         self._account_stored: dict[bytes, bytes] = {}
+        # address -> the encoding of its block-start record, when known (read or written)
+        self._account_encoded: dict[bytes, bytes] = {}
+        # address -> its account key (a blake2s each; every block writes the same accounts)
+        self._account_keys: dict[bytes, bytes] = {}
         self._accounts: dict[bytes, AccountProperties] = {}
         self._blobs: dict[bytes, bytes] = {}  # blobs deployed through this view
         self._code_cache: dict[bytes, bytes] = {}  # blob hash -> observable code
@@ -120,7 +149,8 @@ class FlatState:
     def _load_account(self, address: bytes) -> AccountProperties:
         if len(address) != 20:
             raise ValueError(f"an address is 20 bytes, got {len(address)}")
-        value = self._reader.read(account_key(address))
+        key = self._account_keys[address] = account_key(address)
+        value = self._reader.read(key)
         if value is None or value == ZERO32:
             self._account_stored[address] = ZERO32
             return EMPTY_ACCOUNT
@@ -128,6 +158,7 @@ class FlatState:
         encoded = self._preimages.get(value)
         if encoded is None:
             raise StateCorrupt(f"account record 0x{value.hex()} of 0x{address.hex()} is not stored")
+        self._account_encoded[address] = encoded
         return AccountProperties.decode(encoded)
 
     def _slot(self, address: bytes, key: int) -> int:
@@ -349,35 +380,48 @@ class FlatState:
             before = self._slot_initial[(address, key)]
             if value != before:
                 slot = key.to_bytes(32, "big")
-                write = StorageWrite(
+                write = _storage_write(
                     flat_key(address, slot), value.to_bytes(32, "big"), address, slot
                 )
                 writes.append((warm_key_order(address, slot), write, before.to_bytes(32, "big")))
         preimages: dict[bytes, bytes] = {}
         initial_preimages: dict[bytes, bytes] = {}
+        records: dict[bytes, AccountProperties] = {}
+        accounts, initials = self._accounts, self._account_initial
+        keys, stored_values, encodings = (
+            self._account_keys,
+            self._account_stored,
+            self._account_encoded,
+        )
+        blobs = self._blobs
         for address in self._dirty_accounts:
-            record = self._accounts[address]
-            initial = self._account_initial[address]
-            if record == initial:
+            record = accounts[address]
+            initial = initials[address]
+            if record is initial or record == initial:
                 continue
             encoded = record.encode()
-            value = record.hash()
+            value = blake2s256(encoded)  # record.hash()
             slot = pad32(address)
-            write = StorageWrite(
-                account_key(address), value, ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot
-            )
-            stored = self._account_stored.get(address)
+            key = keys.get(address)
+            if key is None:
+                key = keys[address] = account_key(address)
+            write = _storage_write(key, value, ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot)
+            stored = stored_values.get(address)
             if stored is None:  # not loaded through _load_account: pubdata reads storage
                 stored = b""
             elif stored != ZERO32:
-                initial_preimages[stored] = initial.encode()
+                before = encodings.get(address)
+                initial_preimages[stored] = initial.encode() if before is None else before
+                records[stored] = initial
             order = warm_key_order(ACCOUNT_PROPERTIES_STORAGE_ADDRESS, slot)
             writes.append((order, write, stored))
-            blob = self._blobs.get(record.bytecode_hash)
-            if blob is not None:
-                preimages[record.bytecode_hash] = blob
+            if blobs:
+                blob = blobs.get(record.bytecode_hash)
+                if blob is not None:
+                    preimages[record.bytecode_hash] = blob
             preimages[value] = encoded
-        writes.sort(key=lambda item: item[0])
+            records[value] = record
+        writes.sort(key=_first)
         initial_values = tuple(before for _, _, before in writes)
         if b"" in initial_values:
             initial_values, initial_preimages = (), {}
@@ -386,6 +430,7 @@ class FlatState:
             tuple(preimages.items()),
             initial_values,
             tuple(initial_preimages.items()),
+            tuple(records.items()),
         )
 
     def finish_block(self) -> BlockStateOutput:
@@ -401,9 +446,12 @@ class FlatState:
             self._slot_initial[k] = self._slots[k]
         for address in self._dirty_accounts:
             self._account_initial[address] = self._accounts[address]
+        encoded = dict(output.preimages)
         for write in output.storage_writes:
             if write.address == ACCOUNT_PROPERTIES_STORAGE_ADDRESS:
-                self._account_stored[write.slot[12:]] = write.value
+                address = write.slot[12:]
+                self._account_stored[address] = write.value
+                self._account_encoded[address] = encoded[write.value]
         self._dirty_slots.clear()
         self._dirty_accounts.clear()
         return output

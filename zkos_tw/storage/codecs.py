@@ -82,6 +82,7 @@ FORMAT_V1 = 1
 _V1 = b"\x01"
 
 _U32 = struct.Struct(">I")
+U32 = _U32  # for the block write's inlined key layouts (``lmdb_storage._puts``)
 _U64 = struct.Struct(">Q")
 _TX_LOCATION = struct.Struct(">QI")
 _LOG_HEAD = struct.Struct(">II20sB")
@@ -180,6 +181,14 @@ def decode_schema(data: bytes) -> int:
 def encode_tx_location_v1(location: TxLocation) -> bytes:
     """Format 1: the format byte, block number u64, index in the block u32."""
     return _V1 + _TX_LOCATION.pack(location.block_number, location.index)
+
+
+def tx_location_packer(block_number: int):
+    """``pack(index)``: ``encode_tx_location_v1(TxLocation(block_number, index))``, faster (the
+    block number's bytes are packed once; the block sink stores one per transaction)."""
+    head = _V1 + _U64.pack(block_number)
+    pack = _U32.pack
+    return lambda index: head + pack(index)
 
 
 def decode_tx_location(data: bytes) -> TxLocation:
@@ -302,6 +311,10 @@ def creation_key(contract: bytes) -> bytes:
 def encode_roles_v1(roles: int) -> bytes:
     """Format 1 of an appearance value: the format byte, then the role bits as u8."""
     return _V1 + bytes([roles])
+
+
+#: ``encode_roles_v1(roles)`` for every byte value, precomputed.
+ROLES_V1: tuple[bytes, ...] = tuple(_V1 + bytes([roles]) for roles in range(256))
 
 
 def decode_appearance(key: bytes, data: bytes) -> Appearance:

@@ -122,6 +122,7 @@ class MemoryStorage:
         bw = block_write
         if not isinstance(bw, BlockWrite):
             raise StorageError("write_block takes a BlockWrite")
+        bw.check_unique()
         last = self._last
         if last is not None and bw.number <= last:
             stored = self._wal.get(bw.number)
