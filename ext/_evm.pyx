@@ -32,6 +32,9 @@ Design (see docs/execution.md, "The compiled path"):
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_SetSlice
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython.set cimport PySet_Add
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
@@ -211,6 +214,43 @@ cdef extern from "zkos_u256.h":
     int zk_from_pylong(object v, uint64_t *r) except -1
 
 
+# Objects built without a Python-level call: ``object.__new__(cls)`` and ``tuple.__new__(Log,
+# ...)`` through their type's tp_alloc (what those constructors do for a __slots__ class and a
+# tuple subclass), and a LOG's topics tuple straight from the stack words.
+cdef extern from *:
+    """
+    static PyObject *zk_alloc(PyObject *type) {
+        PyTypeObject *t = (PyTypeObject *)type;
+        return t->tp_alloc(t, 0);
+    }
+    static PyObject *zk_tuple3(PyObject *type, PyObject *a, PyObject *b, PyObject *c) {
+        PyTypeObject *t = (PyTypeObject *)type;
+        PyObject *r = t->tp_alloc(t, 3);
+        if (r == NULL) return NULL;
+        Py_INCREF(a); PyTuple_SET_ITEM(r, 0, a);
+        Py_INCREF(b); PyTuple_SET_ITEM(r, 1, b);
+        Py_INCREF(c); PyTuple_SET_ITEM(r, 2, c);
+        return r;
+    }
+    /* topics[i] = the 32-byte big-endian form of the word at first - 4 * i */
+    static PyObject *zk_topics(const uint64_t *first, int n) {
+        PyObject *r = PyTuple_New(n);
+        int i;
+        if (r == NULL) return NULL;
+        for (i = 0; i < n; i++) {
+            PyObject *topic = PyBytes_FromStringAndSize(NULL, 32);
+            if (topic == NULL) { Py_DECREF(r); return NULL; }
+            zk_to_be32((uint8_t *)PyBytes_AS_STRING(topic), first - 4 * i);
+            PyTuple_SET_ITEM(r, i, topic);
+        }
+        return r;
+    }
+    """
+    object zk_alloc(object type)
+    object zk_tuple3(object type, object a, object b, object c)
+    object zk_topics(const uint64_t *first, int n)
+
+
 # Gas is an int64 (a frame given 2**63 or more runs on the pure loop). Costs are uint64: memory
 # offsets and sizes are clamped to CLAMP = 2**42, past which the memory cost alone exceeds
 # 2**63 gas, and a memory cost of 2**63 or more is reported as TOO_MUCH_GAS (2**63), which no
@@ -326,6 +366,11 @@ cdef class _Loop:
     # can be undone without copying the sets at every call. None: the frame owns its sets.
     cdef list journal_addresses
     cdef list journal_keys
+    # block_env.precompiles, block_env.opcodes and its modes, read once per call tree (a child
+    # run by _call or _create gets its parent's).
+    cdef object precompiles
+    cdef object table
+    cdef bytes modes
 
     def __cinit__(self):
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
@@ -353,6 +398,9 @@ cdef inline _Loop _acquire_loop():
 cdef inline void _release_loop(_Loop loop):
     loop.journal_addresses = None
     loop.journal_keys = None
+    loop.precompiles = None
+    loop.table = None
+    loop.modes = None
     loop.slots = NULL
     loop.child = False
     if len(_FREE_LOOPS) < FREE_LOOPS_KEPT:
@@ -475,10 +523,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         outcome = OUT_OF_GAS
                         break
                     gas -= <int64_t>cost
-                    items = PyBytes_FromStringAndSize(NULL, 32 * n)
-                    for i in range(n):
-                        zk_to_be32(<uint8_t *>PyBytes_AS_STRING(items) + 32 * i,
-                                   stk + 4 * (sp - 3 - i))
+                    items = zk_topics(stk + 4 * (sp - 3), n)
                     sp -= 2 + n
                     if size and offset + size > msize:
                         _grow(memory, msize, offset, size)
@@ -488,11 +533,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         outcome = STATIC_WRITE
                         break
                     # Log(...) without the Python-level __new__ of the named tuple
-                    _fget(evm, F_LOGS).append(_tuple_new(Log, (
-                        target,
-                        tuple([items[32 * i:32 * i + 32] for i in range(n)]),
-                        PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"",
-                    )))
+                    _fget(evm, F_LOGS).append(zk_tuple3(
+                        Log, target, items,
+                        PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b""))
                 else:                   # RETURN, REVERT
                     offset = zk_clamp(a, CLAMP)
                     size = zk_clamp(b, CLAMP)
@@ -928,7 +971,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
 cdef object _new_frame(object message, object block_env, object tx_env):
     """A ``Frame`` like ``Frame(message, block_env, tx_env)`` without its Python code analysis
     (the loop has its own): ``code`` is the padded code, ``valid_jump_destinations`` None."""
-    cdef object evm = _frame_new(Frame)
+    cdef object evm = zk_alloc(Frame)
     cdef bytes code = _as_bytes(_mget(message, M_CODE))
     _fset(evm, F_PC, 0)
     _fset(evm, F_STACK, [])
@@ -953,8 +996,6 @@ cdef object _new_frame(object message, object block_env, object tx_env):
     return evm
 
 
-_frame_new = object.__new__
-_tuple_new = tuple.__new__
 
 
 def execute_code(message, block_env, tx_env):
@@ -984,14 +1025,17 @@ cdef object _execute(object message, object block_env, object tx_env, _Loop loop
     cdef object evm = _new_frame(message, block_env, tx_env)
     cdef object error = None
     try:
-        precompile = block_env.precompiles.get(_mget(message, M_CODE_ADDRESS))
+        if loop.table is None:
+            loop.precompiles = block_env.precompiles
+            loop.table = block_env.opcodes
+            loop.modes = _modes(loop.table)
+        precompile = loop.precompiles.get(_mget(message, M_CODE_ADDRESS))
         if precompile is not None:
             _run_precompile(evm, precompile)
             return evm
-        table = block_env.opcodes
         try:
             outcome = _run(loop, evm, message, block_env, tx_env,
-                           <const uint8_t *>PyBytes_AS_STRING(_modes(table)), table)
+                           <const uint8_t *>PyBytes_AS_STRING(loop.modes), loop.table)
         except IndexError:
             raise _exceptions.StackUnderflow from None
     except _exceptions.ExceptionalHalt as halt:

@@ -27,7 +27,7 @@ cdef object _new_message(object caller, object target, object current_target,
                          object accessed_addresses, object accessed_storage_keys):
     """``Message(...)`` without the keyword-argument call of its ``__init__`` (its slots
     written directly)."""
-    cdef object message = _message_new(Message)
+    cdef object message = zk_alloc(Message)
     zk_slot_set(message, M_CALLER, caller)
     zk_slot_set(message, M_TARGET, target)
     zk_slot_set(message, M_CURRENT_TARGET, current_target)
@@ -43,8 +43,6 @@ cdef object _new_message(object caller, object target, object current_target,
     zk_slot_set(message, M_ACCESSED_STORAGE_KEYS, accessed_storage_keys)
     return message
 
-
-_message_new = object.__new__
 
 
 cdef inline void _forget_slots(_Loop loop) noexcept:
@@ -64,6 +62,39 @@ cdef inline int _merge(object parent, object child, list journal) except -1:
         if new:
             journal.extend(new)
             parent.update(new)
+    return 0
+
+
+cdef inline void _inherit(_Loop child, _Loop parent):
+    """The child's opcode table, its modes and the precompiles are its parent's."""
+    child.precompiles = parent.precompiles
+    child.table = parent.table
+    child.modes = parent.modes
+
+
+cdef int _incorporate(object evm, object child_frame, object to) except -1:
+    """The logs, deletions and touched accounts of a successful child into its parent
+    (``incorporate_child_on_success``; the gas and refund are the caller's). Empty parts cost
+    no method call, and lists and sets go through the C API."""
+    cdef object logs = _fget(child_frame, F_LOGS)
+    cdef object parent
+    if logs:
+        parent = _fget(evm, F_LOGS)
+        if type(parent) is list:
+            PyList_SetSlice(parent, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, logs)
+        else:
+            parent.extend(logs)
+    deleted = _fget(child_frame, F_ACCOUNTS_TO_DELETE)
+    if deleted:
+        _fget(evm, F_ACCOUNTS_TO_DELETE).update(deleted)
+    parent = _fget(evm, F_TOUCHED_ACCOUNTS)
+    touched = _fget(child_frame, F_TOUCHED_ACCOUNTS)
+    if touched:
+        parent.update(touched)
+    if type(parent) is set:
+        PySet_Add(parent, to)
+    else:
+        parent.add(to)
     return 0
 
 
@@ -162,6 +193,7 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         child_loop.journal_keys = []
         child_loop.slots = loop.slots   # one storage cache for the call tree
         child_loop.child = True
+        _inherit(child_loop, loop)
         child_addresses = accessed
         child_keys = keys
     else:
@@ -193,12 +225,8 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         state.commit()
         # incorporate_child_on_success
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
-        _fget(evm, F_LOGS).extend(_fget(child_frame, F_LOGS))
         refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
-        _fget(evm, F_ACCOUNTS_TO_DELETE).update(_fget(child_frame, F_ACCOUNTS_TO_DELETE))
-        touched = _fget(evm, F_TOUCHED_ACCOUNTS)
-        touched.update(_fget(child_frame, F_TOUCHED_ACCOUNTS))
-        touched.add(to)
+        _incorporate(evm, child_frame, to)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
                 loop.journal_addresses.extend(child_loop.journal_addresses)
@@ -305,6 +333,7 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
         child_loop.journal_keys = []
         child_loop.slots = loop.slots
         child_loop.child = True
+        _inherit(child_loop, loop)
         child_addresses = accessed
         child_keys = keys
     else:
@@ -360,12 +389,8 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
             keys.difference_update(child_loop.journal_keys)
     else:
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
-        _fget(evm, F_LOGS).extend(_fget(child_frame, F_LOGS))
         refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
-        _fget(evm, F_ACCOUNTS_TO_DELETE).update(_fget(child_frame, F_ACCOUNTS_TO_DELETE))
-        touched = _fget(evm, F_TOUCHED_ACCOUNTS)
-        touched.update(_fget(child_frame, F_TOUCHED_ACCOUNTS))
-        touched.add(contract_address)
+        _incorporate(evm, child_frame, contract_address)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
                 loop.journal_addresses.extend(child_loop.journal_addresses)
