@@ -366,6 +366,9 @@ cdef class _Loop:
     # can be undone without copying the sets at every call. None: the frame owns its sets.
     cdef list journal_addresses
     cdef list journal_keys
+    # The lists the journals use when this loop runs a child (kept, emptied on release).
+    cdef list own_addresses
+    cdef list own_keys
     # block_env.precompiles, block_env.opcodes and its modes, read once per call tree (a child
     # run by _call or _create gets its parent's).
     cdef object precompiles
@@ -376,6 +379,8 @@ cdef class _Loop:
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
         self.own_slots = NULL  # allocated by the first outermost frame (about 200 KiB)
         self.slots = NULL
+        self.own_addresses = []
+        self.own_keys = []
         if self.stack == NULL:
             raise MemoryError
 
@@ -398,6 +403,10 @@ cdef inline _Loop _acquire_loop():
 cdef inline void _release_loop(_Loop loop):
     loop.journal_addresses = None
     loop.journal_keys = None
+    if loop.own_addresses:
+        del loop.own_addresses[:]
+    if loop.own_keys:
+        del loop.own_keys[:]
     loop.precompiles = None
     loop.table = None
     loop.modes = None
@@ -973,26 +982,26 @@ cdef object _new_frame(object message, object block_env, object tx_env):
     (the loop has its own): ``code`` is the padded code, ``valid_jump_destinations`` None."""
     cdef object evm = zk_alloc(Frame)
     cdef bytes code = _as_bytes(_mget(message, M_CODE))
-    _fset(evm, F_PC, 0)
-    _fset(evm, F_STACK, [])
-    _fset(evm, F_MEMORY, bytearray())
-    _fset(evm, F_CODE, _analyse(code)[0])
-    _fset(evm, F_GAS_LEFT, _mget(message, M_GAS))
-    _fset(evm, F_VALID_JUMP_DESTINATIONS, None)
-    _fset(evm, F_LOGS, [])
-    _fset(evm, F_REFUND_COUNTER, 0)
-    _fset(evm, F_RUNNING, True)
-    _fset(evm, F_MESSAGE, message)
-    _fset(evm, F_OUTPUT, b"")
-    _fset(evm, F_ACCOUNTS_TO_DELETE, set())
-    _fset(evm, F_TOUCHED_ACCOUNTS, set())
-    _fset(evm, F_RETURN_DATA, b"")
-    _fset(evm, F_ERROR, None)
-    _fset(evm, F_ACCESSED_ADDRESSES, _mget(message, M_ACCESSED_ADDRESSES))
-    _fset(evm, F_ACCESSED_STORAGE_KEYS, _mget(message, M_ACCESSED_STORAGE_KEYS))
-    _fset(evm, F_BLOCK_ENV, block_env)
-    _fset(evm, F_TX_ENV, tx_env)
-    _fset(evm, F_STATE, block_env.state)
+    zk_slot_set(evm, F_PC, 0)
+    zk_slot_set(evm, F_STACK, [])
+    zk_slot_set(evm, F_MEMORY, bytearray())
+    zk_slot_set(evm, F_CODE, _analyse(code)[0])
+    zk_slot_set(evm, F_GAS_LEFT, _mget(message, M_GAS))
+    zk_slot_set(evm, F_VALID_JUMP_DESTINATIONS, None)
+    zk_slot_set(evm, F_LOGS, [])
+    zk_slot_set(evm, F_REFUND_COUNTER, 0)
+    zk_slot_set(evm, F_RUNNING, True)
+    zk_slot_set(evm, F_MESSAGE, message)
+    zk_slot_set(evm, F_OUTPUT, b"")
+    zk_slot_set(evm, F_ACCOUNTS_TO_DELETE, set())
+    zk_slot_set(evm, F_TOUCHED_ACCOUNTS, set())
+    zk_slot_set(evm, F_RETURN_DATA, b"")
+    zk_slot_set(evm, F_ERROR, None)
+    zk_slot_set(evm, F_ACCESSED_ADDRESSES, _mget(message, M_ACCESSED_ADDRESSES))
+    zk_slot_set(evm, F_ACCESSED_STORAGE_KEYS, _mget(message, M_ACCESSED_STORAGE_KEYS))
+    zk_slot_set(evm, F_BLOCK_ENV, block_env)
+    zk_slot_set(evm, F_TX_ENV, tx_env)
+    zk_slot_set(evm, F_STATE, block_env.state)
     return evm
 
 
@@ -1029,7 +1038,10 @@ cdef object _execute(object message, object block_env, object tx_env, _Loop loop
             loop.precompiles = block_env.precompiles
             loop.table = block_env.opcodes
             loop.modes = _modes(loop.table)
-        precompile = loop.precompiles.get(_mget(message, M_CODE_ADDRESS))
+        if type(loop.precompiles) is dict:
+            precompile = (<dict>loop.precompiles).get(_mget(message, M_CODE_ADDRESS))
+        else:
+            precompile = loop.precompiles.get(_mget(message, M_CODE_ADDRESS))
         if precompile is not None:
             _run_precompile(evm, precompile)
             return evm

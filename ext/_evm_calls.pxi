@@ -189,8 +189,8 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
     if engine is execute_code and child_gas <= <uint64_t>GAS_CEILING:
         # The child runs here on the compiled loop and shares the warm sets (journaled).
         child_loop = _acquire_loop()
-        child_loop.journal_addresses = []
-        child_loop.journal_keys = []
+        child_loop.journal_addresses = child_loop.own_addresses
+        child_loop.journal_keys = child_loop.own_keys
         child_loop.slots = loop.slots   # one storage cache for the call tree
         child_loop.child = True
         _inherit(child_loop, loop)
@@ -219,8 +219,10 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
         memset(result, 0, 32)
         if child_loop is not None and child_loop.journal_keys is not None:
-            accessed.difference_update(child_loop.journal_addresses)
-            keys.difference_update(child_loop.journal_keys)
+            if child_loop.journal_addresses:
+                accessed.difference_update(child_loop.journal_addresses)
+            if child_loop.journal_keys:
+                keys.difference_update(child_loop.journal_keys)
     else:
         state.commit()
         # incorporate_child_on_success
@@ -229,8 +231,10 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         _incorporate(evm, child_frame, to)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
-                loop.journal_addresses.extend(child_loop.journal_addresses)
-                loop.journal_keys.extend(child_loop.journal_keys)
+                if child_loop.journal_addresses:
+                    loop.journal_addresses.extend(child_loop.journal_addresses)
+                if child_loop.journal_keys:
+                    loop.journal_keys.extend(child_loop.journal_keys)
         else:
             _merge(accessed, _fget(child_frame, F_ACCESSED_ADDRESSES), loop.journal_addresses)
             _merge(keys, _fget(child_frame, F_ACCESSED_STORAGE_KEYS), loop.journal_keys)
@@ -329,8 +333,8 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
     engine = block_env.engine
     if engine is execute_code:
         child_loop = _acquire_loop()
-        child_loop.journal_addresses = []
-        child_loop.journal_keys = []
+        child_loop.journal_addresses = child_loop.own_addresses
+        child_loop.journal_keys = child_loop.own_keys
         child_loop.slots = loop.slots
         child_loop.child = True
         _inherit(child_loop, loop)
@@ -385,16 +389,20 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
         _fset(evm, F_RETURN_DATA, _fget(child_frame, F_OUTPUT))
         memset(result, 0, 32)
         if child_loop is not None and child_loop.journal_keys is not None:
-            accessed.difference_update(child_loop.journal_addresses)
-            keys.difference_update(child_loop.journal_keys)
+            if child_loop.journal_addresses:
+                accessed.difference_update(child_loop.journal_addresses)
+            if child_loop.journal_keys:
+                keys.difference_update(child_loop.journal_keys)
     else:
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
         refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
         _incorporate(evm, child_frame, contract_address)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
-                loop.journal_addresses.extend(child_loop.journal_addresses)
-                loop.journal_keys.extend(child_loop.journal_keys)
+                if child_loop.journal_addresses:
+                    loop.journal_addresses.extend(child_loop.journal_addresses)
+                if child_loop.journal_keys:
+                    loop.journal_keys.extend(child_loop.journal_keys)
         else:
             _merge(accessed, _fget(child_frame, F_ACCESSED_ADDRESSES), loop.journal_addresses)
             _merge(keys, _fget(child_frame, F_ACCESSED_STORAGE_KEYS), loop.journal_keys)
