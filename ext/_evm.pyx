@@ -199,6 +199,7 @@ cdef extern from "zkos_u256.h":
     ctypedef unsigned long long zk_u128  # really unsigned __int128 (see zkos_u256.h)
     ctypedef struct zk_slot_cache:
         int count
+        int fresh
     ctypedef struct zk_slot_entry:
         uint64_t current[4]
         uint64_t original[4]
@@ -476,6 +477,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
         zk_address_words(target_words, <const uint8_t *>PyBytes_AS_STRING(target))
     else:
         slots = NULL            # not a plain address: no storage cache for this frame
+        if loop.slots != NULL:
+            loop.slots.fresh = 0    # and this frame's writes pass the tree's cache
     cdef uint64_t *a
     cdef uint64_t *b
     cdef uint64_t *c
@@ -793,6 +796,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 if slots != NULL:
                     entry = zk_slots_add(slots, target_words, tmp, &flags)
                     memcpy(entry.current, a, 32)
+                    if slots.fresh:     # not written in the transaction: the original too
+                        memcpy(entry.original, a, 32)
+                        flags[0] |= ZK_SLOT_ORIGINAL
             elif op == 0x55:            # SSTORE
                 sp -= 2
                 if gas <= 2300:
@@ -812,8 +818,11 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         zk_from_pylong(state.get_original_storage(target, key), original_words)
                 else:
                     key = zk_to_pylong(a)
-                    zk_from_pylong(state.get_original_storage(target, key), original_words)
                     zk_from_pylong(state.get_storage(target, key), current_words)
+                    if slots != NULL and slots.fresh:
+                        memcpy(original_words, current_words, 32)
+                    else:
+                        zk_from_pylong(state.get_original_storage(target, key), original_words)
                     slot = (target, key)
                     if slot not in accessed_storage_keys:
                         accessed_storage_keys.add(slot)
@@ -1021,6 +1030,8 @@ def execute_code(message, block_env, tx_env):
         zk_slots_init(loop.own_slots)
     else:
         zk_slots_clear(loop.own_slots)
+    # A depth-0 frame starts its transaction's execution: no slot has been written yet.
+    loop.own_slots.fresh = _mget(message, M_DEPTH) == 0
     loop.slots = loop.own_slots
     evm = _execute(message, block_env, tx_env, loop)
     _release_loop(loop)
