@@ -32,6 +32,9 @@ Design (see docs/execution.md, "The compiled path"):
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE, PyByteArray_Resize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_SetSlice
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython.set cimport PySet_Add
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
@@ -196,6 +199,7 @@ cdef extern from "zkos_u256.h":
     ctypedef unsigned long long zk_u128  # really unsigned __int128 (see zkos_u256.h)
     ctypedef struct zk_slot_cache:
         int count
+        int fresh
     ctypedef struct zk_slot_entry:
         uint64_t current[4]
         uint64_t original[4]
@@ -209,6 +213,43 @@ cdef extern from "zkos_u256.h":
     void zk_address_words(uint64_t *r, const uint8_t *p) nogil
     object zk_to_pylong(const uint64_t *a)
     int zk_from_pylong(object v, uint64_t *r) except -1
+
+
+# Objects built without a Python-level call: ``object.__new__(cls)`` and ``tuple.__new__(Log,
+# ...)`` through their type's tp_alloc (what those constructors do for a __slots__ class and a
+# tuple subclass), and a LOG's topics tuple straight from the stack words.
+cdef extern from *:
+    """
+    static PyObject *zk_alloc(PyObject *type) {
+        PyTypeObject *t = (PyTypeObject *)type;
+        return t->tp_alloc(t, 0);
+    }
+    static PyObject *zk_tuple3(PyObject *type, PyObject *a, PyObject *b, PyObject *c) {
+        PyTypeObject *t = (PyTypeObject *)type;
+        PyObject *r = t->tp_alloc(t, 3);
+        if (r == NULL) return NULL;
+        Py_INCREF(a); PyTuple_SET_ITEM(r, 0, a);
+        Py_INCREF(b); PyTuple_SET_ITEM(r, 1, b);
+        Py_INCREF(c); PyTuple_SET_ITEM(r, 2, c);
+        return r;
+    }
+    /* topics[i] = the 32-byte big-endian form of the word at first - 4 * i */
+    static PyObject *zk_topics(const uint64_t *first, int n) {
+        PyObject *r = PyTuple_New(n);
+        int i;
+        if (r == NULL) return NULL;
+        for (i = 0; i < n; i++) {
+            PyObject *topic = PyBytes_FromStringAndSize(NULL, 32);
+            if (topic == NULL) { Py_DECREF(r); return NULL; }
+            zk_to_be32((uint8_t *)PyBytes_AS_STRING(topic), first - 4 * i);
+            PyTuple_SET_ITEM(r, i, topic);
+        }
+        return r;
+    }
+    """
+    object zk_alloc(object type)
+    object zk_tuple3(object type, object a, object b, object c)
+    object zk_topics(const uint64_t *first, int n)
 
 
 # Gas is an int64 (a frame given 2**63 or more runs on the pure loop). Costs are uint64: memory
@@ -326,11 +367,21 @@ cdef class _Loop:
     # can be undone without copying the sets at every call. None: the frame owns its sets.
     cdef list journal_addresses
     cdef list journal_keys
+    # The lists the journals use when this loop runs a child (kept, emptied on release).
+    cdef list own_addresses
+    cdef list own_keys
+    # block_env.precompiles, block_env.opcodes and its modes, read once per call tree (a child
+    # run by _call or _create gets its parent's).
+    cdef object precompiles
+    cdef object table
+    cdef bytes modes
 
     def __cinit__(self):
         self.stack = <uint64_t *>malloc((STACK_LIMIT + 2) * 32)
         self.own_slots = NULL  # allocated by the first outermost frame (about 200 KiB)
         self.slots = NULL
+        self.own_addresses = []
+        self.own_keys = []
         if self.stack == NULL:
             raise MemoryError
 
@@ -353,6 +404,13 @@ cdef inline _Loop _acquire_loop():
 cdef inline void _release_loop(_Loop loop):
     loop.journal_addresses = None
     loop.journal_keys = None
+    if loop.own_addresses:
+        del loop.own_addresses[:]
+    if loop.own_keys:
+        del loop.own_keys[:]
+    loop.precompiles = None
+    loop.table = None
+    loop.modes = None
     loop.slots = NULL
     loop.child = False
     if len(_FREE_LOOPS) < FREE_LOOPS_KEPT:
@@ -419,6 +477,8 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
         zk_address_words(target_words, <const uint8_t *>PyBytes_AS_STRING(target))
     else:
         slots = NULL            # not a plain address: no storage cache for this frame
+        if loop.slots != NULL:
+            loop.slots.fresh = 0    # and this frame's writes pass the tree's cache
     cdef uint64_t *a
     cdef uint64_t *b
     cdef uint64_t *c
@@ -475,10 +535,7 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         outcome = OUT_OF_GAS
                         break
                     gas -= <int64_t>cost
-                    items = PyBytes_FromStringAndSize(NULL, 32 * n)
-                    for i in range(n):
-                        zk_to_be32(<uint8_t *>PyBytes_AS_STRING(items) + 32 * i,
-                                   stk + 4 * (sp - 3 - i))
+                    items = zk_topics(stk + 4 * (sp - 3), n)
                     sp -= 2 + n
                     if size and offset + size > msize:
                         _grow(memory, msize, offset, size)
@@ -488,11 +545,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         outcome = STATIC_WRITE
                         break
                     # Log(...) without the Python-level __new__ of the named tuple
-                    _fget(evm, F_LOGS).append(_tuple_new(Log, (
-                        target,
-                        tuple([items[32 * i:32 * i + 32] for i in range(n)]),
-                        PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b"",
-                    )))
+                    _fget(evm, F_LOGS).append(zk_tuple3(
+                        Log, target, items,
+                        PyBytes_FromStringAndSize(<char *>mem + offset, size) if size else b""))
                 else:                   # RETURN, REVERT
                     offset = zk_clamp(a, CLAMP)
                     size = zk_clamp(b, CLAMP)
@@ -741,6 +796,9 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                 if slots != NULL:
                     entry = zk_slots_add(slots, target_words, tmp, &flags)
                     memcpy(entry.current, a, 32)
+                    if slots.fresh:     # not written in the transaction: the original too
+                        memcpy(entry.original, a, 32)
+                        flags[0] |= ZK_SLOT_ORIGINAL
             elif op == 0x55:            # SSTORE
                 sp -= 2
                 if gas <= 2300:
@@ -760,8 +818,11 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
                         zk_from_pylong(state.get_original_storage(target, key), original_words)
                 else:
                     key = zk_to_pylong(a)
-                    zk_from_pylong(state.get_original_storage(target, key), original_words)
                     zk_from_pylong(state.get_storage(target, key), current_words)
+                    if slots != NULL and slots.fresh:
+                        memcpy(original_words, current_words, 32)
+                    else:
+                        zk_from_pylong(state.get_original_storage(target, key), original_words)
                     slot = (target, key)
                     if slot not in accessed_storage_keys:
                         accessed_storage_keys.add(slot)
@@ -928,33 +989,31 @@ cdef int _run(_Loop loop, object evm, object message, object block_env, object t
 cdef object _new_frame(object message, object block_env, object tx_env):
     """A ``Frame`` like ``Frame(message, block_env, tx_env)`` without its Python code analysis
     (the loop has its own): ``code`` is the padded code, ``valid_jump_destinations`` None."""
-    cdef object evm = _frame_new(Frame)
+    cdef object evm = zk_alloc(Frame)
     cdef bytes code = _as_bytes(_mget(message, M_CODE))
-    _fset(evm, F_PC, 0)
-    _fset(evm, F_STACK, [])
-    _fset(evm, F_MEMORY, bytearray())
-    _fset(evm, F_CODE, _analyse(code)[0])
-    _fset(evm, F_GAS_LEFT, _mget(message, M_GAS))
-    _fset(evm, F_VALID_JUMP_DESTINATIONS, None)
-    _fset(evm, F_LOGS, [])
-    _fset(evm, F_REFUND_COUNTER, 0)
-    _fset(evm, F_RUNNING, True)
-    _fset(evm, F_MESSAGE, message)
-    _fset(evm, F_OUTPUT, b"")
-    _fset(evm, F_ACCOUNTS_TO_DELETE, set())
-    _fset(evm, F_TOUCHED_ACCOUNTS, set())
-    _fset(evm, F_RETURN_DATA, b"")
-    _fset(evm, F_ERROR, None)
-    _fset(evm, F_ACCESSED_ADDRESSES, _mget(message, M_ACCESSED_ADDRESSES))
-    _fset(evm, F_ACCESSED_STORAGE_KEYS, _mget(message, M_ACCESSED_STORAGE_KEYS))
-    _fset(evm, F_BLOCK_ENV, block_env)
-    _fset(evm, F_TX_ENV, tx_env)
-    _fset(evm, F_STATE, block_env.state)
+    zk_slot_set(evm, F_PC, 0)
+    zk_slot_set(evm, F_STACK, [])
+    zk_slot_set(evm, F_MEMORY, bytearray())
+    zk_slot_set(evm, F_CODE, _analyse(code)[0])
+    zk_slot_set(evm, F_GAS_LEFT, _mget(message, M_GAS))
+    zk_slot_set(evm, F_VALID_JUMP_DESTINATIONS, None)
+    zk_slot_set(evm, F_LOGS, [])
+    zk_slot_set(evm, F_REFUND_COUNTER, 0)
+    zk_slot_set(evm, F_RUNNING, True)
+    zk_slot_set(evm, F_MESSAGE, message)
+    zk_slot_set(evm, F_OUTPUT, b"")
+    zk_slot_set(evm, F_ACCOUNTS_TO_DELETE, set())
+    zk_slot_set(evm, F_TOUCHED_ACCOUNTS, set())
+    zk_slot_set(evm, F_RETURN_DATA, b"")
+    zk_slot_set(evm, F_ERROR, None)
+    zk_slot_set(evm, F_ACCESSED_ADDRESSES, _mget(message, M_ACCESSED_ADDRESSES))
+    zk_slot_set(evm, F_ACCESSED_STORAGE_KEYS, _mget(message, M_ACCESSED_STORAGE_KEYS))
+    zk_slot_set(evm, F_BLOCK_ENV, block_env)
+    zk_slot_set(evm, F_TX_ENV, tx_env)
+    zk_slot_set(evm, F_STATE, block_env.state)
     return evm
 
 
-_frame_new = object.__new__
-_tuple_new = tuple.__new__
 
 
 def execute_code(message, block_env, tx_env):
@@ -971,6 +1030,8 @@ def execute_code(message, block_env, tx_env):
         zk_slots_init(loop.own_slots)
     else:
         zk_slots_clear(loop.own_slots)
+    # A depth-0 frame starts its transaction's execution: no slot has been written yet.
+    loop.own_slots.fresh = _mget(message, M_DEPTH) == 0
     loop.slots = loop.own_slots
     evm = _execute(message, block_env, tx_env, loop)
     _release_loop(loop)
@@ -984,14 +1045,20 @@ cdef object _execute(object message, object block_env, object tx_env, _Loop loop
     cdef object evm = _new_frame(message, block_env, tx_env)
     cdef object error = None
     try:
-        precompile = block_env.precompiles.get(_mget(message, M_CODE_ADDRESS))
+        if loop.table is None:
+            loop.precompiles = block_env.precompiles
+            loop.table = block_env.opcodes
+            loop.modes = _modes(loop.table)
+        if type(loop.precompiles) is dict:
+            precompile = (<dict>loop.precompiles).get(_mget(message, M_CODE_ADDRESS))
+        else:
+            precompile = loop.precompiles.get(_mget(message, M_CODE_ADDRESS))
         if precompile is not None:
             _run_precompile(evm, precompile)
             return evm
-        table = block_env.opcodes
         try:
             outcome = _run(loop, evm, message, block_env, tx_env,
-                           <const uint8_t *>PyBytes_AS_STRING(_modes(table)), table)
+                           <const uint8_t *>PyBytes_AS_STRING(loop.modes), loop.table)
         except IndexError:
             raise _exceptions.StackUnderflow from None
     except _exceptions.ExceptionalHalt as halt:

@@ -27,7 +27,7 @@ cdef object _new_message(object caller, object target, object current_target,
                          object accessed_addresses, object accessed_storage_keys):
     """``Message(...)`` without the keyword-argument call of its ``__init__`` (its slots
     written directly)."""
-    cdef object message = _message_new(Message)
+    cdef object message = zk_alloc(Message)
     zk_slot_set(message, M_CALLER, caller)
     zk_slot_set(message, M_TARGET, target)
     zk_slot_set(message, M_CURRENT_TARGET, current_target)
@@ -43,8 +43,6 @@ cdef object _new_message(object caller, object target, object current_target,
     zk_slot_set(message, M_ACCESSED_STORAGE_KEYS, accessed_storage_keys)
     return message
 
-
-_message_new = object.__new__
 
 
 cdef inline void _forget_slots(_Loop loop) noexcept:
@@ -64,6 +62,39 @@ cdef inline int _merge(object parent, object child, list journal) except -1:
         if new:
             journal.extend(new)
             parent.update(new)
+    return 0
+
+
+cdef inline void _inherit(_Loop child, _Loop parent):
+    """The child's opcode table, its modes and the precompiles are its parent's."""
+    child.precompiles = parent.precompiles
+    child.table = parent.table
+    child.modes = parent.modes
+
+
+cdef int _incorporate(object evm, object child_frame, object to) except -1:
+    """The logs, deletions and touched accounts of a successful child into its parent
+    (``incorporate_child_on_success``; the gas and refund are the caller's). Empty parts cost
+    no method call, and lists and sets go through the C API."""
+    cdef object logs = _fget(child_frame, F_LOGS)
+    cdef object parent
+    if logs:
+        parent = _fget(evm, F_LOGS)
+        if type(parent) is list:
+            PyList_SetSlice(parent, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, logs)
+        else:
+            parent.extend(logs)
+    deleted = _fget(child_frame, F_ACCOUNTS_TO_DELETE)
+    if deleted:
+        _fget(evm, F_ACCOUNTS_TO_DELETE).update(deleted)
+    parent = _fget(evm, F_TOUCHED_ACCOUNTS)
+    touched = _fget(child_frame, F_TOUCHED_ACCOUNTS)
+    if touched:
+        parent.update(touched)
+    if type(parent) is set:
+        PySet_Add(parent, to)
+    else:
+        parent.add(to)
     return 0
 
 
@@ -158,10 +189,11 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
     if engine is execute_code and child_gas <= <uint64_t>GAS_CEILING:
         # The child runs here on the compiled loop and shares the warm sets (journaled).
         child_loop = _acquire_loop()
-        child_loop.journal_addresses = []
-        child_loop.journal_keys = []
+        child_loop.journal_addresses = child_loop.own_addresses
+        child_loop.journal_keys = child_loop.own_keys
         child_loop.slots = loop.slots   # one storage cache for the call tree
         child_loop.child = True
+        _inherit(child_loop, loop)
         child_addresses = accessed
         child_keys = keys
     else:
@@ -187,22 +219,22 @@ cdef int _call(_Loop loop, object evm, object message, int op, uint64_t *top, in
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
         memset(result, 0, 32)
         if child_loop is not None and child_loop.journal_keys is not None:
-            accessed.difference_update(child_loop.journal_addresses)
-            keys.difference_update(child_loop.journal_keys)
+            if child_loop.journal_addresses:
+                accessed.difference_update(child_loop.journal_addresses)
+            if child_loop.journal_keys:
+                keys.difference_update(child_loop.journal_keys)
     else:
         state.commit()
         # incorporate_child_on_success
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
-        _fget(evm, F_LOGS).extend(_fget(child_frame, F_LOGS))
         refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
-        _fget(evm, F_ACCOUNTS_TO_DELETE).update(_fget(child_frame, F_ACCOUNTS_TO_DELETE))
-        touched = _fget(evm, F_TOUCHED_ACCOUNTS)
-        touched.update(_fget(child_frame, F_TOUCHED_ACCOUNTS))
-        touched.add(to)
+        _incorporate(evm, child_frame, to)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
-                loop.journal_addresses.extend(child_loop.journal_addresses)
-                loop.journal_keys.extend(child_loop.journal_keys)
+                if child_loop.journal_addresses:
+                    loop.journal_addresses.extend(child_loop.journal_addresses)
+                if child_loop.journal_keys:
+                    loop.journal_keys.extend(child_loop.journal_keys)
         else:
             _merge(accessed, _fget(child_frame, F_ACCESSED_ADDRESSES), loop.journal_addresses)
             _merge(keys, _fget(child_frame, F_ACCESSED_STORAGE_KEYS), loop.journal_keys)
@@ -301,10 +333,11 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
     engine = block_env.engine
     if engine is execute_code:
         child_loop = _acquire_loop()
-        child_loop.journal_addresses = []
-        child_loop.journal_keys = []
+        child_loop.journal_addresses = child_loop.own_addresses
+        child_loop.journal_keys = child_loop.own_keys
         child_loop.slots = loop.slots
         child_loop.child = True
+        _inherit(child_loop, loop)
         child_addresses = accessed
         child_keys = keys
     else:
@@ -356,20 +389,20 @@ cdef int _create(_Loop loop, object evm, object message, int op, uint64_t *top, 
         _fset(evm, F_RETURN_DATA, _fget(child_frame, F_OUTPUT))
         memset(result, 0, 32)
         if child_loop is not None and child_loop.journal_keys is not None:
-            accessed.difference_update(child_loop.journal_addresses)
-            keys.difference_update(child_loop.journal_keys)
+            if child_loop.journal_addresses:
+                accessed.difference_update(child_loop.journal_addresses)
+            if child_loop.journal_keys:
+                keys.difference_update(child_loop.journal_keys)
     else:
         gas += <int64_t>_fget(child_frame, F_GAS_LEFT)
-        _fget(evm, F_LOGS).extend(_fget(child_frame, F_LOGS))
         refund_p[0] += <int64_t>_fget(child_frame, F_REFUND_COUNTER)
-        _fget(evm, F_ACCOUNTS_TO_DELETE).update(_fget(child_frame, F_ACCOUNTS_TO_DELETE))
-        touched = _fget(evm, F_TOUCHED_ACCOUNTS)
-        touched.update(_fget(child_frame, F_TOUCHED_ACCOUNTS))
-        touched.add(contract_address)
+        _incorporate(evm, child_frame, contract_address)
         if child_loop is not None and child_loop.journal_keys is not None:
             if loop.journal_keys is not None:
-                loop.journal_addresses.extend(child_loop.journal_addresses)
-                loop.journal_keys.extend(child_loop.journal_keys)
+                if child_loop.journal_addresses:
+                    loop.journal_addresses.extend(child_loop.journal_addresses)
+                if child_loop.journal_keys:
+                    loop.journal_keys.extend(child_loop.journal_keys)
         else:
             _merge(accessed, _fget(child_frame, F_ACCESSED_ADDRESSES), loop.journal_addresses)
             _merge(keys, _fget(child_frame, F_ACCESSED_STORAGE_KEYS), loop.journal_keys)

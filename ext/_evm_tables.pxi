@@ -66,10 +66,15 @@ def _init_tables():
 _init_tables()
 
 # opcode table (per fork, from instructions.opcode_table) -> (table, bytes of 256 modes)
-_MODES = {}
+cdef dict _MODES = {}
 # code -> (code + 33 zero bytes, bitmap of valid jump destinations with 1 byte per code byte)
-_JUMPDESTS = {}
-_JUMPDEST_CACHE_SIZE = 4096
+cdef dict _JUMPDESTS = {}
+DEF JUMPDEST_CACHE_SIZE = 4096
+# The code object analysed last and its entry: a CALL into the same contract (or a contract
+# calling itself) hands the same bytes object each time, and a dict lookup under a key that
+# is another object of equal value compares the whole code.
+cdef object _LAST_CODE = None
+cdef tuple _LAST_ANALYSED = None
 
 
 cdef bytes _modes(object table):
@@ -96,8 +101,13 @@ cdef bytes _modes(object table):
 
 cdef tuple _analyse(bytes code):
     """``(padded code, jump destination bitmap)``, computed once per code."""
+    global _LAST_CODE, _LAST_ANALYSED
+    if code is _LAST_CODE:
+        return _LAST_ANALYSED
     cached = _JUMPDESTS.get(code)
     if cached is not None:
+        _LAST_CODE = code
+        _LAST_ANALYSED = cached
         return cached
     cdef Py_ssize_t n = PyBytes_GET_SIZE(code), i = 0
     cdef const uint8_t *c = <const uint8_t *>PyBytes_AS_STRING(code)
@@ -115,8 +125,10 @@ cdef tuple _analyse(bytes code):
         elif 0x60 <= op <= 0x7F:
             i += op - 0x5F
         i += 1
-    if len(_JUMPDESTS) >= _JUMPDEST_CACHE_SIZE:
+    if len(_JUMPDESTS) >= JUMPDEST_CACHE_SIZE:
         _JUMPDESTS.clear()
     result = (padded, bitmap)
     _JUMPDESTS[code] = result
+    _LAST_CODE = code
+    _LAST_ANALYSED = result
     return result

@@ -390,6 +390,11 @@ typedef struct {
     zk_slot_entry entries[ZK_SLOTS];
     uint8_t used[ZK_SLOTS];  /* 0 free, else 1 | ZK_SLOT_ORIGINAL */
     int count;
+    /* 1 while every storage write of the transaction so far went through this map: set when
+     * the map starts with a depth-0 frame (no slot written yet in the transaction), cleared
+     * with the map. While it is 1, a slot not in the map was not written in the transaction,
+     * so the value read for it is also its original value. */
+    int fresh;
 } zk_slot_cache;
 
 /* Make a freshly allocated map empty: only the used flags need zeroing (the entries are read
@@ -397,9 +402,11 @@ typedef struct {
 static inline void zk_slots_init(zk_slot_cache *c) {
     memset(c->used, 0, sizeof(c->used));
     c->count = 0;
+    c->fresh = 0;
 }
 
 static inline void zk_slots_clear(zk_slot_cache *c) {
+    c->fresh = 0;
     if (c->count) {
         memset(c->used, 0, sizeof(c->used));
         c->count = 0;
