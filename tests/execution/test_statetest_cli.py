@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import signal
 import sys
 import tarfile
 
@@ -107,3 +108,25 @@ class StateTestCommandTests(SynchronousTestCase):
         parallel = [r for _, rs, _, _ in statetest.run_paths([self.folder], jobs=2) for r in rs]
         key = lambda r: (r["name"], sorted(r["indexes"].items()), r["root"])  # noqa: E731
         self.assertEqual(sorted(map(key, serial)), sorted(map(key, parallel)))
+
+    def test_parallel_run_ends_under_a_reactor_sigterm_handler(self):
+        """With a SIGTERM handler that does not exit (what a Twisted reactor installs, and
+        what a forked pool child inherits), a -j 2 run still ends: the pool's children take
+        the default SIGTERM back, so ``Pool.terminate`` does not wait forever."""
+        previous = signal.signal(signal.SIGTERM, lambda *_: None)
+        self.addCleanup(signal.signal, signal.SIGTERM, previous)
+        results = [r for _, rs, _, _ in statetest.run_paths([self.folder], jobs=2) for r in rs]
+        self.assertTrue(results)
+        self.assertTrue(all(r["pass"] for r in results))
+
+    def test_pool_children_take_the_default_sigterm(self):
+        """The pool's initializer gives a child the default SIGTERM (so terminate ends it)
+        and Python's SIGINT handler, whatever the parent had installed."""
+        saved = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+        self.addCleanup(signal.signal, signal.SIGTERM, saved[0])
+        self.addCleanup(signal.signal, signal.SIGINT, saved[1])
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        statetest._default_signals()
+        self.assertIs(signal.getsignal(signal.SIGTERM), signal.SIG_DFL)
+        self.assertIs(signal.getsignal(signal.SIGINT), signal.default_int_handler)

@@ -313,8 +313,16 @@ def run_paths(
     if jobs == 1:
         yield from map(run_file, items)
         return
-    with multiprocessing.Pool(jobs) as pool:
+    with multiprocessing.Pool(jobs, initializer=_default_signals) as pool:
         yield from pool.imap_unordered(run_file, items, chunksize=1)
+
+
+def _default_signals() -> None:
+    """(pool child) SIGTERM and SIGINT as a plain interpreter has them: a forked child keeps
+    the parent's handlers, and a Twisted reactor's SIGTERM handler only asks a reactor the
+    child does not run to stop, so ``Pool.terminate`` would wait for the child forever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run(options) -> int:
