@@ -274,8 +274,16 @@ def census_diff(first: str, last: str, limit: int = 25) -> dict:
     }
 
 
-async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> dict:
-    """Drive ``args.txs`` transfers through ``peer`` in chunks, sampling its RSS."""
+class PeerGaveUp(Exception):
+    """A peer stopped including: ``error`` says where; ``chunks`` are the ones it finished."""
+
+    def __init__(self, error: str, chunks: list):
+        super().__init__(error)
+        self.error, self.chunks = error, chunks
+
+
+async def measure(reactor, name: str, peer, args, snapshot_dir: str | None, txs: int) -> dict:
+    """Drive ``txs`` transfers through ``peer`` in chunks, sampling its RSS."""
     ours = name != "anvil"
     pid = peer.process.pid
     await deferLater(reactor, 2.0, lambda: None)  # let start-up settle before the first sample
@@ -285,8 +293,8 @@ async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> d
     chunks, censuses, done = [], [], 0
     try:
         index = 0
-        while done < args.txs:
-            size = min(args.chunk, args.txs - done)
+        while done < txs:
+            size = min(args.chunk, txs - done)
             config = LoadConfig(
                 rpc_url=peer.url,
                 senders=args.senders,
@@ -299,7 +307,8 @@ async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> d
             try:
                 result = (await LoadRun(config, reactor).run()).result()
             except LoadError as e:
-                raise SystemExit(f"rss benchmark: {name}: chunk {index}: {e}") from None
+                error = f"rss benchmark: {name}: chunk {index}: {e}"
+                raise PeerGaveUp(error, chunks) from None
             done += size
             after = sampler.sample()
             chunk = {
@@ -351,6 +360,28 @@ async def measure(reactor, name: str, peer, args, snapshot_dir: str | None) -> d
     return report
 
 
+def rss_ratios(ours: dict, anvil: dict) -> dict:
+    """Ours against anvil: after the same number of transfers (the last chunk both finished,
+    so a smaller ``--anvil-txs`` or an anvil that gave up still compares), and at the end when
+    both ran the same count."""
+    ratios = {}
+    by_txs = {c["txs_total"]: c for c in ours.get("chunks", [])}
+    same = [c for c in anvil.get("chunks", []) if c["txs_total"] in by_txs]
+    if same:
+        last = same[-1]
+        ratios["rss_ratio_ours_to_anvil_at_same_txs"] = {
+            "txs": last["txs_total"],
+            "ours_total_rss_mb": by_txs[last["txs_total"]]["total_rss_mb"],
+            "anvil_total_rss_mb": last["total_rss_mb"],
+            "ratio": round(by_txs[last["txs_total"]]["total_rss_mb"] / last["total_rss_mb"], 3),
+        }
+    if "rss_final" in ours and "rss_final" in anvil and ours["txs"] == anvil["txs"]:
+        ratios["final_rss_ratio_ours_to_anvil"] = round(
+            ours["rss_final"]["total_rss_mb"] / anvil["rss_final"]["total_rss_mb"], 2
+        )
+    return ratios
+
+
 def tracemalloc_env(directory: str, frames: int) -> dict:
     """The environment that makes our node trace allocations and dump snapshots on SIGUSR2."""
     hook = os.path.join(directory, "hook")
@@ -377,6 +408,12 @@ def main(argv=None) -> int:
     parser.add_argument("--peers", default="ours,anvil", help="comma-separated: ours, anvil")
     parser.add_argument("--genesis", default=os.path.join(REPO_ROOT, "dev-genesis.json"))
     parser.add_argument("--anvil-block-time", type=float, default=0.1)
+    parser.add_argument(
+        "--anvil-txs",
+        type=int,
+        default=None,
+        help="anvil: this many transfers instead of --txs (it keeps every block in memory)",
+    )
     parser.add_argument("--rpc-workers", type=int, default=None, help="ours: --rpc-workers N")
     parser.add_argument(
         "--census",
@@ -393,15 +430,23 @@ def main(argv=None) -> int:
     peers = [p for p in args.peers.split(",") if p]
     if set(peers) - {"ours", "anvil"}:
         parser.error("--peers takes ours and anvil")
-    if args.chunk < 1 or args.txs < 1:
-        parser.error("--txs and --chunk must be at least 1")
+    if args.chunk < 1 or args.txs < 1 or (args.anvil_txs is not None and args.anvil_txs < 1):
+        parser.error("--txs, --anvil-txs and --chunk must be at least 1")
     if "anvil" in peers:
         require_anvil(parser)
     output = {
         "benchmark": "rss",
         "settings": {
             k: getattr(args, k)
-            for k in ("txs", "chunk", "senders", "batch_size", "connections", "rpc_workers")
+            for k in (
+                "txs",
+                "anvil_txs",
+                "chunk",
+                "senders",
+                "batch_size",
+                "connections",
+                "rpc_workers",
+            )
         },
         "machine": {
             "cpus": os.cpu_count(),
@@ -429,20 +474,19 @@ def main(argv=None) -> int:
             else:
                 peer = start_anvil(workdir, args.anvil_block_time)
             try:
-                output[name] = await measure(reactor, name, peer, args, snapshot_dir)
+                txs = args.anvil_txs if name == "anvil" and args.anvil_txs else args.txs
+                output[name] = await measure(reactor, name, peer, args, snapshot_dir, txs)
                 output[name]["loadavg_after"] = os.getloadavg()[0]
-            except SystemExit as e:  # a peer that gives up: say so, measure the next one
+            except PeerGaveUp as e:  # say so, keep what it finished, measure the next one
+                output[name] = {"error": e.error, "chunks": e.chunks}
+            except SystemExit as e:  # e.g. no heap census: say so, measure the next one
                 output[name] = {"error": str(e.code)}
             finally:
                 peer.stop()
 
     react_then_remove(run_all, workdir)
     output["machine"]["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
-    if "rss_final" in output.get("ours", {}) and "rss_final" in output.get("anvil", {}):
-        ours, anvil = output["ours"]["rss_final"], output["anvil"]["rss_final"]
-        output["final_rss_ratio_ours_to_anvil"] = round(
-            ours["total_rss_mb"] / anvil["total_rss_mb"], 2
-        )
+    output.update(rss_ratios(output.get("ours", {}), output.get("anvil", {})))
     print(json.dumps(output, indent=2))
     return 0
 
